@@ -1,0 +1,1 @@
+//! Health-check policy (vrrp_script scheduling, rise/fall, weights): pure.

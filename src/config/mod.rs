@@ -1,0 +1,1 @@
+//! keepalived.conf front end: lexer -> block tree -> typed model -> validation -> `vrrp::spec`.

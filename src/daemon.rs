@@ -1,0 +1,1 @@
+//! The mio event loop joining `sys/` and `vrrp::Node`. Not yet implemented.

@@ -1,0 +1,3 @@
+//! The VRRP protocol core: pure, sans-IO.
+
+pub mod spec;

@@ -1,0 +1,353 @@
+//! The resolved, validated configuration the core runs on.
+//!
+//! This is the contract between `config/` (which parses keepalived.conf, validates it, applies
+//! keepalived's defaults and clamping, and produces a [`NodeSpec`]) and `vrrp::Node` (which runs
+//! it). Every value here is final: globals are already folded into each instance, weights of
+//! `track_script` overrides are already resolved, disabled scripts are already removed, and
+//! strict mode has already rewritten what it rewrites. Nothing here needs a syscall to
+//! interpret; interface names are resolved to indexes by the daemon.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::time::{Centis, Duration};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Family {
+    #[default]
+    V4,
+    V6,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Version {
+    #[default]
+    V2,
+    V3,
+}
+
+/// Whole-node configuration.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct NodeSpec {
+    pub globals: GlobalSpec,
+    pub instances: Vec<InstanceSpec>,
+    /// `vrrp_script` blocks that are tracked by at least one instance or group and passed the
+    /// security checks.
+    pub scripts: Vec<ScriptSpec>,
+    pub track_files: Vec<TrackFileSpec>,
+    pub track_processes: Vec<TrackProcessSpec>,
+    pub sync_groups: Vec<SyncGroupSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct GlobalSpec {
+    pub router_id: Option<String>,
+    /// `vrrp_notify_fifo` / `notify_fifo`.
+    pub notify_fifo: Option<String>,
+    pub notify_fifo_script: Option<ScriptCmd>,
+    pub notify_priority_changes: bool,
+    pub fifo_write_vrrp_states_on_reload: bool,
+    /// `vrrp_startup_delay`.
+    pub startup_delay: Duration,
+    /// `vrrp_garp_interval` / `vrrp_gna_interval` pacing (0 = none).
+    pub garp_interval: Duration,
+    pub gna_interval: Duration,
+    /// `state_dump_file` directory/file override for SIGUSR1 dumps.
+    pub state_dump_file: Option<String>,
+    pub json_version: u8,
+}
+
+/// v2 authentication.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Auth {
+    #[default]
+    None,
+    /// `auth_type PASS`: the password, NUL-padded to 8 bytes (keepalived truncates at 8).
+    Pass([u8; 8]),
+    /// `auth_type AH`: accepted by the parser; the daemon refuses to run it (not supported).
+    Ah,
+}
+
+/// How a VRRPv3-over-IPv4 checksum is computed (keepalived compat: pseudo-header by default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OldUnicastChecksum {
+    /// Detect a pre-1.3.6 peer and switch ("Setting unicast VRRPv3 checksum to old version").
+    #[default]
+    Auto,
+    /// `old_unicast_checksum`: always use the multicast group as pseudo-header destination.
+    Always,
+    /// `old_unicast_checksum never`.
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerSpec {
+    pub addr: IpAddr,
+    /// `min_ttl` / `max_ttl`; either being set enables source + TTL checking.
+    pub min_ttl: Option<u8>,
+    pub max_ttl: Option<u8>,
+}
+
+/// One line of `virtual_ipaddress` / `virtual_ipaddress_excluded` (reference §3.8).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VipSpec {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    /// `dev`; `None` = the instance's interface.
+    pub dev: Option<String>,
+    /// `brd` (IPv4 only), already resolved from `+`/`-`.
+    pub broadcast: Option<Ipv4Addr>,
+    /// rtnetlink scope number (RT_SCOPE_UNIVERSE = 0 "global", 200 site, 253 link, 254 host).
+    pub scope: u8,
+    pub label: Option<String>,
+    pub peer: Option<(IpAddr, u8)>,
+    pub no_track: bool,
+    pub noprefixroute: bool,
+    pub nodad: bool,
+    pub home: bool,
+    pub mngtmpaddr: bool,
+    pub autojoin: bool,
+    /// IPv6 preferred lifetime in seconds; `None` = forever.
+    pub preferred_lft: Option<u32>,
+}
+
+impl VipSpec {
+    /// A VIP with keepalived's defaults: host prefix, scope global, no options.
+    pub fn new(addr: IpAddr) -> Self {
+        VipSpec {
+            addr,
+            prefix_len: if addr.is_ipv4() { 32 } else { 128 },
+            dev: None,
+            broadcast: None,
+            scope: 0,
+            label: None,
+            peer: None,
+            no_track: false,
+            noprefixroute: false,
+            nodad: false,
+            home: false,
+            mngtmpaddr: false,
+            autojoin: false,
+            preferred_lft: None,
+        }
+    }
+}
+
+/// A command to run: already split by keepalived's shell-like rules (argv[0] is the program,
+/// canonicalised), with the user it runs as resolved to numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct ScriptCmd {
+    pub argv: Vec<String>,
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups (empty unless `:group` / `set_supplementary_groups`).
+    pub groups: Vec<u32>,
+    /// Run through `/bin/sh -c` because the file is not a directly executable program.
+    pub via_shell: bool,
+}
+
+/// `vrrp_script NAME { ... }`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ScriptSpec {
+    pub name: String,
+    pub cmd: ScriptCmd,
+    pub interval: Duration,
+    /// Already defaulted to `interval` when not configured.
+    pub timeout: Duration,
+    pub rise: u32,
+    pub fall: u32,
+    pub weight: i32,
+    pub reverse: bool,
+    pub init_fail: bool,
+}
+
+/// `track_file NAME { ... }`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TrackFileSpec {
+    pub name: String,
+    pub path: String,
+    pub weight: i32,
+    pub reverse: bool,
+    /// `init_file [VALUE] [overwrite]`: (value, overwrite).
+    pub init_file: Option<(i64, bool)>,
+}
+
+/// `vrrp_track_process NAME { ... }`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TrackProcessSpec {
+    pub name: String,
+    pub process: String,
+    pub params: Vec<String>,
+    pub param_match_partial: bool,
+    pub full_command: bool,
+    pub weight: i32,
+    pub reverse: bool,
+    pub quorum: u32,
+    pub quorum_max: Option<u32>,
+    pub fork_delay: Duration,
+    pub terminate_delay: Duration,
+}
+
+/// What an instance or group tracks, with the weight that applies to it (override resolved).
+/// `weight == 0` means a failure puts the instance into FAULT.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TrackRef {
+    pub name: String,
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+/// Notification commands of an instance or sync group.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct NotifySpec {
+    pub master: Option<ScriptCmd>,
+    pub backup: Option<ScriptCmd>,
+    pub fault: Option<ScriptCmd>,
+    pub stop: Option<ScriptCmd>,
+    pub deleted: Option<ScriptCmd>,
+    /// Generic `notify`: gets `INSTANCE|GROUP NAME STATE PRIORITY` appended.
+    pub generic: Option<ScriptCmd>,
+    pub master_rx_lower_pri: Option<ScriptCmd>,
+    /// `notify_deleted` given (DELETED instead of FAULT when removed by reload).
+    pub notify_deleted: bool,
+    pub priority_changes: bool,
+}
+
+/// GARP / unsolicited NA policy (reference §4.8), globals already folded in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GarpSpec {
+    pub master_delay: Duration,
+    pub master_repeat: u32,
+    pub lower_prio_delay: Duration,
+    pub lower_prio_repeat: u32,
+    /// Zero = no periodic refresh.
+    pub master_refresh: Duration,
+    pub master_refresh_repeat: u32,
+}
+
+impl Default for GarpSpec {
+    fn default() -> Self {
+        GarpSpec {
+            master_delay: Duration::from_secs(5),
+            master_repeat: 5,
+            lower_prio_delay: Duration::from_secs(5),
+            lower_prio_repeat: 5,
+            master_refresh: Duration::ZERO,
+            master_refresh_repeat: 1,
+        }
+    }
+}
+
+/// `vrrp_instance NAME { ... }`, fully resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceSpec {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub family: Family,
+    pub version: Version,
+    /// Base priority 1..=255 (255 = address owner).
+    pub priority: u8,
+    /// `state MASTER` was configured (or implied by priority 255).
+    pub initial_master: bool,
+    /// Advertisement interval. v2: a whole number of seconds (multiple of 100 centiseconds).
+    pub advert_int: Centis,
+    pub nopreempt: bool,
+    pub preempt_delay: Duration,
+    pub auth: Auth,
+    pub vips: Vec<VipSpec>,
+    pub excluded_vips: Vec<VipSpec>,
+    /// `unicast_src_ip` (also marks the instance unicast-configured).
+    pub unicast_src: Option<IpAddr>,
+    pub mcast_src: Option<IpAddr>,
+    /// Non-empty ⇒ unicast mode.
+    pub unicast_peers: Vec<PeerSpec>,
+    /// Multicast destination (default 224.0.0.18 / ff02::12, or `mcast_dst_ip`).
+    pub mcast_dst: IpAddr,
+    /// TTL / hop limit of sent unicast adverts (255 by default).
+    pub unicast_ttl: u8,
+    pub check_unicast_src: bool,
+    pub v3_checksum_as_v2: bool,
+    pub old_unicast_checksum: OldUnicastChecksum,
+    pub garp: GarpSpec,
+    pub down_timer_adverts: u8,
+    pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: bool,
+    pub owner_ignore_adverts: bool,
+    pub skip_check_adv_addr: bool,
+    pub dont_track_primary: bool,
+    pub track_src_ip: bool,
+    pub unicast_fault_no_peer: bool,
+    /// Accept mode (keepalived default: on unless strict).
+    pub accept: bool,
+    pub promote_secondaries: bool,
+    pub track_interfaces: Vec<TrackRef>,
+    pub track_scripts: Vec<TrackRef>,
+    pub track_files: Vec<TrackRef>,
+    pub track_processes: Vec<TrackRef>,
+    pub notify: NotifySpec,
+    /// Name of the sync group this instance belongs to.
+    pub sync_group: Option<String>,
+}
+
+impl InstanceSpec {
+    /// An instance with keepalived's defaults on `interface`, VRID `vrid`, IPv4, VRRPv2.
+    pub fn new(name: &str, interface: &str, vrid: u8) -> Self {
+        InstanceSpec {
+            name: name.to_string(),
+            interface: interface.to_string(),
+            vrid,
+            family: Family::V4,
+            version: Version::V2,
+            priority: 100,
+            initial_master: false,
+            advert_int: Centis(100),
+            nopreempt: false,
+            preempt_delay: Duration::ZERO,
+            auth: Auth::None,
+            vips: Vec::new(),
+            excluded_vips: Vec::new(),
+            unicast_src: None,
+            mcast_src: None,
+            unicast_peers: Vec::new(),
+            mcast_dst: IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
+            unicast_ttl: 255,
+            check_unicast_src: false,
+            v3_checksum_as_v2: false,
+            old_unicast_checksum: OldUnicastChecksum::Auto,
+            garp: GarpSpec::default(),
+            down_timer_adverts: 3,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+            owner_ignore_adverts: false,
+            skip_check_adv_addr: false,
+            dont_track_primary: false,
+            track_src_ip: false,
+            unicast_fault_no_peer: false,
+            accept: true,
+            promote_secondaries: false,
+            track_interfaces: Vec::new(),
+            track_scripts: Vec::new(),
+            track_files: Vec::new(),
+            track_processes: Vec::new(),
+            notify: NotifySpec::default(),
+            sync_group: None,
+        }
+    }
+
+    pub fn is_unicast(&self) -> bool {
+        !self.unicast_peers.is_empty()
+    }
+}
+
+/// `vrrp_sync_group NAME { ... }`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct SyncGroupSpec {
+    pub name: String,
+    pub members: Vec<String>,
+    pub notify: NotifySpec,
+    pub tracking_weight: bool,
+    pub track_interfaces: Vec<TrackRef>,
+    pub track_scripts: Vec<TrackRef>,
+    pub track_files: Vec<TrackRef>,
+    pub track_processes: Vec<TrackRef>,
+}
