@@ -1,3 +1,4 @@
 //! The VRRP protocol core: pure, sans-IO.
 
 pub mod spec;
+pub mod wire;
