@@ -1,4 +1,5 @@
 //! The VRRP protocol core: pure, sans-IO.
 
+pub mod ip;
 pub mod spec;
 pub mod wire;
