@@ -144,6 +144,17 @@ pub enum ChecksumForm {
     V3Ipv6Kernel,
 }
 
+impl ChecksumForm {
+    /// The form to emit with so that a receiver checking the same way accepts it
+    /// (`V3Ipv6Kernel` becomes the IPv6 pseudo-header form the kernel would compute).
+    pub fn sendable(self) -> ChecksumForm {
+        match self {
+            ChecksumForm::V3Ipv6Kernel => ChecksumForm::V3Ipv6PseudoHeader,
+            f => f,
+        }
+    }
+}
+
 /// A successfully parsed advert plus how its checksum verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parsed {
