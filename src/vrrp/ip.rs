@@ -326,6 +326,15 @@ pub fn vrrp_header(
     buf
 }
 
+/// A whole IPv4 datagram for `IP_HDRINCL`: [`vrrp_header`] followed by `vrrp` (the output of
+/// `wire::emit`). Linux fills in nothing we did not (it keeps a non-zero id and our checksum).
+pub fn vrrp_datagram(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, ident: u16, vrrp: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(IPV4_HEADER_LEN + vrrp.len());
+    out.extend_from_slice(&vrrp_header(src, dst, ttl, ident, vrrp.len()));
+    out.extend_from_slice(vrrp);
+    out
+}
+
 /// Length of the fixed IPv6 header.
 pub const IPV6_HEADER_LEN: usize = 40;
 
