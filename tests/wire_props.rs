@@ -237,7 +237,7 @@ fn parse_of_emit_is_identity_for_random_adverts() {
         };
         assert_eq!(parsed.checksum, expected_form);
         // And any single flipped bit is caught (by the checksum or a header check), unless it
-        // is in a v3 reserved bit (ignored, RFC 5798 §5.2.5) or the kernel does the checking.
+        // is in a v3 reserved bit (ignored, RFC 5798 §5.2.6) or the kernel does the checking.
         if !(family == Family::V6 && ctx.kernel_checksum) {
             let i = rng.below(bytes.len() as u64) as usize;
             let bit = rng.below(8) as u8;

@@ -155,6 +155,25 @@ impl ChecksumForm {
     }
 }
 
+impl fmt::Display for ChecksumForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChecksumForm::V2 => "VRRPv2",
+            ChecksumForm::V3Ipv4PseudoHeader => "VRRPv3 IPv4 with pseudo-header",
+            ChecksumForm::V3Ipv4NoPseudoHeader => "VRRPv3 IPv4 without pseudo-header",
+            ChecksumForm::V3Ipv4OldUnicast => "VRRPv3 IPv4 old unicast (pre-1.3.6)",
+            ChecksumForm::V3Ipv6PseudoHeader => "VRRPv3 IPv6 with pseudo-header",
+            ChecksumForm::V3Ipv6Kernel => "VRRPv3 IPv6 verified by the kernel",
+        })
+    }
+}
+
+/// The VRID of a received message, before any other check, so the caller can find the
+/// instance (and its checksum settings) first, as keepalived does. `None` if shorter than 2.
+pub fn peek_vrid(bytes: &[u8]) -> Option<u8> {
+    bytes.get(field::VRID).copied()
+}
+
 /// A successfully parsed advert plus how its checksum verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parsed {
@@ -163,7 +182,7 @@ pub struct Parsed {
     /// unicast checksum: keepalived then logs "Setting unicast VRRPv3 checksum to old version"
     /// and sends that form to the peer from then on (unless `old_unicast_checksum never`).
     pub checksum: ChecksumForm,
-    /// The raw 4 reserved bits of a v3 header (ignored on receive, RFC 5798 §5.2.5); 0 for v2.
+    /// The raw 4 reserved bits of a v3 header (ignored on receive, RFC 5798 §5.2.6); 0 for v2.
     pub v3_reserved: u8,
 }
 
@@ -407,7 +426,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         self.buffer.as_mut()[field::ADVER_INT] = secs;
     }
 
-    /// v3 Max Adver Int; the reserved bits are written as zero (RFC 5798 §5.2.5).
+    /// v3 Max Adver Int; the reserved bits are written as zero (RFC 5798 §5.2.6).
     pub fn set_max_adver_int_v3(&mut self, centis: u16) {
         let [hi, lo] = (centis & MAX_V3_ADVER_INT).to_be_bytes();
         let d = self.buffer.as_mut();
@@ -601,7 +620,7 @@ pub fn parse_with_fallback(
     let adver_int = match version {
         // RFC 3768 §5.3.7: whole seconds.
         Version::V2 => Centis(u16::from(packet.adver_int_v2()) * 100),
-        // RFC 5798 §5.2.7: 12 bits of centiseconds; the 4 reserved bits are ignored (§5.2.5).
+        // RFC 5798 §5.2.7: 12 bits of centiseconds; the 4 reserved bits are ignored (§5.2.6).
         Version::V3 => Centis(packet.max_adver_int_v3()),
     };
     let addrs = (0..usize::from(packet.count()))
@@ -702,4 +721,84 @@ pub fn emit_with_form(advert: &Advert, ctx: &ChecksumCtx, form: ChecksumForm) ->
     }
     packet.fill_checksum(form, ctx.src, ctx.dst);
     packet.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx4(dst: Ipv4Addr) -> ChecksumCtx {
+        ChecksumCtx {
+            src: Ipv4Addr::new(192, 0, 2, 1).into(),
+            dst: dst.into(),
+            v3_ipv4_pseudo_header: true,
+            kernel_checksum: false,
+        }
+    }
+
+    fn advert(version: Version, addrs: Vec<IpAddr>) -> Advert {
+        Advert {
+            version,
+            vrid: 7,
+            priority: 100,
+            adver_int: Centis(100),
+            auth: WireAuth::None,
+            addrs,
+        }
+    }
+
+    #[test]
+    fn internet_checksum_matches_rfc1071_example() {
+        // RFC 1071 §3: the words 0001 f203 f4f5 f6f7 sum to ddf2 (folded).
+        let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(internet_checksum(&data), !0xddf2);
+        // Odd length: the last byte is padded with zero.
+        assert_eq!(internet_checksum(&[0x01]), !0x0100);
+    }
+
+    #[test]
+    fn peek_vrid_needs_two_bytes() {
+        assert_eq!(peek_vrid(&[0x21]), None);
+        assert_eq!(peek_vrid(&[0x21, 42]), Some(42));
+    }
+
+    #[test]
+    fn emit_caps_addresses_at_255() {
+        let addrs = (0..300u32)
+            .map(|i| IpAddr::V4(Ipv4Addr::from(i)))
+            .collect::<Vec<_>>();
+        let a = advert(Version::V3, addrs);
+        let c = ctx4(VRRP_MCAST_V4);
+        let bytes = emit(&a, &c);
+        assert_eq!(bytes.len(), buffer_len(&a));
+        assert_eq!(bytes.len(), HEADER_LEN + 255 * 4);
+        let back = parse(&bytes, Family::V4, &c).unwrap();
+        assert_eq!(back.addrs[..], a.addrs[..255]);
+    }
+
+    #[test]
+    fn emit_with_foreign_family_address_does_not_panic() {
+        // Config validation prevents this; emit must still not panic.
+        let a = advert(Version::V3, vec![IpAddr::V6(Ipv6Addr::LOCALHOST)]);
+        let c = ctx4(VRRP_MCAST_V4);
+        let bytes = emit(&a, &c);
+        assert_eq!(bytes.len(), HEADER_LEN + 4);
+        let back = parse(&bytes, Family::V4, &c).unwrap();
+        assert_eq!(back.addrs, vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)]);
+    }
+
+    #[test]
+    fn v2_interval_saturates_at_255_seconds() {
+        let mut a = advert(Version::V2, vec![Ipv4Addr::new(10, 0, 0, 1).into()]);
+        a.adver_int = Centis(u16::MAX);
+        let bytes = emit(&a, &ctx4(VRRP_MCAST_V4));
+        assert_eq!(bytes[5], 255);
+    }
+
+    #[test]
+    fn zero_addresses_are_valid_on_the_wire() {
+        let a = advert(Version::V3, vec![]);
+        let c = ctx4(Ipv4Addr::new(192, 0, 2, 2));
+        assert_eq!(parse(&emit(&a, &c), Family::V4, &c), Ok(a));
+    }
 }
