@@ -1,8 +1,24 @@
 //! VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798 / RFC 9568) advertisements: checked view, validated
 //! `Advert` representation, parse and emit, checksums.
 //!
-//! Contract shared by the wire code and the state machines (the types and signatures below are
-//! fixed; their bodies are filled in by the wire work).
+//! Contract shared by the wire code and the state machines: `Advert`, `WireAuth`, `ChecksumCtx`,
+//! `WireError`, `parse`, `emit`, `buffer_len` keep their signatures.
+//!
+//! Receive path: the raw socket gives an IPv4 datagram (header included) or an IPv6 payload.
+//! For IPv4, `ip::parse_datagram` checks the header and cuts the payload at Total Length (so
+//! Ethernet padding never reaches us); then [`peek_vrid`] finds the instance, and
+//! [`parse_with_fallback`] (or [`parse`]) checks length, version, auth type, type and checksum.
+//! TTL, VRID, priority, address list, password and interval are the instance's business.
+//!
+//! Send path: [`emit`] (or [`emit_with_form`]) builds the message with its checksum; for IPv4
+//! `ip::vrrp_datagram` prepends the `IP_HDRINCL` header keepalived uses. To send the pre-1.3.6
+//! unicast checksum, either use `emit_with_form(.., ChecksumForm::V3Ipv4OldUnicast)` or put
+//! [`VRRP_MCAST_V4`] in `ChecksumCtx::dst` (the pseudo-header destination) while the packet
+//! itself still goes to the peer.
+//!
+//! Every form was checked both ways against Debian's keepalived 2.2.7: its captured packets parse
+//! and re-emit byte for byte (tests/wire_vectors.rs), and it accepts ours
+//! (tests/wire_keepalived_accepts.rs).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
