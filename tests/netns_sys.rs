@@ -246,3 +246,180 @@ fn vrrp_ipv6_unicast_packet_reports_hop_limit_and_destination() {
     let local: IpAddr = "fd00:9::2".parse::<Ipv6Addr>().unwrap().into();
     ipv6_roundtrip(RecvMode::Unicast { local: Some(local) }, local);
 }
+
+mod netlink {
+    use super::*;
+    use rkeepalived::sys::Errno;
+    use rkeepalived::sys::netlink::{
+        AddrSpec, InterfaceTable, NetEvent, NlMonitor, NlRequests, dump,
+    };
+
+    /// One namespace with a veth pair eth1 <-> eth1p, both up.
+    fn one_ns() -> Ns {
+        let ns = Ns::new().unwrap();
+        ns.ip("link add eth1 type veth peer name eth1p");
+        ns.ip("addr add 10.16.200.1/24 dev eth1");
+        ns.ip("link set eth1 up");
+        ns.ip("link set eth1p up");
+        ns
+    }
+
+    #[test]
+    fn vip_with_label_is_added_shown_and_deleted() {
+        if !namespaces_available("vip_with_label") {
+            return;
+        }
+        let ns = one_ns();
+        let idx = ns.ifindex("eth1");
+        let mut req = ns.run(NlRequests::open).unwrap();
+        let mut vip = AddrSpec::new("eth1", idx, "10.16.200.200".parse().unwrap(), 32);
+        vip.label = Some("eth1:1".into());
+
+        // Asynchronous: the request returns a sequence number, the ack arrives later.
+        let seq = req.add_address(&vip).unwrap();
+        assert_eq!(req.pending(), 1);
+        assert!(readable(&req, 2000));
+        let acks = req.poll_acks().unwrap();
+        assert_eq!(acks.len(), 1);
+        assert_eq!(acks[0].seq, seq);
+        assert_eq!(acks[0].result, Ok(()));
+        assert_eq!(acks[0].benign, None);
+        assert_eq!(req.pending(), 0);
+
+        let shown = ns.ip("-4 addr show dev eth1");
+        let line = shown
+            .lines()
+            .find(|l| l.contains("10.16.200.200"))
+            .unwrap_or_else(|| panic!("VIP not shown:\n{shown}"));
+        assert!(line.contains("inet 10.16.200.200/32"), "{line}");
+        assert!(line.trim_end().ends_with("eth1:1"), "label missing: {line}");
+
+        // Adding it again: EEXIST, benign.
+        let ack = req.add_address_blocking(&vip).unwrap();
+        assert_eq!(ack.result, Ok(()));
+        assert_eq!(ack.benign, Some(Errno::EEXIST));
+
+        let ack = req.del_address_blocking(&vip).unwrap();
+        assert_eq!((ack.result, ack.benign), (Ok(()), None));
+        assert!(!ns.ip("-4 addr show dev eth1").contains("10.16.200.200"));
+
+        // Deleting it again: EADDRNOTAVAIL, benign.
+        let ack = req.del_address_blocking(&vip).unwrap();
+        assert_eq!(
+            (ack.result, ack.benign),
+            (Ok(()), Some(Errno::EADDRNOTAVAIL))
+        );
+
+        // A real failure names what failed: no such interface.
+        let bad = AddrSpec::new("nope0", 999_999, "10.1.1.1".parse().unwrap(), 32);
+        let ack = req.add_address_blocking(&bad).unwrap();
+        assert_eq!(ack.result, Err(Errno::ENODEV));
+        assert_eq!(
+            ack.to_string(),
+            "failed to add 10.1.1.1/32 to nope0: No such device"
+        );
+    }
+
+    #[test]
+    fn ipv6_vip_with_nodad_and_options() {
+        if !namespaces_available("ipv6_vip") {
+            return;
+        }
+        let ns = one_ns();
+        let idx = ns.ifindex("eth1");
+        let mut req = ns.run(NlRequests::open).unwrap();
+        let mut vip = AddrSpec::new("eth1", idx, "fd00:16::200".parse().unwrap(), 64);
+        vip.nodad = true;
+        vip.noprefixroute = true;
+        vip.preferred_lft = Some(0);
+        let ack = req.add_address_blocking(&vip).unwrap();
+        assert_eq!(ack.result, Ok(()), "{ack}");
+        let shown = ns.ip("-6 addr show dev eth1");
+        assert!(shown.contains("fd00:16::200/64"), "{shown}");
+        assert!(shown.contains("nodad"), "{shown}");
+        assert!(shown.contains("noprefixroute"), "{shown}");
+        assert!(shown.contains("preferred_lft 0sec"), "{shown}");
+        let ack = req.del_address_blocking(&vip).unwrap();
+        assert_eq!(ack.result, Ok(()));
+    }
+
+    #[test]
+    fn monitor_sees_link_down_and_address_changes() {
+        if !namespaces_available("monitor") {
+            return;
+        }
+        let ns = one_ns();
+        let idx = ns.ifindex("eth1");
+        let mut mon = ns.run(NlMonitor::open).unwrap();
+        let mut events = vec![];
+        let mut wait_for = |pred: &dyn Fn(&NetEvent) -> bool| {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Some(e) = events.iter().find(|e| pred(e)) {
+                    return e.clone();
+                }
+                if readable(&mon, 200) {
+                    events.extend(mon.read_events().unwrap());
+                }
+            }
+            panic!("event not seen; got {events:?}");
+        };
+        ns.ip("link set eth1 down");
+        let ev = wait_for(&|e| matches!(e, NetEvent::Link(l) if l.ifindex == idx && !l.up));
+        let NetEvent::Link(l) = ev else {
+            unreachable!()
+        };
+        assert_eq!(l.ifname, "eth1");
+        assert!(!l.deleted);
+        assert!(l.mtu >= 1280);
+
+        ns.ip("addr add 10.16.200.7/32 dev eth1 label eth1:7");
+        let ev = wait_for(&|e| matches!(e, NetEvent::Addr(a) if a.added && a.prefix_len == 32));
+        let NetEvent::Addr(a) = ev else {
+            unreachable!()
+        };
+        assert_eq!(a.addr, "10.16.200.7".parse::<IpAddr>().unwrap());
+        assert_eq!(a.ifindex, idx);
+        assert_eq!(a.label.as_deref(), Some("eth1:7"));
+
+        ns.ip("addr del 10.16.200.7/32 dev eth1");
+        wait_for(&|e| matches!(e, NetEvent::Addr(a) if !a.added && a.prefix_len == 32));
+    }
+
+    #[test]
+    fn startup_dump_builds_interface_snapshot() {
+        if !namespaces_available("dump") {
+            return;
+        }
+        let ns = one_ns();
+        ns.ip("addr add 10.16.200.9/24 dev eth1"); // a secondary in the same subnet
+        ns.ip("addr add 10.99.0.1/16 dev eth1"); // another primary
+        ns.ip("link set eth1 mtu 1400");
+        let idx = ns.ifindex("eth1");
+        let events = ns.run(dump).unwrap();
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, NetEvent::Link(l) if l.ifname == "lo"))
+        );
+        let table = ns.run(InterfaceTable::load).unwrap();
+        let i = table.by_name("eth1").unwrap();
+        assert_eq!(i.ifindex, idx);
+        assert_eq!(i.mtu, 1400);
+        assert_ne!(i.mac, [0; 6]);
+        let mac_shown = ns.ip("link show eth1");
+        let mac = i.mac.map(|b| format!("{b:02x}")).join(":");
+        assert!(mac_shown.contains(&mac), "{mac} not in {mac_shown}");
+        let v4 = i.ipv4_addrs();
+        assert_eq!(v4.len(), 3, "{v4:?}");
+        assert_eq!(
+            v4[0],
+            Ipv4Addr::new(10, 16, 200, 1),
+            "kernel's primary first"
+        );
+        assert_eq!(v4[2], Ipv4Addr::new(10, 16, 200, 9), "secondary last");
+        // eth1 is up but its peer may still be negotiating; `up` means UP && RUNNING.
+        let lo = table.by_name("lo").unwrap();
+        assert!(!lo.up, "lo is down in a fresh namespace");
+    }
+}

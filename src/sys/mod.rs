@@ -16,4 +16,4 @@ pub mod socket;
 pub mod syslog;
 pub mod timer;
 
-pub use error::SysError;
+pub use error::{Errno, SysError};
