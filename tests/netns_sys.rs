@@ -423,3 +423,53 @@ mod netlink {
         assert!(!lo.up, "lo is down in a fresh namespace");
     }
 }
+
+mod af_packet {
+    use super::*;
+    use rkeepalived::sys::link::{PacketCapture, PacketSender};
+
+    /// A gratuitous ARP request for 10.9.0.100 from `mac` (reference §4.8 shape).
+    fn garp(mac: [u8; 6]) -> Vec<u8> {
+        let mut f = vec![0xff; 6];
+        f.extend_from_slice(&mac);
+        f.extend_from_slice(&[0x08, 0x06]); // ARP
+        f.extend_from_slice(&[0, 1, 0x08, 0x00, 6, 4, 0, 1]); // Ethernet/IPv4, request
+        f.extend_from_slice(&mac);
+        f.extend_from_slice(&[10, 9, 0, 100]);
+        f.extend_from_slice(&[0xff; 6]);
+        f.extend_from_slice(&[10, 9, 0, 100]);
+        f
+    }
+
+    #[test]
+    fn garp_frame_sent_on_one_veth_end_is_captured_on_the_other() {
+        if !namespaces_available("af_packet") {
+            return;
+        }
+        let p = veth_pair();
+        let ia = p.a.ifindex("veth0");
+        let ib = p.b.ifindex("veth1");
+        let tx = p.a.run(PacketSender::open).unwrap();
+        let cap =
+            p.b.run(move || PacketCapture::open(ib, libc::ETH_P_ARP as u16))
+                .unwrap();
+        let frame = garp([0x02, 0, 0, 0, 0, 0x0a]);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            assert!(Instant::now() < deadline, "GARP not captured within 5 s");
+            tx.send_frame(ia, &frame).unwrap();
+            if readable(&cap, 200) {
+                let got = cap.recv().unwrap().unwrap();
+                assert_eq!(got, frame);
+                break;
+            }
+        }
+        let err = tx.send_frame(999_999, &frame).unwrap_err();
+        assert_eq!(err.op, "sendto(AF_PACKET)");
+        assert_eq!(err.obj, "ifindex 999999");
+        assert!(
+            tx.send_frame(ia, &frame[..10]).is_err(),
+            "short frame refused"
+        );
+    }
+}
