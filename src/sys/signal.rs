@@ -52,6 +52,9 @@ impl Signal {
     }
 }
 
+/// sizeof(kernel sigset_t) on Linux: _NSIG (64) bits.
+const KERNEL_SIGSET_BYTES: libc::size_t = 8;
+
 /// The signals routed to the signalfd.
 pub const HANDLED: [i32; 8] = [
     libc::SIGHUP,
@@ -136,27 +139,41 @@ pub fn block_all_before_threads() -> Result<(), SysError> {
 
 /// In a freshly forked child, before exec: default dispositions for every signal and an empty
 /// mask, so scripts do not inherit our blocked set or ignored SIGPIPE. Only async-signal-safe
-/// calls (sigaction, sigemptyset, sigprocmask); errors are ignored because there is nobody to
-/// report them to and exec must still happen.
+/// calls (raw rt_sigaction / rt_sigprocmask, no allocation); errors are ignored because there
+/// is nobody to report them to and exec must still happen.
 pub fn reset_for_child() {
-    // SAFETY: sigaction and sigprocmask are async-signal-safe; the sigaction struct is zeroed
-    // (a valid "SIG_DFL, empty mask, no flags" value) and lives on this stack frame.
-    unsafe {
-        let mut act: libc::sigaction = std::mem::zeroed();
-        act.sa_sigaction = libc::SIG_DFL;
-        libc::sigemptyset(&mut act.sa_mask);
-        let max = libc::SIGRTMAX();
-        let mut sig = 1;
-        while sig <= max {
-            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                // Fails harmlessly (EINVAL) for signals the libc reserves for itself.
-                libc::sigaction(sig, &act, std::ptr::null_mut());
-            }
-            sig += 1;
+    // The libc wrappers refuse to touch the libc's own internal signals (32 and 33 on glibc),
+    // which the parent may have ignored or blocked, so this talks to the kernel directly. An
+    // all-zero kernel `struct sigaction` means SIG_DFL, no flags, no restorer, empty mask on
+    // every architecture whatever its field order; 32 bytes covers the largest layout.
+    let dfl = [0u64; 4];
+    let empty = [0u64; 1];
+    let nsig = (KERNEL_SIGSET_BYTES * 8) as libc::c_int;
+    for sig in 1..=nsig {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
         }
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        // SAFETY: rt_sigaction is async-signal-safe; `dfl` is a live zeroed buffer at least as
+        // large as the kernel struct; the old-action pointer may be null.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                dfl.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                KERNEL_SIGSET_BYTES,
+            );
+        }
+    }
+    // SAFETY: rt_sigprocmask is async-signal-safe; `empty` is the kernel's 8-byte sigset.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            empty.as_ptr(),
+            std::ptr::null_mut::<u64>(),
+            KERNEL_SIGSET_BYTES,
+        );
     }
 }
 
@@ -283,5 +300,68 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    fn status_sig_lines(out: &str) -> (String, String) {
+        let get = |k: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        (get("SigBlk:"), get("SigIgn:"))
+    }
+
+    /// Fork from a thread with our signals blocked (SIGPIPE is ignored by the Rust runtime),
+    /// optionally call reset_for_child, exec `cat /proc/self/status` and return its output.
+    fn exec_child_status(reset: bool) -> String {
+        std::thread::spawn(move || {
+            let set = handled_set().unwrap();
+            // SAFETY: valid sigset_t; affects this helper thread only.
+            unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+            let (r, w) = nix::unistd::pipe().unwrap();
+            let prog = std::ffi::CString::new("/bin/cat").unwrap();
+            let arg = std::ffi::CString::new("/proc/self/status").unwrap();
+            let argv = [prog.as_ptr(), arg.as_ptr(), std::ptr::null()];
+            // SAFETY: the child only calls async-signal-safe functions (sigaction,
+            // sigprocmask, dup2, execv, _exit) with data prepared before the fork.
+            match unsafe { nix::unistd::fork() }.unwrap() {
+                // SAFETY: see the fork above; `prog`/`argv` outlive the exec.
+                nix::unistd::ForkResult::Child => unsafe {
+                    if reset {
+                        reset_for_child();
+                    }
+                    libc::dup2(w.as_raw_fd(), libc::STDOUT_FILENO);
+                    libc::execv(prog.as_ptr(), argv.as_ptr());
+                    libc::_exit(127);
+                },
+                nix::unistd::ForkResult::Parent { child } => {
+                    drop(w);
+                    let mut out = String::new();
+                    use std::io::Read;
+                    std::fs::File::from(r).read_to_string(&mut out).unwrap();
+                    nix::sys::wait::waitpid(child, None).unwrap();
+                    out
+                }
+            }
+        })
+        .join()
+        .unwrap()
+    }
+
+    #[test]
+    fn reset_for_child_clears_mask_and_ignored_dispositions() {
+        let (blk, ign) = status_sig_lines(&exec_child_status(false));
+        assert_ne!(
+            blk, "0000000000000000",
+            "control: mask is inherited without reset"
+        );
+        assert_ne!(
+            ign, "0000000000000000",
+            "control: SIGPIPE ignore is inherited"
+        );
+        let (blk, ign) = status_sig_lines(&exec_child_status(true));
+        assert_eq!(blk, "0000000000000000");
+        assert_eq!(ign, "0000000000000000");
     }
 }
