@@ -271,6 +271,14 @@ mod netlink {
         }
         let ns = one_ns();
         let idx = ns.ifindex("eth1");
+        assert_eq!(
+            ns.run(|| rkeepalived::sys::link::ifindex("eth1")).unwrap(),
+            idx
+        );
+        let err = ns
+            .run(|| rkeepalived::sys::link::ifindex("nope0"))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "if_nametoindex on nope0: No such device");
         let mut req = ns.run(NlRequests::open).unwrap();
         let mut vip = AddrSpec::new("eth1", idx, "10.16.200.200".parse().unwrap(), 32);
         vip.label = Some("eth1:1".into());
@@ -384,6 +392,36 @@ mod netlink {
 
         ns.ip("addr del 10.16.200.7/32 dev eth1");
         wait_for(&|e| matches!(e, NetEvent::Addr(a) if !a.added && a.prefix_len == 32));
+    }
+
+    #[test]
+    fn monitor_overrun_is_reported_and_a_redump_resyncs() {
+        if !namespaces_available("monitor_overrun") {
+            return;
+        }
+        let ns = one_ns();
+        let mut mon = ns.run(|| NlMonitor::open_with_rcvbuf(1024)).unwrap();
+        let batch = std::env::temp_dir().join(format!(
+            "rka-nl-batch-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let lines: String = (0..400)
+            .map(|i| format!("addr add 10.50.{}.{}/32 dev eth1\n", i / 200, i % 200 + 1))
+            .collect();
+        std::fs::write(&batch, lines).unwrap();
+        let path = batch.display().to_string();
+        ns.ip(&format!("-batch {path}"));
+        let _ = std::fs::remove_file(&batch);
+        let events = mon.read_events().unwrap();
+        assert!(
+            events.contains(&NetEvent::Overrun),
+            "400 addresses into a 1 KiB queue must overflow; got {} events",
+            events.len()
+        );
+        // The daemon's answer to an overrun: a fresh dump.
+        let table = ns.run(InterfaceTable::load).unwrap();
+        assert_eq!(table.by_name("eth1").unwrap().ipv4_addrs().len(), 401);
     }
 
     #[test]

@@ -39,6 +39,11 @@ fn sockaddr_ll(ifindex: u32, protocol_be: u16, dst: &[u8]) -> libc::sockaddr_ll 
     sll
 }
 
+/// The index of interface `name` (if_nametoindex), with an error naming it.
+pub fn ifindex(name: &str) -> Result<u32, SysError> {
+    nix::net::if_::if_nametoindex(name).map_err(|e| SysError::new("if_nametoindex", name, e))
+}
+
 /// One send-only AF_PACKET socket for every interface (protocol 0: it receives nothing).
 pub struct PacketSender {
     fd: OwnedFd,

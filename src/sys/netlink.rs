@@ -29,6 +29,8 @@ const RTATTR_HDRLEN: usize = 4;
 const NL_BUF: usize = 65_536;
 /// "forever" for IFA_CACHEINFO lifetimes (INFINITY_LIFE_TIME in the kernel's addrconf.h).
 const INFINITY_LIFE_TIME: u32 = u32::MAX;
+/// Receive buffer of the monitor socket.
+const MONITOR_RCVBUF: usize = 4 << 20;
 /// Retries of a dump the kernel marked inconsistent (NLM_F_DUMP_INTR).
 const DUMP_RETRIES: usize = 5;
 
@@ -646,12 +648,20 @@ pub struct NlMonitor {
 impl NlMonitor {
     /// Open before the startup [`dump`] so no change between the two is missed.
     pub fn open() -> Result<Self, SysError> {
+        // A burst of changes (hundreds of VIPs on a reload) must not overflow the queue.
+        Self::open_with_rcvbuf(MONITOR_RCVBUF)
+    }
+
+    /// As [`open`](Self::open) with an explicit receive buffer size (tests use a tiny one to
+    /// provoke ENOBUFS).
+    pub fn open_with_rcvbuf(bytes: usize) -> Result<Self, SysError> {
         let groups =
             (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR | libc::RTMGRP_IPV6_IFADDR) as u32;
         let fd = netlink_socket(groups, true, "link/address monitor")?;
-        // A burst of changes (hundreds of VIPs on a reload) must not overflow the queue.
-        if setsockopt(&fd, sockopt::RcvBufForce, &(4 << 20)).is_err() {
-            setsockopt(&fd, sockopt::RcvBuf, &(4 << 20))
+        // SO_RCVBUFFORCE (root) may exceed net.core.rmem_max; a small request uses the plain
+        // option so the kernel minimum applies.
+        if bytes < MONITOR_RCVBUF || setsockopt(&fd, sockopt::RcvBufForce, &bytes).is_err() {
+            setsockopt(&fd, sockopt::RcvBuf, &bytes)
                 .ctx("setsockopt(SO_RCVBUF)", "link/address monitor")?;
         }
         Ok(NlMonitor {
