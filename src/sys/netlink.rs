@@ -750,7 +750,15 @@ fn dump_one(
                 interrupted = true;
             }
             match i32::from(msg.ty) {
-                libc::NLMSG_DONE => return Ok((events, interrupted)),
+                libc::NLMSG_DONE => {
+                    // A dump that failed part-way ends with DONE carrying a negative errno.
+                    return match nlmsg_error(msg.payload) {
+                        Some(err) if err < 0 => {
+                            Err(SysError::new("netlink dump", what, Errno::from_raw(-err)))
+                        }
+                        _ => Ok((events, interrupted)),
+                    };
+                }
                 libc::NLMSG_ERROR => {
                     let err = nlmsg_error(msg.payload).unwrap_or(-libc::EIO);
                     if err != 0 {

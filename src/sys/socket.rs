@@ -367,7 +367,11 @@ impl RecvSocket {
         let mut dst = None;
         let mut ttl = None;
         let mut ifindex = self.ifindex;
-        for c in msg.cmsgs()? {
+        // MSG_CTRUNC (cannot happen with our buffer size): no metadata, skip the packet.
+        let Ok(cmsgs) = msg.cmsgs() else {
+            return Ok(Some(None));
+        };
+        for c in cmsgs {
             match c {
                 ControlMessageOwned::Ipv6PacketInfo(info) => {
                     dst = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
