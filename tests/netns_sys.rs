@@ -511,3 +511,276 @@ mod af_packet {
         );
     }
 }
+
+/// Wire-level interop of the raw sockets with Debian's keepalived 2.2.7, in namespaces.
+mod interop {
+    use super::*;
+    use rkeepalived::sys::netlink::InterfaceTable;
+    use rkeepalived::sys::socket::internet_checksum;
+    use std::os::unix::process::CommandExt;
+    use std::path::PathBuf;
+    use std::process::{Child, Stdio};
+
+    /// A keepalived started inside a namespace; SIGTERM (then SIGKILL of its process group)
+    /// on drop, and its temporary directory removed.
+    struct Keepalived {
+        child: Child,
+        dir: PathBuf,
+    }
+
+    impl Keepalived {
+        fn start(ns: &Ns, tag: &str, conf: &str) -> Option<Keepalived> {
+            if !std::path::Path::new("/usr/sbin/keepalived").exists() {
+                if std::env::var_os("CI").is_some() {
+                    panic!("keepalived is not installed");
+                }
+                eprintln!("skipping interop: keepalived not installed");
+                return None;
+            }
+            let dir =
+                std::env::temp_dir().join(format!("rka-interop-{}-{tag}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("keepalived.conf"), conf).unwrap();
+            let d = dir.clone();
+            let child = ns.run(move || {
+                Command::new("/usr/sbin/keepalived")
+                    .args(["-n", "-l", "-D", "-P", "-f"])
+                    .arg(d.join("keepalived.conf"))
+                    .arg("-p")
+                    .arg(d.join("k.pid"))
+                    .arg("-r")
+                    .arg(d.join("v.pid"))
+                    .env("TMPDIR", &d)
+                    .stdout(std::fs::File::create(d.join("log")).unwrap())
+                    .stderr(Stdio::null())
+                    .process_group(0)
+                    .spawn()
+                    .unwrap()
+            });
+            Some(Keepalived { child, dir })
+        }
+
+        fn log(&self) -> String {
+            std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+        }
+
+        /// SIGUSR2, then the "Advertisements: Received" count of `instance`.
+        fn adverts_received(&self, instance: &str) -> Option<u64> {
+            let stats = self.dir.join("keepalived.stats");
+            let _ = std::fs::remove_file(&stats);
+            let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+            nix::sys::signal::kill(pid, nix::sys::signal::SIGUSR2).ok()?;
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while !stats.exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            let text = std::fs::read_to_string(&stats).ok()?;
+            let section = text
+                .split("VRRP Instance: ")
+                .find(|s| s.starts_with(instance))?;
+            let line = section
+                .lines()
+                .find(|l| l.trim_start().starts_with("Received:"))?;
+            line.split(':').nth(1)?.trim().parse().ok()
+        }
+    }
+
+    impl Drop for Keepalived {
+        fn drop(&mut self) {
+            let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::SIGKILL);
+            let _ = self.child.wait();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    #[test]
+    fn keepalived_adverts_are_received_multicast_unicast_and_ipv6() {
+        if !namespaces_available("interop_receive") {
+            return;
+        }
+        let p = veth_pair();
+        let conf = "
+global_defs { router_id rka_test_a }
+vrrp_instance VI_1 {
+    state MASTER
+    interface veth0
+    virtual_router_id 51
+    priority 150
+    advert_int 1
+    authentication { auth_type PASS
+        auth_pass secret }
+    virtual_ipaddress { 10.9.0.100/32 dev veth0 }
+}
+vrrp_instance VI_2 {
+    state MASTER
+    interface veth0
+    virtual_router_id 52
+    priority 150
+    advert_int 1
+    unicast_src_ip 10.9.0.1
+    unicast_peer { 10.9.0.2 }
+    virtual_ipaddress { 10.9.0.101/32 dev veth0 }
+}
+vrrp_instance VI_3 {
+    state MASTER
+    interface veth0
+    virtual_router_id 53
+    priority 150
+    advert_int 1
+    virtual_ipaddress { fd00:9::100/128 dev veth0 }
+}
+";
+        let Some(ka) = Keepalived::start(&p.a, "rx", conf) else {
+            return;
+        };
+        let ib = p.b.ifindex("veth1");
+        let open = |family, mode: RecvMode| {
+            p.b.run(move || RecvSocket::open("veth1", ib, family, &mode))
+                .unwrap()
+        };
+        let mut socks = [
+            open(
+                IpFamily::V4,
+                RecvMode::Multicast {
+                    group: "224.0.0.18".parse().unwrap(),
+                },
+            ),
+            open(
+                IpFamily::V4,
+                RecvMode::Unicast {
+                    local: Some("10.9.0.2".parse().unwrap()),
+                },
+            ),
+            open(
+                IpFamily::V6,
+                RecvMode::Multicast {
+                    group: "ff02::12".parse().unwrap(),
+                },
+            ),
+        ];
+        let mut got = [None, None, None];
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while got.iter().any(Option::is_none) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            for (i, s) in socks.iter_mut().enumerate() {
+                while let Some(pkt) = s.recv().unwrap() {
+                    got[i].get_or_insert(pkt);
+                }
+            }
+        }
+        let log = ka.log();
+        let [Some(mc), Some(uc), Some(v6)] = got else {
+            panic!("missing adverts: {got:?}\nkeepalived log:\n{log}");
+        };
+        // IPv4 multicast, VRRPv2 with PASS auth: TTL 255, checksum valid over the message.
+        assert_eq!((mc.ttl, mc.payload[0], mc.payload[1]), (255, 0x21, 51));
+        assert_eq!(mc.dst, "224.0.0.18".parse::<IpAddr>().unwrap());
+        assert_eq!(mc.src, "10.9.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(internet_checksum(&mc.payload), 0);
+        assert_eq!(&mc.payload[mc.payload.len() - 8..], b"secret\0\0");
+        // Unicast to our address.
+        assert_eq!((uc.ttl, uc.payload[1]), (255, 52));
+        assert_eq!(uc.dst, "10.9.0.2".parse::<IpAddr>().unwrap());
+        assert_eq!(uc.src, "10.9.0.1".parse::<IpAddr>().unwrap());
+        // IPv6: VRRPv3 from the link-local address; the kernel verified keepalived's checksum.
+        assert_eq!((v6.ttl, v6.payload[0], v6.payload[1]), (255, 0x31, 53));
+        assert_eq!(v6.dst, "ff02::12".parse::<IpAddr>().unwrap());
+        let IpAddr::V6(src6) = v6.src else { panic!() };
+        assert_eq!(src6.segments()[0], 0xfe80, "{src6}");
+    }
+
+    /// VRRPv2 advert with PASS auth and one VIP, checksum filled in.
+    fn v2_advert(vrid: u8, prio: u8, vip: Ipv4Addr, pass: &[u8; 8]) -> Vec<u8> {
+        let mut a = vec![0x21, vrid, prio, 1, 1, 1, 0, 0];
+        a.extend_from_slice(&vip.octets());
+        a.extend_from_slice(pass);
+        let c = internet_checksum(&a);
+        a[6..8].copy_from_slice(&c.to_be_bytes());
+        a
+    }
+
+    /// VRRPv3 IPv6 advert (100 cs interval); the kernel computes the checksum.
+    fn v3_advert6(vrid: u8, prio: u8, vip: Ipv6Addr) -> Vec<u8> {
+        let mut a = vec![0x31, vrid, prio, 1, 0x00, 100, 0, 0];
+        a.extend_from_slice(&vip.octets());
+        a
+    }
+
+    #[test]
+    fn keepalived_accepts_our_adverts_ipv4_and_ipv6() {
+        if !namespaces_available("interop_send") {
+            return;
+        }
+        let p = veth_pair();
+        let conf = "
+global_defs { router_id rka_test_b }
+vrrp_instance VI_4 {
+    state BACKUP
+    interface veth1
+    virtual_router_id 61
+    priority 100
+    advert_int 1
+    authentication { auth_type PASS
+        auth_pass secret }
+    virtual_ipaddress { 10.9.0.200/32 }
+}
+vrrp_instance VI_6 {
+    state BACKUP
+    interface veth1
+    virtual_router_id 62
+    priority 100
+    advert_int 1
+    virtual_ipaddress { fd00:9::200/128 }
+}
+";
+        let Some(ka) = Keepalived::start(&p.b, "tx", conf) else {
+            return;
+        };
+        let ia = p.a.ifindex("veth0");
+        let tx4 =
+            p.a.run(move || SendSocket::open("veth0", ia, IpFamily::V4))
+                .unwrap();
+        let tx6 =
+            p.a.run(move || SendSocket::open("veth0", ia, IpFamily::V6))
+                .unwrap();
+        // RFC 5798 §5.1.2.2: IPv6 adverts come from the link-local address (after DAD).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let ll = loop {
+            let t = p.a.run(InterfaceTable::load).unwrap();
+            if let Some(ll) = t.by_name("veth0").and_then(|i| i.ipv6_ll()) {
+                break ll;
+            }
+            assert!(Instant::now() < deadline, "no usable link-local on veth0");
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        let a4 = v2_advert(61, 200, Ipv4Addr::new(10, 9, 0, 200), b"secret\0\0");
+        let a6 = v3_advert6(62, 200, "fd00:9::200".parse().unwrap());
+        let g4: IpAddr = "224.0.0.18".parse().unwrap();
+        let g6: IpAddr = "ff02::12".parse().unwrap();
+        // Higher priority adverts every second for 6 s: keepalived must count them and stay
+        // BACKUP (its master-down interval is ~3.6 s).
+        for _ in 0..6 {
+            tx4.send("10.9.0.1".parse().unwrap(), g4, 255, &a4).unwrap();
+            tx6.send(IpAddr::V6(ll), g6, 255, &a6).unwrap();
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        let r4 = ka.adverts_received("VI_4");
+        let r6 = ka.adverts_received("VI_6");
+        let log = ka.log();
+        assert!(r4.unwrap_or(0) >= 4, "VI_4 received {r4:?}\n{log}");
+        assert!(r6.unwrap_or(0) >= 4, "VI_6 received {r6:?}\n{log}");
+        assert!(!log.contains("Entering MASTER STATE"), "{log}");
+        assert!(!log.to_lowercase().contains("checksum"), "{log}");
+    }
+}
