@@ -329,6 +329,45 @@ mod netlink {
     }
 
     #[test]
+    fn a_thousand_queued_adds_are_all_acknowledged() {
+        if !namespaces_available("many_acks") {
+            return;
+        }
+        let ns = one_ns();
+        let idx = ns.ifindex("eth1");
+        let mut req = ns.run(NlRequests::open).unwrap();
+        let vips: Vec<AddrSpec> = (0..1000u32)
+            .map(|i| {
+                let a = Ipv4Addr::new(10, 60, (i / 250) as u8, (i % 250 + 1) as u8);
+                AddrSpec::new("eth1", idx, a.into(), 32)
+            })
+            .collect();
+        let start = Instant::now();
+        for v in &vips {
+            req.add_address(v).unwrap();
+        }
+        let queued = start.elapsed();
+        let mut acks = vec![];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while acks.len() < vips.len() && Instant::now() < deadline {
+            readable(&req, 200);
+            acks.extend(req.poll_acks().unwrap());
+        }
+        println!(
+            "1000 RTM_NEWADDR queued in {queued:?}, all acked after {:?}",
+            start.elapsed()
+        );
+        assert_eq!(acks.len(), vips.len());
+        assert!(
+            acks.iter()
+                .all(|a| a.result == Ok(()) && a.benign.is_none())
+        );
+        assert_eq!(req.pending(), 0);
+        let shown = ns.ip("-4 addr show dev eth1");
+        assert_eq!(shown.matches("inet 10.60.").count(), 1000);
+    }
+
+    #[test]
     fn ipv6_vip_with_nodad_and_options() {
         if !namespaces_available("ipv6_vip") {
             return;

@@ -29,7 +29,7 @@ const RTATTR_HDRLEN: usize = 4;
 const NL_BUF: usize = 65_536;
 /// "forever" for IFA_CACHEINFO lifetimes (INFINITY_LIFE_TIME in the kernel's addrconf.h).
 const INFINITY_LIFE_TIME: u32 = u32::MAX;
-/// Receive buffer of the monitor socket.
+/// Receive buffer of the monitor and request sockets.
 const MONITOR_RCVBUF: usize = 4 << 20;
 /// Retries of a dump the kernel marked inconsistent (NLM_F_DUMP_INTR).
 const DUMP_RETRIES: usize = 5;
@@ -388,6 +388,13 @@ impl NlRequests {
         if rc < 0 {
             // Pre-4.3 kernels: acks are just longer. Not worth failing for.
             log::debug!("setsockopt(NETLINK_CAP_ACK): {}", Errno::last().desc());
+        }
+        // The daemon queues every VIP of a transition before it reads any ack; each queued ack
+        // costs about 1 KiB of receive buffer, so the default (~200 KiB) would drop acks past a
+        // couple of hundred VIPs.
+        if setsockopt(&fd, sockopt::RcvBufForce, &MONITOR_RCVBUF).is_err() {
+            setsockopt(&fd, sockopt::RcvBuf, &MONITOR_RCVBUF)
+                .ctx("setsockopt(SO_RCVBUF)", "address requests")?;
         }
         Ok(NlRequests {
             fd,
