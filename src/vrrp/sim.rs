@@ -1,0 +1,1 @@
+//! Simulated LAN (test support). Filled in below.
