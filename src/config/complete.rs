@@ -33,6 +33,8 @@ struct Resolver<'a> {
     set_supplementary: bool,
     /// Any script that will run (for the SECURITY VIOLATION check).
     scripts_in_use: bool,
+    /// Where the first script that will run is configured.
+    first_script: Option<super::diag::Pos>,
 }
 
 impl Resolver<'_> {
@@ -132,6 +134,9 @@ impl Resolver<'_> {
             .head(&real)
             .is_some_and(|h| h.starts_with(b"#!") || h.starts_with(b"\x7fELF"));
         self.scripts_in_use = true;
+        if self.first_script.is_none() {
+            self.first_script = Some(raw.pos.clone());
+        }
         Ok(ScriptCmd {
             argv,
             uid,
@@ -236,6 +241,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         use_symlink_paths: g.use_symlink_paths,
         set_supplementary: g.set_supplementary_groups,
         scripts_in_use: false,
+        first_script: None,
     };
 
     let mut spec = NodeSpec {
@@ -431,7 +437,10 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         // VRID.
         match i.virtual_router_id {
             Some(v) => s.vrid = v,
-            None => d.error(ipos, format!("({name}) the virtual router id must be set")),
+            None => d.error(
+                Some(i.pos_of("virtual_router_id")),
+                format!("({name}) the virtual router id must be set"),
+            ),
         }
         // Family from the first VIP (else source / peers).
         let fam_addr = i
@@ -447,6 +456,18 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             Family::V4
         };
         let version = i.version.or(g.vrrp_version).unwrap_or(2);
+        if s.family == Family::V6 && version == 2 {
+            d.note(
+                Some(i.pos_of(if i.version.is_some() {
+                    "version"
+                } else {
+                    "virtual_ipaddress"
+                })),
+                format!(
+                    "({name}) IPv6 instance: VRRP version 3 is used (keepalived does this silently)"
+                ),
+            );
+        }
         s.version = if s.family == Family::V6 || version == 3 {
             Version::V3
         } else {
@@ -467,7 +488,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             Version::V2 => {
                 let mut secs = adv.round();
                 if (adv - secs).abs() > f64::EPSILON {
-                    d.error(ipos, format!("({name}) VRRPv2 advertisement interval {adv:.6}s must be an integer. rounding"));
+                    d.error(Some(i.pos_of("advert_int")), format!("({name}) VRRPv2 advertisement interval {adv:.6}s must be an integer. rounding"));
                 }
                 secs = secs.clamp(1.0, 255.0);
                 Centis(secs as u16 * 100)
@@ -475,7 +496,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             Version::V3 => {
                 let mut c = (adv * 100.0).round();
                 if c > 4095.0 {
-                    d.error(ipos, format!("({name}) VRRPv3 advertisement interval {adv:.2}s is out of range. Must be less than 40.96s. Setting to 40.95s"));
+                    d.error(Some(i.pos_of("advert_int")), format!("({name}) VRRPv3 advertisement interval {adv:.2}s is out of range. Must be less than 40.96s. Setting to 40.95s"));
                     c = 4095.0;
                 }
                 Centis(c.max(1.0) as u16)
@@ -484,7 +505,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         // nopreempt / preempt_delay.
         s.nopreempt = i.nopreempt;
         if s.nopreempt && s.initial_master {
-            d.error(ipos, format!("({name}) Warning - nopreempt will not work with initial state MASTER - clearing"));
+            d.error(Some(i.pos_of("nopreempt")), format!("({name}) Warning - nopreempt will not work with initial state MASTER - clearing"));
             s.nopreempt = false;
         }
         if s.nopreempt && owner {
@@ -498,7 +519,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         if let Some(ap) = &i.auth_pos {
             if s.version == Version::V3 {
                 d.error(
-                    ipos,
+                    Some(ap),
                     format!("({name}) VRRP version 3 does not support authentication. Ignoring."),
                 );
             } else {
@@ -512,7 +533,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                     }
                     (Some(AuthType::Ah), _) => s.auth = Auth::Ah,
                     (Some(AuthType::Pass), None) => d.error(
-                        ipos,
+                        Some(ap),
                         format!(
                             "({name}) Authentication specified but no password given. Ignoring"
                         ),
@@ -581,7 +602,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         let room = mtu.saturating_sub(iphdr + VRRP_HDR + auth_len) / alen;
         let max_vips = usize::try_from(room.min(255)).unwrap_or(255);
         if s.vips.len() > max_vips {
-            d.error(ipos, format!("({name}) Number of VIPs ({}) exceeds maximum/space available in packet (max {max_vips} addresses) - excess moved to eVIPs", s.vips.len()));
+            d.error(Some(i.pos_of("virtual_ipaddress")), format!("({name}) Number of VIPs ({}) exceeds maximum/space available in packet (max {max_vips} addresses) - excess moved to eVIPs", s.vips.len()));
             let excess = s.vips.split_off(max_vips);
             s.excluded_vips.extend(excess);
         }
@@ -735,7 +756,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
 
     // VRID conflicts per interface and family (reference §3.7).
     for (a_idx, a) in spec.instances.iter().enumerate() {
-        for b in spec.instances.iter().skip(a_idx + 1) {
+        for (b_idx, b) in spec.instances.iter().enumerate().skip(a_idx + 1) {
             if a.vrid != 0 && a.vrid == b.vrid && a.family == b.family && a.interface == b.interface
             {
                 let overlap = match (a.is_unicast(), b.is_unicast()) {
@@ -752,8 +773,12 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                     } else {
                         "IPv6"
                     };
+                    let at = m
+                        .vrrp_instance
+                        .get(b_idx)
+                        .map(|i| i.pos_of("virtual_router_id"));
                     d.error(
-                        None,
+                        at,
                         format!(
                             "{} and {} both use VRID {} with {fam} on interface {}",
                             a.name, b.name, a.vrid, a.interface
@@ -767,7 +792,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     // keepalived compat: scripts that will run without enable_script_security.
     if r.scripts_in_use && !g.enable_script_security {
         d.error_class(
-            None,
+            r.first_script.as_ref(),
             class::SECURITY,
             "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
         );

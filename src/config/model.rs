@@ -195,6 +195,20 @@ pub struct VrrpInstance {
     pub skip_check_adv_addr: Option<bool>,
     pub strict_mode: Option<bool>,
     pub notify: Notify,
+    /// Where each keyword was last given (for diagnostics made after parsing).
+    pub keyword_pos: Vec<(String, Pos)>,
+}
+
+impl VrrpInstance {
+    /// Position of `keyword` in this instance, or of the instance itself.
+    pub fn pos_of(&self, keyword: &str) -> &Pos {
+        self.keyword_pos
+            .iter()
+            .rev()
+            .find(|(k, _)| k == keyword)
+            .map(|(_, p)| p)
+            .unwrap_or(&self.pos)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -1066,6 +1080,7 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, d: &mut Diags) -> VrrpInstance {
         skip_check_adv_addr: None,
         strict_mode: None,
         notify: Notify::default(),
+        keyword_pos: Vec::new(),
     };
     instance_body(require_block(st, d), &mut v, &name, dynamic_if, d);
     v
@@ -1074,6 +1089,7 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, d: &mut Diags) -> VrrpInstance {
 fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool, d: &mut Diags) {
     for k in b {
         let kw = k.kw.text.as_str();
+        v.keyword_pos.push((kw.to_string(), k.pos().clone()));
         if notify_kw(kw, k, &mut v.notify, d) || track_kw(kw, k, name, &mut v.track, d) {
             continue;
         }

@@ -30,8 +30,14 @@ pub fn build(items: &[Item], diags: &mut Diags) -> Vec<Stmt> {
     let mut depth_unclosed = 0usize;
     let top = parse_body(items, &mut i, 0, diags, &mut depth_unclosed);
     if depth_unclosed > 0 {
+        // Point at the outermost block that was never closed.
+        // Unclosed blocks run to the end of input, so it is the last top-level block.
+        let at = top
+            .iter()
+            .rev()
+            .find_map(|s| s.block.as_ref().and(s.open.clone()));
         diags.error(
-            None,
+            at.as_ref(),
             format!("There are {depth_unclosed} missing '}}'s or extra '{{'s"),
         );
     }
