@@ -287,19 +287,11 @@ pub fn run(args: Args) -> i32 {
             return e.exit_code;
         }
     };
-    for d in &diags {
-        eprintln!("{d}");
-    }
     if args.dump_conf {
         print!("{}", dump(&spec));
     }
-    // The one place the daemon is entered (the lead wires `crate::daemon::run(&args, spec)`).
-    start_daemon(&args, spec)
-}
-
-fn start_daemon(_args: &Args, _spec: NodeSpec) -> i32 {
-    eprintln!("rkeepalived: the VRRP daemon is not yet implemented");
-    1
+    // The one place the daemon is entered; it logs the diagnostics once logging is set up.
+    crate::daemon::run(&args, spec, diags)
 }
 
 #[cfg(test)]
