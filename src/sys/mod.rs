@@ -26,6 +26,7 @@ pub mod link;
 pub mod netlink;
 pub mod notify;
 pub mod pidfile;
+pub mod process;
 pub mod signal;
 pub mod socket;
 pub mod syslog;
