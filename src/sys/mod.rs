@@ -13,6 +13,7 @@
 //! | [`netlink`] | `NlRequests` (`add_address`, `del_address`, `poll_acks`), `NlMonitor::read_events`, `dump`, `InterfaceTable` |
 //! | [`link`] | `PacketSender::send_frame(ifindex, frame)` for GARP / NA; `ifindex(name)` |
 //! | [`timer`] | `now()` (the one clock), `Timer::arm(deadline)` / `disarm` / `read` |
+//! | [`process`] | script children: spawn, kill_group, reap (owned by the process helper) |
 //! | [`signal`] | `block_all_before_threads()`, `SignalFd::read() -> Signal`, `reset_for_child()`, `signum(name)` |
 //! | [`notify`] | `Notifier::from_env()`, `ready` / `reloading` / `stopping` / `status` |
 //! | [`pidfile`] | `PidFile::create(path)` / `remove`, `running_pid(path)` |
