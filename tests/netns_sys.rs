@@ -919,3 +919,26 @@ fn advert_throughput_numbers() {
     );
     assert!(received > 0);
 }
+
+/// keepalived 2.3.3+ behaviour: a unicast receive socket opens before its address exists
+/// (IP_FREEBIND) and starts receiving once the address is configured.
+#[test]
+fn unicast_receive_socket_opens_before_its_address_exists() {
+    if !namespaces_available("freebind") {
+        return;
+    }
+    let p = veth_pair();
+    let ia = p.a.ifindex("veth0");
+    let ib = p.b.ifindex("veth1");
+    let local: IpAddr = Ipv4Addr::new(10, 9, 0, 50).into();
+    let mode = RecvMode::Unicast { local: Some(local) };
+    let mut rx =
+        p.b.run(move || RecvSocket::open("veth1", ib, IpFamily::V4, &mode))
+            .expect("bind to a not-yet-configured address");
+    p.b.ip("addr add 10.9.0.50/24 dev veth1");
+    let tx =
+        p.a.run(move || SendSocket::open("veth0", ia, IpFamily::V4))
+            .unwrap();
+    let got = send_until_received(&tx, &mut rx, "10.9.0.1".parse().unwrap(), local, &advert(5));
+    assert_eq!((got.dst, got.ttl), (local, 255));
+}
