@@ -1,2 +1,36 @@
 //! Everything that touches the kernel. The only module where `unsafe` is allowed.
+//!
+//! Every failure is a [`SysError`] naming the syscall (or socket option) and the object it was
+//! applied to, so the daemon can log e.g. `setsockopt(IP_MULTICAST_ALL) on eth1: Operation not
+//! permitted` without further context.
+//!
+//! What the daemon uses (all fds are nonblocking + close-on-exec and implement `AsRawFd` for
+//! `mio::unix::SourceFd`):
+//!
+//! | module | for |
+//! |---|---|
+//! | [`socket`] | `RecvSocket::open(ifname, ifindex, family, &RecvMode)` / `.recv()`; `SendSocket::open(ifname, ifindex, family)` / `.send(src, dst, ttl, payload)` |
+//! | [`netlink`] | `NlRequests` (`add_address`, `del_address`, `poll_acks`), `NlMonitor::read_events`, `dump`, `InterfaceTable` |
+//! | [`link`] | `PacketSender::send_frame(ifindex, frame)` for GARP / NA; `ifindex(name)` |
+//! | [`timer`] | `now()` (the one clock), `Timer::arm(deadline)` / `disarm` / `read` |
+//! | [`process`] | script children: spawn, kill_group, reap (owned by the process helper) |
+//! | [`signal`] | `block_all_before_threads()`, `SignalFd::read() -> Signal`, `reset_for_child()`, `signum(name)` |
+//! | [`notify`] | `Notifier::from_env()`, `ready` / `reloading` / `stopping` / `status` |
+//! | [`pidfile`] | `PidFile::create(path)` / `remove`, `running_pid(path)` |
+//! | [`daemonize`] | `daemonize()` (without `-n`, before any thread) |
+//! | [`syslog`] | `init(LogConfig)`: `log` backend for /dev/log and the console |
 #![allow(unsafe_code)]
+
+pub mod daemonize;
+pub mod error;
+pub mod link;
+pub mod netlink;
+pub mod notify;
+pub mod pidfile;
+pub mod process;
+pub mod signal;
+pub mod socket;
+pub mod syslog;
+pub mod timer;
+
+pub use error::{Errno, SysError};
