@@ -430,7 +430,30 @@ impl ProcWatch {
     /// Connector if possible, else the fallback; then a first full scan (the updates are
     /// available from [`poll_update`](Self::poll_update) at once).
     pub fn start(specs: &[TrackProcessSpec], now: Instant) -> Result<Self, SysError> {
-        let source = match ProcConnector::open() {
+        Self::start_with(specs, now, true)
+    }
+
+    /// As [`start`](Self::start), but never the connector (tests, and a switch for
+    /// environments where it misbehaves).
+    pub fn start_fallback(specs: &[TrackProcessSpec], now: Instant) -> Result<Self, SysError> {
+        Self::start_with(specs, now, false)
+    }
+
+    fn start_with(
+        specs: &[TrackProcessSpec],
+        now: Instant,
+        connector: bool,
+    ) -> Result<Self, SysError> {
+        let opened = if connector {
+            ProcConnector::open()
+        } else {
+            Err(SysError::new(
+                "fallback requested",
+                "process events",
+                Errno::ENOTSUP,
+            ))
+        };
+        let source = match opened {
             Ok(c) => {
                 info!("Tracking processes with the kernel's process events connector");
                 Source::Connector(c)
@@ -553,6 +576,21 @@ impl ProcWatch {
 
     pub fn counts(&self) -> HashMap<String, u32> {
         self.tracker.counts()
+    }
+}
+
+impl AsFd for ProcWatch {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match &self.source {
+            Source::Connector(c) => c.fd.as_fd(),
+            Source::Fallback(w) => w.epoll.0.as_fd(),
+        }
+    }
+}
+
+impl AsFd for ProcConnector {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 
