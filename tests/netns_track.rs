@@ -65,7 +65,9 @@ fn instance(name: &str, vrid: u8, node: &str, prio: u32, vip: &str, extra: &str)
 }
 
 fn globals(extra: &str) -> String {
-    format!("global_defs {{\n    router_id rk_track\n    script_user root\n    enable_script_security\n{extra}}}\n")
+    format!(
+        "global_defs {{\n    router_id rk_track\n    script_user root\n    enable_script_security\n{extra}}}\n"
+    )
 }
 
 /// Starts node1 with `conf1`, waits until it holds `vip`, then starts node2 with `conf2`.
@@ -128,13 +130,25 @@ fn track_file_value_moves_the_vip_across_the_peer() {
         return;
     }
     let lab = lab2("tfile");
-    let tf = "track_file tf {\n    file /etc/keepalived/prio.val\n    weight -20\n    init_file 0\n}\n";
+    let tf =
+        "track_file tf {\n    file /etc/keepalived/prio.val\n    weight -20\n    init_file 0\n}\n";
     let conf1 = format!(
         "{}{tf}{}",
         globals(""),
-        instance("VI_1", 61, "node1", 100, "10.16.200.200", "    track_file {\n        tf\n    }\n")
+        instance(
+            "VI_1",
+            61,
+            "node1",
+            100,
+            "10.16.200.200",
+            "    track_file {\n        tf\n    }\n"
+        )
     );
-    let conf2 = format!("{}{}", globals(""), instance("VI_1", 61, "node2", 90, "10.16.200.200", ""));
+    let conf2 = format!(
+        "{}{}",
+        globals(""),
+        instance("VI_1", 61, "node2", 90, "10.16.200.200", "")
+    );
     let (d1, _d2) = start_pair(&lab, &conf1, &conf2, VIP32);
     let file = lab.etc_dir("node1").join("prio.val");
     assert_eq!(
@@ -148,7 +162,10 @@ fn track_file_value_moves_the_vip_across_the_peer() {
     d1.wait_log("Track file tf value changed to 1", Duration::from_secs(2))
         .unwrap_or_else(|e| panic!("{e}"));
     let moved = wait_holder(&lab, VIP32, "node2", Duration::from_secs(8));
-    step(format!("  VIP moved to node2 {} after the write", ms(moved)));
+    step(format!(
+        "  VIP moved to node2 {} after the write",
+        ms(moved)
+    ));
 
     step("editor-style rename of 0 over the file: back to 100, node1 preempts");
     let tmp = lab.etc_dir("node1").join(".prio.val.tmp");
@@ -181,9 +198,20 @@ fn track_process_stop_is_noticed_at_once_and_the_vip_moves() {
     let conf1 = format!(
         "{}{tp}{}",
         globals(""),
-        instance("VI_1", 62, "node1", 100, "10.16.200.200", "    track_process {\n        fks\n    }\n")
+        instance(
+            "VI_1",
+            62,
+            "node1",
+            100,
+            "10.16.200.200",
+            "    track_process {\n        fks\n    }\n"
+        )
     );
-    let conf2 = format!("{}{}", globals(""), instance("VI_1", 62, "node2", 90, "10.16.200.200", ""));
+    let conf2 = format!(
+        "{}{}",
+        globals(""),
+        instance("VI_1", 62, "node2", 90, "10.16.200.200", "")
+    );
     let (d1, _d2) = start_pair(&lab, &conf1, &conf2, VIP32);
     let mode = if d1.log().contains("connector unavailable") {
         "pidfd fallback (no connector in a network namespace)"
@@ -270,8 +298,10 @@ fn notify_fifo_lines_in_transition_order_and_notify_arguments() {
     );
     let mut d1 = lab.spawn_daemon("node1", &daemon_bin(), &conf, &[]);
     let fifo = lab.etc_dir("node1").join("notify.fifo");
-    wait_until(Duration::from_secs(3), Duration::from_millis(10), || fifo.exists())
-        .unwrap_or_else(|| panic!("FIFO not created; log:\n{}", d1.log()));
+    wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
+        fifo.exists()
+    })
+    .unwrap_or_else(|| panic!("FIFO not created; log:\n{}", d1.log()));
     let reader = fifo_reader(fifo.clone());
     wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
         lab.has_addr("node1", "eth1", VIP32)
@@ -290,12 +320,16 @@ fn notify_fifo_lines_in_transition_order_and_notify_arguments() {
     assert!(st.success());
     assert!(took < Duration::from_secs(3), "shutdown took {took:?}");
     assert!(
-        d1.log().contains("still running after 1 s at shutdown: killed"),
+        d1.log()
+            .contains("still running after 1 s at shutdown: killed"),
         "log:\n{}",
         d1.log()
     );
     let lines = reader.join().unwrap();
-    step(format!("  FIFO lines: {:?}", lines.lines().collect::<Vec<_>>()));
+    step(format!(
+        "  FIFO lines: {:?}",
+        lines.lines().collect::<Vec<_>>()
+    ));
     let got: Vec<&str> = lines.lines().collect();
     assert!(
         got.len() >= 2,
@@ -304,13 +338,22 @@ fn notify_fifo_lines_in_transition_order_and_notify_arguments() {
     assert_eq!(got[0], "INSTANCE \"VI_1\" BACKUP 100");
     assert_eq!(got[1], "INSTANCE \"VI_1\" MASTER 100");
     for l in &got[2..] {
-        assert!(l.contains(" STOP ") || l.contains(" FAULT "), "unexpected {l}");
+        assert!(
+            l.contains(" STOP ") || l.contains(" FAULT "),
+            "unexpected {l}"
+        );
     }
-    assert!(!fifo.exists(), "the FIFO the daemon created is removed at exit");
+    assert!(
+        !fifo.exists(),
+        "the FIFO the daemon created is removed at exit"
+    );
 
     std::thread::sleep(Duration::from_millis(300));
     let notes = std::fs::read_to_string(lab.etc_dir("node1").join("notes.log")).unwrap();
-    step(format!("  notify script calls: {:?}", notes.lines().collect::<Vec<_>>()));
+    step(format!(
+        "  notify script calls: {:?}",
+        notes.lines().collect::<Vec<_>>()
+    ));
     let calls: Vec<&str> = notes.lines().collect();
     for want in [
         "INSTANCE VI_1 BACKUP 100",
@@ -320,7 +363,10 @@ fn notify_fifo_lines_in_transition_order_and_notify_arguments() {
     ] {
         assert!(calls.contains(&want), "no {want:?} in {calls:?}");
     }
-    assert!(!calls.contains(&"stop-finished"), "notify_stop was not killed");
+    assert!(
+        !calls.contains(&"stop-finished"),
+        "notify_stop was not killed"
+    );
 
     step("notify_fifo_script gets the FIFO name as its last argument");
     let reader_sh = "#!/bin/bash\necho \"args: $*\" >> /etc/keepalived/reader.log\nwhile read -r line; do echo \"$line\" >> /etc/keepalived/reader.log; done < \"${@: -1}\"\n";
@@ -350,12 +396,24 @@ fn notify_fifo_lines_in_transition_order_and_notify_arguments() {
     assert_eq!(rl[0], "args: first /etc/keepalived/notify.fifo");
     assert_eq!(
         &rl[1..3],
-        &["INSTANCE \"VI_1\" BACKUP 100", "INSTANCE \"VI_1\" MASTER 100"]
+        &[
+            "INSTANCE \"VI_1\" BACKUP 100",
+            "INSTANCE \"VI_1\" MASTER 100"
+        ]
     );
 }
 
+/// A second interface `dev` in `node`: a veth pair (`dev` + `dev`p) with both ends up (the
+/// kernel here may lack the dummy driver).
 fn add_dummy(lab: &Lab, node: &str, dev: &str) {
-    lab.exec_ok(node, &["ip", "link", "add", dev, "type", "dummy"]);
+    let peer = format!("{dev}p");
+    lab.exec_ok(
+        node,
+        &[
+            "ip", "link", "add", dev, "type", "veth", "peer", "name", &peer,
+        ],
+    );
+    lab.exec_ok(node, &["ip", "link", "set", &peer, "up"]);
     lab.exec_ok(node, &["ip", "link", "set", dev, "up"]);
 }
 
@@ -366,13 +424,24 @@ fn track_interface_weight_0_faults_and_weighted_crosses_the_peer() {
     }
     let lab = lab2("tif");
     add_dummy(&lab, "node1", "eth2");
-    let conf2 = format!("{}{}", globals(""), instance("VI_1", 64, "node2", 90, "10.16.200.200", ""));
+    let conf2 = format!(
+        "{}{}",
+        globals(""),
+        instance("VI_1", 64, "node2", 90, "10.16.200.200", "")
+    );
 
     step("track_interface { eth2 } (weight 0): eth2 down => FAULT => VIP moves");
     let conf1 = format!(
         "{}{}",
         globals(""),
-        instance("VI_1", 64, "node1", 100, "10.16.200.200", "    track_interface {\n        eth2\n    }\n")
+        instance(
+            "VI_1",
+            64,
+            "node1",
+            100,
+            "10.16.200.200",
+            "    track_interface {\n        eth2\n    }\n"
+        )
     );
     let (mut d1, mut d2) = start_pair(&lab, &conf1, &conf2, VIP32);
     lab.exec_ok("node1", &["ip", "link", "set", "eth2", "down"]);
@@ -408,7 +477,10 @@ fn track_interface_weight_0_faults_and_weighted_crosses_the_peer() {
         !d1.log().contains("Entering FAULT STATE"),
         "weighted interface must not FAULT"
     );
-    step(format!("  VIP on node2 {} after eth2 down (priority 80)", ms(moved)));
+    step(format!(
+        "  VIP on node2 {} after eth2 down (priority 80)",
+        ms(moved)
+    ));
 }
 
 #[test]
