@@ -245,13 +245,16 @@ fn track_process_stop_is_noticed_at_once_and_the_vip_moves() {
     step(format!("  node2 holds the VIP {} after kill", ms(moved)));
 
     step("start fakesvc again: node1 leaves FAULT and preempts");
-    let _svc2 = lab
+    let mut svc2 = lab
         .command("node1", &["/etc/keepalived/fakesvc", "1000"])
         .stdin(Stdio::null())
         .spawn()
         .expect("restart fakesvc");
     let back = wait_holder(&lab, VIP32, "node1", Duration::from_secs(10));
     step(format!("  VIP back on node1 {} after restart", ms(back)));
+    // The lab kills every process of the node; the nsenter parents are ours to reap.
+    let _ = svc2.kill();
+    let _ = svc2.wait();
 }
 
 /// Reads a FIFO from the host side on a thread until EOF; returns its lines.
