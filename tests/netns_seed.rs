@@ -91,10 +91,13 @@ fn start_first_master(
 ) -> (common::netns::DaemonHandle, Duration) {
     let bin = daemon_bin();
     step(format!("start {} on node1", bin.display()));
-    let d1 = lab.spawn_daemon("node1", &bin, conf, &[]);
+    let mut d1 = lab.spawn_daemon("node1", &bin, conf, &[]);
     let t = wait_until(limit, Duration::from_millis(50), || {
-        lab.has_addr("node1", "eth1", VIP32)
+        !d1.is_running() || lab.has_addr("node1", "eth1", VIP32)
     });
+    if let Some(st) = d1.wait_exit(Duration::ZERO) {
+        panic!("the daemon on node1 exited ({st}); log:\n{}", d1.log());
+    }
     let t = t.unwrap_or_else(|| {
         panic!(
             "node1 did not take the VIP within {limit:?}; log:\n{}",
@@ -337,7 +340,11 @@ fn sigterm_master_backup_takes_over_within_skew() {
     step(format!(
         "  {garps} gratuitous ARPs for {VIP} from node2 on the wire"
     ));
-    assert!(garps >= 1, "no gratuitous ARP from the new master");
+    // keepalived compat: garp_master_repeat defaults to 5 GARPs at once on becoming MASTER.
+    assert!(
+        garps >= 5,
+        "{garps} gratuitous ARPs from the new master, expected 5"
+    );
 }
 
 /// SIGKILL on the master (every process of it): no priority 0 advert, so the backup takes over
@@ -383,5 +390,9 @@ fn sigkill_master_backup_takes_over_within_master_down_interval() {
     step(format!(
         "  {garps} gratuitous ARPs for {VIP} from node2 on the wire"
     ));
-    assert!(garps >= 1, "no gratuitous ARP from the new master");
+    // keepalived compat: garp_master_repeat defaults to 5 GARPs at once on becoming MASTER.
+    assert!(
+        garps >= 5,
+        "{garps} gratuitous ARPs from the new master, expected 5"
+    );
 }

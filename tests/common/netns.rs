@@ -27,6 +27,7 @@
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
@@ -386,6 +387,7 @@ impl Lab {
                 "--mount",
             ])
             .args(["bash", "-c", &script])
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup"))
             .stderr(log)
@@ -655,6 +657,9 @@ impl Lab {
         args.extend_from_slice(extra_args);
         let child = self
             .command(node, &args)
+            // Own process group: a Ctrl-C of the test run must not kill nsenter before the
+            // daemon (an orphaned daemon would be re-parented outside its PID namespace).
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup"))
             .stderr(log)
@@ -705,6 +710,7 @@ impl Lab {
         .arg(&file);
         c.args(filter.split_whitespace());
         let child = c
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(err)
@@ -746,13 +752,19 @@ impl Drop for Lab {
         if std::thread::panicking() {
             self.dump_logs();
         }
-        for n in &mut self.nodes {
-            // SIGKILL of `unshare --kill-child` => its child (the node's init) gets SIGKILL =>
-            // the kernel kills every process in the node's PID namespace.
-            let _ = n.unshare.kill();
-            let _ = n.unshare.wait();
+        // SIGKILL of a node's init makes the kernel kill every process in its PID namespace;
+        // its parent `unshare` then reaps it and exits (killing `unshare` first would orphan
+        // the init to the host's init, leaving a zombie there for a while).
+        for n in &self.nodes {
             if n.init > 0 {
                 let _ = send_signal(Pid::from_raw(n.init), Signal::SIGKILL);
+            }
+        }
+        for n in &mut self.nodes {
+            if wait_child(&mut n.unshare, Duration::from_secs(3)).is_none() {
+                // `--kill-child` takes the init down with it.
+                let _ = n.unshare.kill();
+                let _ = n.unshare.wait();
             }
         }
         let namespaces = self
@@ -818,8 +830,18 @@ impl DaemonHandle {
                 let _ = send_signal(Pid::from_raw(p), Signal::SIGKILL);
             }
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // nsenter exits once it has reaped the daemon; killing it first would orphan the dying
+        // daemon outside its PID namespace (to the host's init). nsenter mirrors a stopped
+        // child by stopping itself, so keep waking it up.
+        let nsenter = Pid::from_raw(self.child.id() as i32);
+        let reaped = wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
+            let _ = send_signal(nsenter, Signal::SIGCONT);
+            !self.is_running()
+        });
+        if reaped.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 
     /// Whether the daemon (its nsenter parent) is still running.
