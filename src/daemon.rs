@@ -1,1 +1,948 @@
-//! The mio event loop joining `sys/` and `vrrp::Node`. Not yet implemented.
+//! The daemon: one single-threaded mio loop joining `sys/` (the kernel) and the pure core
+//! (`vrrp::Node` for the VRRP state machines, `check::Checker` for track scripts).
+//!
+//! The drain rule lives in [`Daemon::dispatch`]: every event becomes inputs to the core, then
+//! every pending action of both core objects is executed (actions may feed the core again, so
+//! this repeats until both queues are empty), then the single timerfd is re-armed from the
+//! earliest `poll_timeout()`. Spurious wake-ups are harmless: a timeout input before any
+//! deadline changes nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use log::{debug, error, info, warn};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use crate::check::{CheckAction, Checker, RunId};
+use crate::cli::Args;
+use crate::config::{Diagnostic, Severity};
+use crate::sys::netlink::{AddrSpec, InterfaceTable, NetEvent, NlMonitor, NlRequests};
+use crate::sys::notify::Notifier;
+use crate::sys::pidfile::{self, PidFile};
+use crate::sys::signal::{self, Signal, SignalFd};
+use crate::sys::socket::{IpFamily, RecvMode, RecvSocket, SendSocket};
+use crate::sys::{link::PacketSender, process, syslog, timer};
+use crate::time::{Duration, Instant};
+use crate::vrrp::spec::{Family, InstanceSpec, NodeSpec};
+use crate::vrrp::{Action, Input, LinkState, Node, Notification, RxPacket, TrackerUpdate, wire};
+
+const TOKEN_TIMER: Token = Token(0);
+const TOKEN_SIGNAL: Token = Token(1);
+const TOKEN_MONITOR: Token = Token(2);
+const TOKEN_NLREQ: Token = Token(3);
+/// Receive sockets use tokens from here on (index into `Daemon::recv`).
+const TOKEN_RECV_BASE: usize = 16;
+
+/// A timer firing later than this is logged as a warning (keepalived: "A thread timer expired").
+const LATE_TIMER_WARN: Duration = Duration::from_millis(100);
+
+/// How long shutdown waits for the kernel to acknowledge VIP removals.
+const SHUTDOWN_ACK_WAIT: Duration = Duration::from_secs(1);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct RecvKey {
+    ifname: String,
+    family: IpFamily,
+    mode: RecvMode,
+}
+
+/// What the loop reacts to.
+enum Event {
+    Timer,
+    Signal(Signal),
+    Net(Vec<NetEvent>),
+    Packet(RxPacket),
+}
+
+struct Daemon<'a> {
+    args: &'a Args,
+    poll: Poll,
+    timer: timer::Timer,
+    sigfd: SignalFd,
+    monitor: NlMonitor,
+    nlreq: NlRequests,
+    packet: Option<PacketSender>,
+    ifaces: InterfaceTable,
+    node: Node,
+    checker: Checker,
+    spec: NodeSpec,
+    /// Error messages of the configuration currently running (reload refuses new errors).
+    config_errors: Vec<String>,
+    recv: Vec<Option<(RecvKey, RecvSocket)>>,
+    send: HashMap<(String, IpFamily), SendSocket>,
+    /// Track-script runs: run id -> process group, and pid -> run id.
+    runs: HashMap<RunId, i32>,
+    run_pids: HashMap<i32, RunId>,
+    /// Fire-and-forget notify children (reaped, nothing else).
+    notify_pids: HashSet<i32>,
+    finished_runs: Vec<RunId>,
+    notifier: Option<Notifier>,
+    stopping: bool,
+}
+
+/// Run the daemon until SIGTERM/SIGINT. Returns the process exit code.
+pub fn run(args: &Args, spec: NodeSpec, diags: Vec<Diagnostic>) -> i32 {
+    // Signals first: the signalfd only works if they are blocked before anything can fork
+    // or start a thread, and children inherit the mask (process::spawn clears it).
+    if let Err(e) = signal::block_all_before_threads() {
+        eprintln!("rkeepalived: {e}");
+        return 1;
+    }
+    if !args.dont_fork
+        && let Err(e) = crate::sys::daemonize::daemonize()
+    {
+        eprintln!("rkeepalived: cannot daemonize: {e}");
+        return 1;
+    }
+    init_logging(args);
+    info!(
+        "Starting rkeepalived {} (keepalived-compatible VRRP daemon)",
+        env!("CARGO_PKG_VERSION")
+    );
+    for d in &diags {
+        log_diagnostic(d);
+    }
+    let pid_path = PathBuf::from(args.pid.as_deref().unwrap_or("/run/keepalived.pid"));
+    let vrrp_pid_path = PathBuf::from(
+        args.vrrp_pid
+            .as_deref()
+            .unwrap_or("/run/keepalived_vrrp.pid"),
+    );
+    for p in [&pid_path, &vrrp_pid_path] {
+        if let Some(other) = pidfile::running_pid(p)
+            && other != std::process::id() as i32
+        {
+            error!(
+                "daemon is already running (pid {other} in {}); not starting",
+                p.display()
+            );
+            return 1;
+        }
+    }
+    let pidfiles: Vec<PidFile> = match [&pid_path, &vrrp_pid_path]
+        .iter()
+        .map(|p| PidFile::create(p))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(v) => v,
+        Err(e) => {
+            error!("{e}");
+            return 1;
+        }
+    };
+    let code = match Daemon::new(args, spec, &diags) {
+        Ok(mut d) => d.run_loop(),
+        Err(e) => {
+            error!("cannot start: {e}");
+            1
+        }
+    };
+    for p in pidfiles {
+        if let Err(e) = p.remove() {
+            warn!("{e}");
+        }
+    }
+    info!("Stopped");
+    code
+}
+
+fn init_logging(args: &Args) {
+    let facility = args
+        .log_facility
+        .as_deref()
+        .and_then(syslog::Facility::parse)
+        .unwrap_or(syslog::Facility::Daemon);
+    let cfg = syslog::LogConfig {
+        facility,
+        syslog: !args.no_syslog,
+        console: args.log_console,
+        detail: args.log_detail,
+        ..syslog::LogConfig::default()
+    };
+    // A second init (tests calling run twice) keeps the first logger.
+    let _ = syslog::init(cfg);
+}
+
+fn log_diagnostic(d: &Diagnostic) {
+    match d.severity {
+        Severity::Error => error!("{d}"),
+        Severity::Warning => warn!("{d}"),
+        Severity::Note => info!("{d}"),
+    }
+}
+
+fn config_errors(diags: &[Diagnostic]) -> Vec<String> {
+    let mut v: Vec<String> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.message.clone())
+        .collect();
+    v.sort();
+    v
+}
+
+fn family_of(f: Family) -> IpFamily {
+    match f {
+        Family::V4 => IpFamily::V4,
+        Family::V6 => IpFamily::V6,
+    }
+}
+
+fn recv_key(i: &InstanceSpec) -> RecvKey {
+    let mode = if i.is_unicast() {
+        RecvMode::Unicast {
+            local: i.unicast_src,
+        }
+    } else {
+        RecvMode::Multicast { group: i.mcast_dst }
+    };
+    RecvKey {
+        ifname: i.interface.clone(),
+        family: family_of(i.family),
+        mode,
+    }
+}
+
+/// `$TMPDIR` if it is an absolute existing directory, else /tmp (keepalived's rule).
+fn tmp_dir() -> PathBuf {
+    match std::env::var_os("TMPDIR") {
+        Some(d) if Path::new(&d).is_absolute() && Path::new(&d).is_dir() => PathBuf::from(d),
+        _ => PathBuf::from("/tmp"),
+    }
+}
+
+/// Write `text` to `path` through a temporary file and rename, so readers never see half.
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+fn link_state(i: &crate::sys::netlink::Interface) -> LinkState {
+    LinkState {
+        ifname: i.name.clone(),
+        ifindex: i.ifindex,
+        exists: true,
+        up: i.up,
+        mac: i.mac,
+        mtu: i.mtu,
+        ipv4: i.ipv4_addrs(),
+        ipv6_ll: i.ipv6_ll(),
+    }
+}
+
+impl<'a> Daemon<'a> {
+    fn new(args: &'a Args, spec: NodeSpec, diags: &[Diagnostic]) -> Result<Self, String> {
+        let s = |e: crate::sys::SysError| e.to_string();
+        let poll = Poll::new().map_err(|e| format!("epoll_create: {e}"))?;
+        let timer = timer::Timer::new().map_err(s)?;
+        let sigfd = SignalFd::new().map_err(s)?;
+        // The monitor opens before the dump so no change in between is missed.
+        let monitor = NlMonitor::open().map_err(s)?;
+        let nlreq = NlRequests::open().map_err(s)?;
+        let ifaces = InterfaceTable::load().map_err(s)?;
+        let packet = match PacketSender::open() {
+            Ok(p) => Some(p),
+            Err(e) => {
+                warn!("gratuitous ARP / NA disabled: {e}");
+                None
+            }
+        };
+        let now = timer::now();
+        let mut node = Node::new(spec.clone(), now);
+        node.set_epoch_offset(epoch_offset_us(now));
+        let checker = Checker::new(&spec.scripts, now);
+        let reg = poll.registry();
+        let r = |fd: i32, t: Token, what: &str| {
+            reg.register(&mut SourceFd(&fd), t, Interest::READABLE)
+                .map_err(|e| format!("epoll_ctl(ADD) {what}: {e}"))
+        };
+        r(timer.as_raw_fd(), TOKEN_TIMER, "timerfd")?;
+        r(sigfd.as_raw_fd(), TOKEN_SIGNAL, "signalfd")?;
+        r(monitor.as_raw_fd(), TOKEN_MONITOR, "netlink monitor")?;
+        r(nlreq.as_raw_fd(), TOKEN_NLREQ, "netlink requests")?;
+        let notifier = match Notifier::from_env() {
+            Ok(n) => n,
+            Err(e) => {
+                warn!("sd_notify disabled: {e}");
+                None
+            }
+        };
+        let mut d = Daemon {
+            args,
+            poll,
+            timer,
+            sigfd,
+            monitor,
+            nlreq,
+            packet,
+            ifaces,
+            node,
+            checker,
+            spec,
+            config_errors: config_errors(diags),
+            recv: Vec::new(),
+            send: HashMap::new(),
+            runs: HashMap::new(),
+            run_pids: HashMap::new(),
+            notify_pids: HashSet::new(),
+            finished_runs: Vec::new(),
+            notifier,
+            stopping: false,
+        };
+        let links: Vec<LinkState> = d.ifaces.iter().map(link_state).collect();
+        for l in links {
+            d.node.handle(now, Input::Link(l));
+        }
+        for name in d.node.interfaces() {
+            if d.ifaces.by_name(&name).is_none() {
+                d.node.handle(
+                    now,
+                    Input::Link(LinkState {
+                        ifname: name.clone(),
+                        exists: false,
+                        ..LinkState::default()
+                    }),
+                );
+                warn!("interface {name} does not exist (yet): its instances stay in FAULT");
+            }
+        }
+        d.sync_sockets();
+        d.drain(now);
+        d.rearm();
+        Ok(d)
+    }
+
+    fn run_loop(&mut self) -> i32 {
+        if let Some(n) = &self.notifier
+            && let Err(e) = n.ready()
+        {
+            warn!("{e}");
+        }
+        let mut events = Events::with_capacity(64);
+        loop {
+            if let Err(e) = self.poll.poll(&mut events, None) {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                error!("epoll_wait: {e}");
+                return 1;
+            }
+            let tokens: Vec<Token> = events.iter().map(|e| e.token()).collect();
+            for t in tokens {
+                match t {
+                    TOKEN_TIMER => {
+                        match self.timer.read() {
+                            Ok(_) => {}
+                            Err(e) => warn!("{e}"),
+                        }
+                        self.dispatch(Event::Timer);
+                    }
+                    TOKEN_SIGNAL => loop {
+                        match self.sigfd.read() {
+                            Ok(Some(sig)) => self.dispatch(Event::Signal(sig)),
+                            Ok(None) => break,
+                            Err(e) => {
+                                warn!("{e}");
+                                break;
+                            }
+                        }
+                    },
+                    TOKEN_MONITOR => match self.monitor.read_events() {
+                        Ok(evs) if !evs.is_empty() => self.dispatch(Event::Net(evs)),
+                        Ok(_) => {}
+                        Err(e) => warn!("{e}"),
+                    },
+                    TOKEN_NLREQ => self.read_acks(),
+                    Token(n) if n >= TOKEN_RECV_BASE => self.read_socket(n - TOKEN_RECV_BASE),
+                    _ => {}
+                }
+                if self.stopping {
+                    return self.finish_shutdown();
+                }
+            }
+        }
+    }
+
+    fn read_socket(&mut self, idx: usize) {
+        loop {
+            let Some(Some((key, sock))) = self.recv.get_mut(idx) else {
+                return;
+            };
+            let family = match key.family {
+                IpFamily::V4 => Family::V4,
+                IpFamily::V6 => Family::V6,
+            };
+            let ifname = key.ifname.clone();
+            match sock.recv() {
+                Ok(Some(r)) => self.dispatch(Event::Packet(RxPacket {
+                    ifname,
+                    family,
+                    src: r.src,
+                    dst: r.dst,
+                    ttl: r.ttl,
+                    payload: r.payload,
+                })),
+                Ok(None) => return,
+                Err(e) => {
+                    warn!("{e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn read_acks(&mut self) {
+        match self.nlreq.poll_acks() {
+            Ok(acks) => {
+                for a in acks {
+                    match (&a.result, a.benign) {
+                        (Ok(()), None) => debug!("{a}"),
+                        (_, Some(_)) => debug!("{a}"),
+                        (Err(_), None) => error!("{a}"),
+                    }
+                }
+            }
+            Err(e) => warn!("{e}"),
+        }
+    }
+
+    /// The one place where inputs reach the core: one event, then drain, then re-arm.
+    fn dispatch(&mut self, ev: Event) {
+        let now = timer::now();
+        match ev {
+            Event::Timer => {
+                if let Some(deadline) = self.earliest()
+                    && now > deadline
+                {
+                    let late = now - deadline;
+                    if late > LATE_TIMER_WARN {
+                        warn!("timer expired {} ms late", late.as_millis());
+                    }
+                }
+                self.node.handle(now, Input::Timeout);
+                self.checker.handle_timeout(now);
+            }
+            Event::Packet(p) => self.node.handle(now, Input::Packet(p)),
+            Event::Net(evs) => self.on_net_events(now, evs),
+            Event::Signal(sig) => self.on_signal(now, sig),
+        }
+        self.drain(now);
+        for run in std::mem::take(&mut self.finished_runs) {
+            self.runs.remove(&run);
+        }
+        self.rearm();
+    }
+
+    fn earliest(&self) -> Option<Instant> {
+        match (self.node.poll_timeout(), self.checker.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn rearm(&mut self) {
+        let r = match self.earliest() {
+            Some(t) => self.timer.arm(t),
+            None => self.timer.disarm(),
+        };
+        if let Err(e) = r {
+            error!("{e}");
+        }
+    }
+
+    /// Execute every pending action of both core objects until neither has any left.
+    fn drain(&mut self, now: Instant) {
+        loop {
+            let mut progressed = false;
+            while let Some(a) = self.node.poll_action() {
+                progressed = true;
+                self.execute(a);
+            }
+            while let Some(c) = self.checker.poll_action() {
+                progressed = true;
+                self.execute_check(now, c);
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn execute(&mut self, a: Action) {
+        match a {
+            Action::SendAdvert {
+                instance,
+                ifname,
+                src,
+                dst,
+                ttl,
+                advert,
+                checksum,
+            } => {
+                let bytes = wire::emit(&advert, &checksum);
+                let fam = IpFamily::of(&dst);
+                if !self.send.contains_key(&(ifname.clone(), fam)) {
+                    self.open_send(&ifname, fam);
+                }
+                match self.send.get(&(ifname.clone(), fam)) {
+                    Some(s) => {
+                        if let Err(e) = s.send(src, dst, ttl, &bytes) {
+                            warn!("({instance}) cannot send advert: {e}");
+                        }
+                    }
+                    None => debug!("({instance}) no send socket on {ifname}"),
+                }
+            }
+            Action::AddVip {
+                instance,
+                ifname,
+                vip,
+            } => self.vip_request(&instance, &ifname, &vip, true),
+            Action::DelVip {
+                instance,
+                ifname,
+                vip,
+            } => self.vip_request(&instance, &ifname, &vip, false),
+            Action::SendGarp { ifname, addr } => self.send_garp(&ifname, addr),
+            Action::Notify(n) => self.notify(&n),
+        }
+    }
+
+    fn vip_request(
+        &mut self,
+        instance: &str,
+        ifname: &str,
+        vip: &crate::vrrp::spec::VipSpec,
+        add: bool,
+    ) {
+        let dev = vip.dev.as_deref().unwrap_or(ifname);
+        let Some(ifindex) = self.ifaces.by_name(dev).map(|i| i.ifindex) else {
+            warn!(
+                "({instance}) cannot {} {}/{}: interface {dev} does not exist",
+                if add { "add" } else { "remove" },
+                vip.addr,
+                vip.prefix_len
+            );
+            return;
+        };
+        let spec = AddrSpec::from_vip(dev, ifindex, vip);
+        let r = if add {
+            self.nlreq.add_address(&spec)
+        } else {
+            self.nlreq.del_address(&spec)
+        };
+        if let Err(e) = r {
+            error!("({instance}) {e}");
+        }
+    }
+
+    fn send_garp(&mut self, ifname: &str, addr: IpAddr) {
+        let Some(pkt) = &self.packet else { return };
+        let Some(iface) = self.ifaces.by_name(ifname) else {
+            return;
+        };
+        let frame = match addr {
+            IpAddr::V4(v4) => crate::vrrp::arp::garp_frame(iface.mac, v4).to_vec(),
+            IpAddr::V6(v6) => {
+                crate::vrrp::ndisc::unsolicited_na_frame(iface.mac, v6, ipv6_forwarding(ifname))
+            }
+        };
+        if let Err(e) = pkt.send_frame(iface.ifindex, &frame) {
+            warn!("cannot send gratuitous ARP/NA for {addr} on {ifname}: {e}");
+        }
+    }
+
+    fn notify(&mut self, n: &Notification) {
+        for cmd in &n.scripts {
+            match process::spawn(cmd, &[]) {
+                Ok(child) => {
+                    self.notify_pids.insert(child.pid);
+                }
+                Err(e) => warn!("{e}"),
+            }
+        }
+        if let Some(fifo) = self.spec.globals.notify_fifo.clone() {
+            write_fifo(&fifo, &n.fifo_line());
+        }
+    }
+
+    fn execute_check(&mut self, now: Instant, c: CheckAction) {
+        match c {
+            CheckAction::Spawn { run, script, cmd } => match process::spawn(&cmd, &[]) {
+                Ok(child) => {
+                    self.runs.insert(run, child.pgid);
+                    self.run_pids.insert(child.pid, run);
+                }
+                Err(e) => {
+                    warn!("VRRP_Script({script}) {e}");
+                    self.checker.handle_spawn_failed(now, run);
+                }
+            },
+            CheckAction::Kill { run, signal } => {
+                if let Some(&pgid) = self.runs.get(&run)
+                    && let Err(e) = process::kill_group(pgid, signal)
+                {
+                    debug!("kill process group {pgid}: {e}");
+                }
+            }
+            CheckAction::Result { script, ok } => self.node.handle(
+                now,
+                Input::Tracker(TrackerUpdate::Script { name: script, ok }),
+            ),
+        }
+    }
+
+    fn reap(&mut self, now: Instant) {
+        for (pid, status) in process::reap() {
+            if let Some(run) = self.run_pids.remove(&pid) {
+                self.checker.handle_exit(now, run, status);
+                // Keep the group id until the actions that follow this exit are drained: the
+                // checker may still SIGKILL stragglers of that group.
+                self.finished_runs.push(run);
+            } else {
+                self.notify_pids.remove(&pid);
+            }
+        }
+    }
+
+    fn on_net_events(&mut self, now: Instant, evs: Vec<NetEvent>) {
+        let mut changed: Vec<u32> = Vec::new();
+        for ev in evs {
+            match &ev {
+                NetEvent::Overrun => {
+                    warn!("netlink monitor overrun: re-reading interfaces");
+                    match InterfaceTable::load() {
+                        Ok(t) => {
+                            self.ifaces = t;
+                            changed.extend(self.ifaces.iter().map(|i| i.ifindex));
+                        }
+                        Err(e) => error!("{e}"),
+                    }
+                    continue;
+                }
+                NetEvent::Addr(a) if !a.added => {
+                    if let Some(i) = self.ifaces.get(a.ifindex) {
+                        if self.args.address_monitoring {
+                            info!(
+                                "Deleted address {}/{} from {}",
+                                a.addr, a.prefix_len, i.name
+                            );
+                        }
+                        let ifname = i.name.clone();
+                        self.node.handle(
+                            now,
+                            Input::AddressDeleted {
+                                ifname,
+                                addr: a.addr,
+                                prefix_len: a.prefix_len,
+                            },
+                        );
+                    }
+                }
+                NetEvent::Addr(a) if self.args.address_monitoring => {
+                    info!(
+                        "Added address {}/{} (ifindex {})",
+                        a.addr, a.prefix_len, a.ifindex
+                    );
+                }
+                NetEvent::Link(l) if l.deleted => {
+                    let name = l.ifname.clone();
+                    self.ifaces.apply(&ev);
+                    self.node.handle(
+                        now,
+                        Input::Link(LinkState {
+                            ifname: name.clone(),
+                            ifindex: l.ifindex,
+                            exists: false,
+                            ..LinkState::default()
+                        }),
+                    );
+                    self.close_sockets_on(&name);
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some(idx) = self.ifaces.apply(&ev) {
+                changed.push(idx);
+            }
+        }
+        changed.sort_unstable();
+        changed.dedup();
+        for idx in changed {
+            if let Some(l) = self.ifaces.get(idx).map(link_state) {
+                self.node.handle(now, Input::Link(l));
+            }
+        }
+        self.sync_sockets();
+    }
+
+    fn on_signal(&mut self, now: Instant, sig: Signal) {
+        match sig {
+            Signal::Child => self.reap(now),
+            Signal::Stop { sigint } => {
+                info!(
+                    "Stopping (received {})",
+                    if sigint { "SIGINT" } else { "SIGTERM" }
+                );
+                if let Some(n) = &self.notifier {
+                    let _ = n.stopping();
+                }
+                self.checker.shutdown();
+                self.node.handle(
+                    now,
+                    Input::Shutdown {
+                        release_vips: !self.args.dont_release_vrrp,
+                    },
+                );
+                self.stopping = true;
+            }
+            Signal::Reload => self.reload(now),
+            Signal::DumpData => {
+                let path = match &self.spec.globals.state_dump_file {
+                    Some(p) if Path::new(p).is_dir() => Path::new(p).join("keepalived.data"),
+                    Some(p) => PathBuf::from(p),
+                    None => tmp_dir().join("keepalived.data"),
+                };
+                self.write_dump(&path, &self.node.dump_data(now));
+            }
+            Signal::DumpStats => {
+                self.write_dump(&tmp_dir().join("keepalived.stats"), &self.node.dump_stats())
+            }
+            Signal::ClearStats => {
+                self.write_dump(&tmp_dir().join("keepalived.stats"), &self.node.dump_stats());
+                self.node.clear_stats();
+            }
+            Signal::DumpJson => self.write_dump(
+                &tmp_dir().join("keepalived.json"),
+                &self.node.dump_json(now),
+            ),
+        }
+    }
+
+    fn write_dump(&self, path: &Path, text: &str) {
+        match write_atomic(path, text) {
+            Ok(()) => info!("Wrote {}", path.display()),
+            Err(e) => error!("cannot write {}: {e}", path.display()),
+        }
+    }
+
+    fn reload(&mut self, now: Instant) {
+        info!("Reloading");
+        if let Some(n) = &self.notifier {
+            let _ = n.reloading();
+        }
+        // keepalived compat: masters advertise before the (possibly slow) reload.
+        self.node.send_reload_adverts(now);
+        self.drain(now);
+        match crate::cli::load_config(self.args) {
+            Err(e) => {
+                for d in &e.diagnostics {
+                    log_diagnostic(d);
+                }
+                error!("Reload failed: {e}; keeping the running configuration");
+            }
+            Ok((spec, diags)) => {
+                let errors = config_errors(&diags);
+                let new: Vec<&String> = errors
+                    .iter()
+                    .filter(|m| !self.config_errors.contains(m))
+                    .collect();
+                if !new.is_empty() {
+                    for d in &diags {
+                        log_diagnostic(d);
+                    }
+                    error!(
+                        "Reload refused: the new configuration has {} new error(s); keeping the running configuration",
+                        new.len()
+                    );
+                } else {
+                    for d in &diags {
+                        log_diagnostic(d);
+                    }
+                    self.config_errors = errors;
+                    self.spec = spec.clone();
+                    self.checker.reload(&spec.scripts, now);
+                    self.node.handle(now, Input::Reload(spec));
+                    // Interfaces newly named by the config.
+                    for name in self.node.interfaces() {
+                        let l = match self.ifaces.by_name(&name) {
+                            Some(i) => link_state(i),
+                            None => LinkState {
+                                ifname: name.clone(),
+                                exists: false,
+                                ..LinkState::default()
+                            },
+                        };
+                        self.node.handle(now, Input::Link(l));
+                    }
+                    self.sync_sockets();
+                    info!("Reload complete");
+                }
+            }
+        }
+        if let Some(n) = &self.notifier {
+            let _ = n.ready();
+        }
+    }
+
+    /// Open the receive sockets the configuration needs and close those it no longer does.
+    fn sync_sockets(&mut self) {
+        let mut wanted: Vec<RecvKey> = self.spec.instances.iter().map(recv_key).collect();
+        wanted.dedup();
+        for slot in self.recv.iter_mut() {
+            if let Some((k, s)) = slot
+                && !wanted.contains(k)
+            {
+                let _ = self
+                    .poll
+                    .registry()
+                    .deregister(&mut SourceFd(&s.as_raw_fd()));
+                *slot = None;
+            }
+        }
+        let have: Vec<RecvKey> = self.recv.iter().flatten().map(|(k, _)| k.clone()).collect();
+        for key in wanted {
+            if have.contains(&key) {
+                continue;
+            }
+            let fam = key_family(&key);
+            let ifname = key.ifname.clone();
+            let Some(ifindex) = self.ifaces.by_name(&key.ifname).map(|i| i.ifindex) else {
+                continue;
+            };
+            match RecvSocket::open(&key.ifname, ifindex, key.family, &key.mode) {
+                Ok(sock) => {
+                    let idx = match self.recv.iter().position(|s| s.is_none()) {
+                        Some(i) => i,
+                        None => {
+                            self.recv.push(None);
+                            self.recv.len() - 1
+                        }
+                    };
+                    if let Err(e) = self.poll.registry().register(
+                        &mut SourceFd(&sock.as_raw_fd()),
+                        Token(TOKEN_RECV_BASE + idx),
+                        Interest::READABLE,
+                    ) {
+                        error!("epoll_ctl(ADD) VRRP socket on {}: {e}", key.ifname);
+                        continue;
+                    }
+                    debug!(
+                        "VRRP receive socket open: {} {:?} {:?}",
+                        key.ifname, key.family, key.mode
+                    );
+                    self.recv[idx] = Some((key, sock));
+                    // Packets may already be queued (edge-triggered readiness).
+                    self.read_socket(idx);
+                }
+                Err(e) => error!("{e}"),
+            }
+            if !self.send.contains_key(&(ifname.clone(), fam)) {
+                self.open_send(&ifname, fam);
+            }
+        }
+    }
+
+    fn open_send(&mut self, ifname: &str, fam: IpFamily) {
+        let Some(ifindex) = self.ifaces.by_name(ifname).map(|i| i.ifindex) else {
+            return;
+        };
+        match SendSocket::open(ifname, ifindex, fam) {
+            Ok(s) => {
+                self.send.insert((ifname.to_string(), fam), s);
+            }
+            Err(e) => error!("{e}"),
+        }
+    }
+
+    fn close_sockets_on(&mut self, ifname: &str) {
+        for slot in self.recv.iter_mut() {
+            if let Some((k, s)) = slot
+                && k.ifname == ifname
+            {
+                let _ = self
+                    .poll
+                    .registry()
+                    .deregister(&mut SourceFd(&s.as_raw_fd()));
+                *slot = None;
+            }
+        }
+        self.send.retain(|(n, _), _| n != ifname);
+    }
+
+    /// After the shutdown actions were executed: wait (bounded) for the kernel to confirm the
+    /// VIP removals and for script children, then exit.
+    fn finish_shutdown(&mut self) -> i32 {
+        let deadline = timer::now() + SHUTDOWN_ACK_WAIT;
+        let mut events = Events::with_capacity(16);
+        while self.nlreq.pending() > 0 && timer::now() < deadline {
+            let left = deadline - timer::now();
+            let _ = self.poll.poll(
+                &mut events,
+                Some(left.to_std().min(std::time::Duration::from_millis(50))),
+            );
+            self.read_acks();
+        }
+        if self.nlreq.pending() > 0 {
+            warn!(
+                "{} address change(s) not acknowledged by the kernel",
+                self.nlreq.pending()
+            );
+        }
+        for pgid in self.runs.values() {
+            let _ = process::kill_group(*pgid, crate::check::KillSignal::Kill);
+        }
+        let _ = process::reap();
+        0
+    }
+}
+
+fn key_family(k: &RecvKey) -> IpFamily {
+    k.family
+}
+
+/// IPv6 forwarding on `ifname` decides the NA Router flag (keepalived compat).
+fn ipv6_forwarding(ifname: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{ifname}/forwarding"))
+        .map(|s| s.trim() == "1")
+        .unwrap_or(false)
+}
+
+/// Write one notify line to a FIFO without ever blocking: no reader = line dropped.
+fn write_fifo(path: &str, line: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc_o_nonblock())
+        .open(path)
+    {
+        Ok(mut f) => {
+            if let Err(e) = f.write_all(line.as_bytes()) {
+                debug!("notify fifo {path}: {e}");
+            }
+        }
+        Err(e) => debug!("notify fifo {path}: {e}"),
+    }
+}
+
+fn libc_o_nonblock() -> i32 {
+    libc::O_NONBLOCK
+}
+
+/// Offset between the wall clock and the monotonic clock, for epoch timestamps in dumps.
+fn epoch_offset_us(now: Instant) -> i64 {
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0);
+    wall - now.as_micros() as i64
+}

@@ -111,7 +111,10 @@ mod tests {
     #[test]
     fn centis_convert_to_micros() {
         assert_eq!(Centis(100).to_duration(), Duration::from_secs(1));
-        assert_eq!(Centis(4095).to_duration(), Duration::from_micros(40_950_000));
+        assert_eq!(
+            Centis(4095).to_duration(),
+            Duration::from_micros(40_950_000)
+        );
     }
 
     #[test]

@@ -1,0 +1,930 @@
+//! Whole-config validation (keepalived's "complete instance" pass, VRID conflicts, script
+//! security) and the resolved [`NodeSpec`].
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::diag::{Diags, class};
+use super::host::{self, Host};
+use super::model::{AuthType, Model, Notify, RawCmd, ScriptUser, TrackLine, Tracks};
+use super::shell;
+use crate::time::{Centis, Duration};
+use crate::vrrp::spec::*;
+
+const IPV4_HDR: u32 = 20;
+const IPV6_HDR: u32 = 40;
+const VRRP_HDR: u32 = 8;
+const V2_AUTH: u32 = 8;
+
+/// Why a script was refused.
+enum ScriptProblem {
+    NotFound,
+    NotExecutable,
+    Insecure,
+}
+
+struct Resolver<'a> {
+    host: &'a dyn Host,
+    passwd: String,
+    group: String,
+    default_user: Option<(String, u32, u32)>,
+    security: bool,
+    use_symlink_paths: bool,
+    set_supplementary: bool,
+    /// Any script that will run (for the SECURITY VIOLATION check).
+    scripts_in_use: bool,
+    /// Where the first script that will run is configured.
+    first_script: Option<super::diag::Pos>,
+}
+
+impl Resolver<'_> {
+    fn user(&self, u: &ScriptUser) -> Option<(u32, u32, Vec<u32>)> {
+        let (uid, mut gid) = host::lookup_user(&self.passwd, &u.user)?;
+        if let Some(g) = &u.group {
+            gid = host::lookup_group(&self.group, g)?;
+        }
+        let groups = if u.supplementary || self.set_supplementary {
+            host::supplementary_groups(&self.group, &u.user)
+        } else {
+            Vec::new()
+        };
+        Some((uid, gid, groups))
+    }
+
+    /// Split, resolve the program and check it as keepalived does (reference §4.4).
+    fn cmd(&mut self, raw: &RawCmd, d: &mut Diags) -> Result<ScriptCmd, ScriptProblem> {
+        let mut argv = match shell::split(&raw.text) {
+            Ok(a) if !a.is_empty() => a,
+            Ok(_) => return Err(ScriptProblem::NotFound),
+            Err(e) => {
+                d.error(Some(&raw.pos), format!("script '{}': {e}", raw.text));
+                return Err(ScriptProblem::NotFound);
+            }
+        };
+        let (uid, gid, groups) = match &raw.user {
+            Some(u) => match self.user(u) {
+                Some(x) => x,
+                None => {
+                    d.error(
+                        Some(&raw.pos),
+                        format!("Unable to set uid/gid for script user '{}'", u.user),
+                    );
+                    return Err(ScriptProblem::NotFound);
+                }
+            },
+            None => match &self.default_user {
+                Some((_, u, g)) => (*u, *g, Vec::new()),
+                None => return Err(ScriptProblem::NotFound),
+            },
+        };
+        // Bare names are searched in PATH.
+        let mut path = argv[0].clone();
+        if !path.contains('/') {
+            let found = self.host.path_env().and_then(|p| {
+                p.split(':')
+                    .map(|dir| format!("{dir}/{path}"))
+                    .find(|c| self.host.stat(c).is_some_and(|s| s.is_file))
+            });
+            match found {
+                Some(f) => path = f,
+                None => return Err(ScriptProblem::NotFound),
+            }
+        }
+        let real = if self.use_symlink_paths {
+            Some(path.clone())
+        } else {
+            self.host.canonicalize(&path)
+        };
+        let Some(real) = real else {
+            return Err(ScriptProblem::NotFound);
+        };
+        let Some(st) = self.host.stat(&real) else {
+            return Err(ScriptProblem::NotFound);
+        };
+        if !st.is_file {
+            return Err(ScriptProblem::NotFound);
+        }
+        let exec = if uid == 0 {
+            st.mode & 0o111 != 0
+        } else if st.uid == uid {
+            st.mode & 0o100 != 0
+        } else if st.gid == gid || groups.contains(&st.gid) {
+            st.mode & 0o010 != 0
+        } else {
+            st.mode & 0o001 != 0
+        };
+        if !exec {
+            return Err(ScriptProblem::NotExecutable);
+        }
+        // Running as root (or a root-owned setuid/setgid file): every path component must be
+        // owned by root and not writable by others.
+        let as_root = uid == 0 || gid == 0 || (st.uid == 0 && st.mode & 0o6000 != 0);
+        if as_root && !self.path_secure(&real) {
+            if self.security {
+                return Err(ScriptProblem::Insecure);
+            }
+            d.warning(
+                Some(&raw.pos),
+                format!("Unsafe permissions found for script '{real}'."),
+            );
+        }
+        argv[0] = real.clone();
+        let via_shell = !self
+            .host
+            .head(&real)
+            .is_some_and(|h| h.starts_with(b"#!") || h.starts_with(b"\x7fELF"));
+        self.scripts_in_use = true;
+        if self.first_script.is_none() {
+            self.first_script = Some(raw.pos.clone());
+        }
+        Ok(ScriptCmd {
+            argv,
+            uid,
+            gid,
+            groups,
+            via_shell,
+        })
+    }
+
+    fn path_secure(&self, real: &str) -> bool {
+        let mut prefix = String::new();
+        let mut comps: Vec<String> = vec!["/".to_string()];
+        for c in real.split('/').filter(|c| !c.is_empty()) {
+            prefix.push('/');
+            prefix.push_str(c);
+            comps.push(prefix.clone());
+        }
+        comps.iter().all(|p| match self.host.stat(p) {
+            None => false,
+            Some(s) => {
+                let sticky_dir = s.is_dir && s.mode & 0o1000 != 0;
+                s.uid == 0
+                    && (sticky_dir || s.mode & 0o002 == 0)
+                    && (sticky_dir || s.gid == 0 || s.mode & 0o020 == 0)
+            }
+        })
+    }
+
+    /// Notify commands: keepalived drops bad ones silently; we say so in a note.
+    fn notify_cmd(&mut self, raw: &Option<RawCmd>, d: &mut Diags) -> Option<ScriptCmd> {
+        let raw = raw.as_ref()?;
+        match self.cmd(raw, d) {
+            Ok(c) => Some(c),
+            Err(p) => {
+                let why = match p {
+                    ScriptProblem::NotFound => "not found/accessible",
+                    ScriptProblem::NotExecutable => "not executable",
+                    ScriptProblem::Insecure => "insecure",
+                };
+                d.note(Some(&raw.pos), format!("notify script '{}' is {why} and will not be run (keepalived drops it silently)", raw.text));
+                None
+            }
+        }
+    }
+
+    fn notify(&mut self, n: &Notify, global_prio_changes: bool, d: &mut Diags) -> NotifySpec {
+        NotifySpec {
+            master: self.notify_cmd(&n.master, d),
+            backup: self.notify_cmd(&n.backup, d),
+            fault: self.notify_cmd(&n.fault, d),
+            stop: self.notify_cmd(&n.stop, d),
+            deleted: self.notify_cmd(&n.deleted, d),
+            generic: self.notify_cmd(&n.generic, d),
+            master_rx_lower_pri: self.notify_cmd(&n.master_rx_lower_pri, d),
+            notify_deleted: n.notify_deleted,
+            priority_changes: n.priority_changes.unwrap_or(global_prio_changes),
+        }
+    }
+}
+
+fn secs(s: u32) -> Duration {
+    Duration::from_secs(u64::from(s))
+}
+
+/// Validate the model against the host and produce the spec.
+pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
+    let g = &m.global_defs;
+    let passwd = host.passwd();
+    let group = host.group();
+    // Default script user (reference §4.4).
+    let default_user = match &g.script_user {
+        Some(u) => match host::lookup_user(&passwd, &u.user) {
+            Some((uid, mut gid)) => {
+                if let Some(gr) = &u.group {
+                    match host::lookup_group(&group, gr) {
+                        Some(x) => gid = x,
+                        None => d.error(None, format!("Unable to resolve script group '{gr}'")),
+                    }
+                }
+                Some((u.user.clone(), uid, gid))
+            }
+            None => {
+                d.error(
+                    None,
+                    format!("Unable to resolve script username '{}'", u.user),
+                );
+                None
+            }
+        },
+        None => match host::lookup_user(&passwd, "keepalived_script") {
+            Some((u, gid)) => Some(("keepalived_script".into(), u, gid)),
+            None if g.enable_script_security => None,
+            None => Some(("root".into(), 0, 0)),
+        },
+    };
+    let mut r = Resolver {
+        host,
+        passwd,
+        group,
+        default_user,
+        security: g.enable_script_security,
+        use_symlink_paths: g.use_symlink_paths,
+        set_supplementary: g.set_supplementary_groups,
+        scripts_in_use: false,
+        first_script: None,
+    };
+
+    let mut spec = NodeSpec {
+        globals: GlobalSpec {
+            router_id: g.router_id.clone(),
+            notify_fifo: g.notify_fifo.clone(),
+            notify_fifo_script: None,
+            notify_priority_changes: g.notify_priority_changes,
+            fifo_write_vrrp_states_on_reload: g.fifo_write_vrrp_states_on_reload,
+            startup_delay: Duration::from_micros(g.vrrp_startup_delay_us),
+            garp_interval: Duration::from_micros(g.vrrp_garp_interval_us),
+            gna_interval: Duration::from_micros(g.vrrp_gna_interval_us),
+            state_dump_file: g.state_dump_file.clone(),
+            json_version: g.json_version.unwrap_or(1),
+        },
+        ..Default::default()
+    };
+    spec.globals.notify_fifo_script = r.notify_cmd(&g.notify_fifo_script, d);
+
+    // Scripts that are tracked by someone.
+    let mut tracked: HashSet<&str> = HashSet::new();
+    for i in &m.vrrp_instance {
+        tracked.extend(i.track.scripts.iter().map(|t| t.name.as_str()));
+    }
+    for sg in &m.vrrp_sync_group {
+        tracked.extend(sg.track.scripts.iter().map(|t| t.name.as_str()));
+    }
+    let mut enabled: HashSet<String> = HashSet::new();
+    for s in &m.vrrp_script {
+        if !tracked.contains(s.name.as_str()) {
+            continue;
+        }
+        let Some(raw) = &s.script else {
+            d.error(
+                Some(&s.pos),
+                format!("No script set for vrrp_script {} - removing", s.name),
+            );
+            continue;
+        };
+        let mut raw = raw.clone();
+        if raw.user.is_none() {
+            raw.user = s.user.clone();
+        }
+        match r.cmd(&raw, d) {
+            Ok(cmd) => {
+                enabled.insert(s.name.clone());
+                spec.scripts.push(ScriptSpec {
+                    name: s.name.clone(),
+                    cmd,
+                    interval: secs(s.interval_s),
+                    timeout: secs(s.timeout_s.unwrap_or(s.interval_s)),
+                    rise: s.rise,
+                    fall: s.fall,
+                    weight: s.weight,
+                    reverse: s.reverse,
+                    init_fail: s.init_fail,
+                });
+            }
+            // keepalived compat: disabled track scripts are removed from every tracker.
+            Err(ScriptProblem::NotFound) => d.error(
+                Some(&s.pos),
+                format!("Disabling track script {} since not found/accessible", s.name),
+            ),
+            Err(ScriptProblem::Insecure) => d.error(
+                Some(&s.pos),
+                format!("Disabling track script {} due to insecure", s.name),
+            ),
+            Err(ScriptProblem::NotExecutable) => d.note(
+                Some(&s.pos),
+                format!("Disabling track script {} since it is not executable (keepalived does this silently)", s.name),
+            ),
+        }
+    }
+    for f in &m.track_file {
+        match &f.file {
+            Some(path) => spec.track_files.push(TrackFileSpec {
+                name: f.name.clone(),
+                path: path.clone(),
+                weight: f.weight,
+                reverse: f.reverse,
+                init_file: f.init_file,
+            }),
+            None => d.error(
+                Some(&f.pos),
+                format!("No file set for track_file {} - removing", f.name),
+            ),
+        }
+    }
+    for p in &m.vrrp_track_process {
+        match &p.process {
+            Some(name) => spec.track_processes.push(TrackProcessSpec {
+                name: p.name.clone(),
+                process: name.clone(),
+                params: p.params.clone(),
+                param_match_partial: p.param_match_partial,
+                full_command: p.full_command,
+                weight: p.weight,
+                reverse: p.reverse,
+                quorum: p.quorum,
+                quorum_max: p.quorum_max,
+                fork_delay: Duration::from_micros(p.fork_delay_us),
+                terminate_delay: Duration::from_micros(p.terminate_delay_us),
+            }),
+            None => d.error(
+                Some(&p.pos),
+                format!(
+                    "No process set for vrrp_track_process {} - removing",
+                    p.name
+                ),
+            ),
+        }
+    }
+
+    // Sync group membership first (weights of members depend on it).
+    let inst_names: HashSet<&str> = m.vrrp_instance.iter().map(|i| i.name.as_str()).collect();
+    let mut member_of: std::collections::HashMap<String, (String, bool)> = Default::default();
+    for sg in &m.vrrp_sync_group {
+        let mut members = Vec::new();
+        for (n, pos) in &sg.group {
+            if !inst_names.contains(n.as_str()) {
+                d.error(
+                    Some(pos),
+                    format!(
+                        "Virtual router {n} specified in sync group {} doesn't exist - ignoring",
+                        sg.name
+                    ),
+                );
+                continue;
+            }
+            if member_of.contains_key(n) {
+                d.error(
+                    Some(pos),
+                    format!(
+                        "Virtual router {n} cannot exist in more than one sync group; ignoring {}",
+                        sg.name
+                    ),
+                );
+                continue;
+            }
+            member_of.insert(n.clone(), (sg.name.clone(), sg.sync_group_tracking_weight));
+            members.push(n.clone());
+        }
+        if members.len() == 1 {
+            d.warning(Some(&sg.pos), format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", sg.name));
+        }
+        let owner = format!("sync group {}", sg.name);
+        let track = resolve_tracks(&sg.track, &owner, &enabled, m, &spec, None, d);
+        spec.sync_groups.push(SyncGroupSpec {
+            name: sg.name.clone(),
+            members,
+            notify: r.notify(&sg.notify, g.notify_priority_changes, d),
+            tracking_weight: sg.sync_group_tracking_weight,
+            track_interfaces: track.0,
+            track_scripts: track.1,
+            track_files: track.2,
+            track_processes: track.3,
+        });
+    }
+
+    for i in &m.vrrp_instance {
+        let name = i.name.as_str();
+        let ipos = Some(&i.pos);
+        let mut s = InstanceSpec::new(name, "", 0);
+        // Interface.
+        match &i.interface {
+            Some((ifname, pos)) => {
+                s.interface = ifname.clone();
+                if !host.interface_exists(ifname) && !g.dynamic_interfaces {
+                    d.error(
+                        Some(pos),
+                        format!(
+                            "WARNING - interface {ifname} for vrrp_instance {name} doesn't exist"
+                        ),
+                    );
+                    d.error_class(
+                        Some(pos),
+                        class::FATAL,
+                        "Non-existent interface specified in configuration",
+                    );
+                }
+            }
+            None => {
+                if i.unicast_src_ip.is_none() {
+                    d.error(ipos, format!("({name}) Unknown interface!"));
+                } else {
+                    d.unsupported(
+                        ipos,
+                        "vrrp_instance without interface (unicast via routing)",
+                    );
+                }
+            }
+        }
+        // VRID.
+        match i.virtual_router_id {
+            Some(v) => s.vrid = v,
+            None => d.error(
+                Some(i.pos_of("virtual_router_id")),
+                format!("({name}) the virtual router id must be set"),
+            ),
+        }
+        // Family from the first VIP (else source / peers).
+        let fam_addr = i
+            .virtual_ipaddress
+            .first()
+            .map(|(v, _)| v.addr)
+            .or(i.unicast_src_ip)
+            .or(i.unicast_peer.first().map(|p| p.addr))
+            .or(i.mcast_dst_ip);
+        s.family = if i.native_ipv6 || fam_addr.is_some_and(|a| a.is_ipv6()) {
+            Family::V6
+        } else {
+            Family::V4
+        };
+        let version = i.version.or(g.vrrp_version).unwrap_or(2);
+        if s.family == Family::V6 && version == 2 {
+            d.note(
+                Some(i.pos_of(if i.version.is_some() {
+                    "version"
+                } else {
+                    "virtual_ipaddress"
+                })),
+                format!(
+                    "({name}) IPv6 instance: VRRP version 3 is used (keepalived does this silently)"
+                ),
+            );
+        }
+        s.version = if s.family == Family::V6 || version == 3 {
+            Version::V3
+        } else {
+            Version::V2
+        };
+        // Priority and state.
+        s.priority = match (i.priority, i.state_master) {
+            (Some(p), _) => p,
+            // keepalived compat: state MASTER without a priority means address owner.
+            (None, Some(true)) => 255,
+            (None, _) => 100,
+        };
+        let owner = s.priority == 255;
+        s.initial_master = i.state_master.unwrap_or(owner);
+        // Advert interval (reference §3.7).
+        let adv = i.advert_int.unwrap_or(1.0);
+        s.advert_int = match s.version {
+            Version::V2 => {
+                let mut secs = adv.round();
+                if (adv - secs).abs() > f64::EPSILON {
+                    d.error(Some(i.pos_of("advert_int")), format!("({name}) VRRPv2 advertisement interval {adv:.6}s must be an integer. rounding"));
+                }
+                secs = secs.clamp(1.0, 255.0);
+                Centis(secs as u16 * 100)
+            }
+            Version::V3 => {
+                let mut c = (adv * 100.0).round();
+                if c > 4095.0 {
+                    d.error(Some(i.pos_of("advert_int")), format!("({name}) VRRPv3 advertisement interval {adv:.2}s is out of range. Must be less than 40.96s. Setting to 40.95s"));
+                    c = 4095.0;
+                }
+                Centis(c.max(1.0) as u16)
+            }
+        };
+        // nopreempt / preempt_delay.
+        s.nopreempt = i.nopreempt;
+        if s.nopreempt && s.initial_master {
+            d.error(Some(i.pos_of("nopreempt")), format!("({name}) Warning - nopreempt will not work with initial state MASTER - clearing"));
+            s.nopreempt = false;
+        }
+        if s.nopreempt && owner {
+            s.nopreempt = false;
+        }
+        s.preempt_delay = Duration::from_micros(i.preempt_delay_us.unwrap_or(0));
+        if (s.initial_master || s.nopreempt) && s.preempt_delay != Duration::ZERO {
+            s.preempt_delay = Duration::ZERO;
+        }
+        // Authentication.
+        if let Some(ap) = &i.auth_pos {
+            if s.version == Version::V3 {
+                d.error(
+                    Some(ap),
+                    format!("({name}) VRRP version 3 does not support authentication. Ignoring."),
+                );
+            } else {
+                match (&i.auth_type, &i.auth_pass) {
+                    (Some(AuthType::Pass), Some(p)) => {
+                        let mut b = [0u8; 8];
+                        for (k, c) in p.bytes().take(8).enumerate() {
+                            b[k] = c;
+                        }
+                        s.auth = Auth::Pass(b);
+                    }
+                    (Some(AuthType::Ah), _) => s.auth = Auth::Ah,
+                    (Some(AuthType::Pass), None) => d.error(
+                        Some(ap),
+                        format!(
+                            "({name}) Authentication specified but no password given. Ignoring"
+                        ),
+                    ),
+                    (None, _) => d.error(
+                        Some(ap),
+                        format!("({name}) Authentication type not specified. Ignoring"),
+                    ),
+                }
+            }
+        }
+        // VIPs: family, duplicates, packet space.
+        let fam_ok = |a: &IpAddr| (s.family == Family::V6) == a.is_ipv6();
+        let mut seen: HashSet<(IpAddr, u8)> = HashSet::new();
+        for (vip, pos) in &i.virtual_ipaddress {
+            if !fam_ok(&vip.addr) {
+                d.error(
+                    Some(pos),
+                    format!(
+                        "({name}) address family must match VRRP instance [{}] - ignoring",
+                        vip.addr
+                    ),
+                );
+                continue;
+            }
+            if !seen.insert((vip.addr, vip.prefix_len)) {
+                d.note(
+                    Some(pos),
+                    format!(
+                        "({name}) duplicate VIP {} (keepalived 2.2.7 does not flag this)",
+                        vip.addr
+                    ),
+                );
+                continue;
+            }
+            check_vip_dev(vip, pos, host, g.dynamic_interfaces, d);
+            s.vips.push(vip.clone());
+        }
+        for (vip, pos) in &i.virtual_ipaddress_excluded {
+            if !seen.insert((vip.addr, vip.prefix_len)) {
+                d.note(
+                    Some(pos),
+                    format!(
+                        "({name}) duplicate VIP {} (keepalived 2.2.7 does not flag this)",
+                        vip.addr
+                    ),
+                );
+                continue;
+            }
+            check_vip_dev(vip, pos, host, g.dynamic_interfaces, d);
+            s.excluded_vips.push(vip.clone());
+        }
+        if s.vips.is_empty() && !i.no_virtual_ipaddress {
+            d.error(
+                ipos,
+                format!("({name}) No VIP specified; at least one is sensible"),
+            );
+        }
+        let mtu = host.interface_mtu(&s.interface).unwrap_or(1500);
+        let (iphdr, alen) = if s.family == Family::V6 {
+            (IPV6_HDR, 16)
+        } else {
+            (IPV4_HDR, 4)
+        };
+        let auth_len = if s.version == Version::V2 { V2_AUTH } else { 0 };
+        let room = mtu.saturating_sub(iphdr + VRRP_HDR + auth_len) / alen;
+        let max_vips = usize::try_from(room.min(255)).unwrap_or(255);
+        if s.vips.len() > max_vips {
+            d.error(Some(i.pos_of("virtual_ipaddress")), format!("({name}) Number of VIPs ({}) exceeds maximum/space available in packet (max {max_vips} addresses) - excess moved to eVIPs", s.vips.len()));
+            let excess = s.vips.split_off(max_vips);
+            s.excluded_vips.extend(excess);
+        }
+        // Unicast / multicast.
+        s.unicast_src = i.unicast_src_ip;
+        s.mcast_src = i.mcast_src_ip;
+        for p in &i.unicast_peer {
+            if !fam_ok(&p.addr) {
+                d.error(
+                    Some(&p.pos),
+                    format!(
+                        "({name}) unicast peer {} has the wrong address family - ignoring",
+                        p.addr
+                    ),
+                );
+                continue;
+            }
+            if s.unicast_peers.iter().any(|q| q.addr == p.addr) {
+                d.note(
+                    Some(&p.pos),
+                    format!(
+                        "({name}) duplicate unicast peer {} (keepalived 2.2.7 does not flag this)",
+                        p.addr
+                    ),
+                );
+                continue;
+            }
+            s.unicast_peers.push(PeerSpec {
+                addr: p.addr,
+                min_ttl: p.min_ttl,
+                max_ttl: p.max_ttl,
+            });
+        }
+        s.mcast_dst = i.mcast_dst_ip.unwrap_or(match s.family {
+            Family::V4 => g
+                .vrrp_mcast_group4
+                .unwrap_or(IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18))),
+            Family::V6 => g
+                .vrrp_mcast_group6
+                .unwrap_or(IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12))),
+        });
+        if let Some(t) = i.unicast_ttl {
+            s.unicast_ttl = t;
+        }
+        s.check_unicast_src = i.check_unicast_src || g.vrrp_check_unicast_src;
+        s.unicast_fault_no_peer = i.unicast_fault_no_peer;
+        s.v3_checksum_as_v2 = i.v3_checksum_as_v2.unwrap_or(g.v3_checksum_as_v2);
+        s.old_unicast_checksum = match i.old_unicast_checksum {
+            None => OldUnicastChecksum::Auto,
+            Some(true) => OldUnicastChecksum::Always,
+            Some(false) => OldUnicastChecksum::Never,
+        };
+        // GARP (globals folded in).
+        let md = i
+            .garp_master_delay
+            .or(g.vrrp_garp_master_delay)
+            .unwrap_or(5);
+        let mr = i
+            .garp_master_repeat
+            .or(g.vrrp_garp_master_repeat)
+            .unwrap_or(if g.vrrp_min_garp { 1 } else { 5 });
+        s.garp = GarpSpec {
+            master_delay: secs(
+                if g.vrrp_min_garp
+                    && i.garp_master_delay.is_none()
+                    && g.vrrp_garp_master_delay.is_none()
+                {
+                    0
+                } else {
+                    md
+                },
+            ),
+            master_repeat: mr.max(1),
+            lower_prio_delay: secs(
+                i.garp_lower_prio_delay
+                    .or(g.vrrp_garp_lower_prio_delay)
+                    .unwrap_or(md),
+            ),
+            lower_prio_repeat: i
+                .garp_lower_prio_repeat
+                .or(g.vrrp_garp_lower_prio_repeat)
+                .unwrap_or(mr),
+            master_refresh: secs(
+                i.garp_master_refresh
+                    .or(g.vrrp_garp_master_refresh)
+                    .unwrap_or(0),
+            ),
+            master_refresh_repeat: i
+                .garp_master_refresh_repeat
+                .or(g.vrrp_garp_master_refresh_repeat)
+                .unwrap_or(1),
+        };
+        s.down_timer_adverts = i
+            .down_timer_adverts
+            .or(g.vrrp_down_timer_adverts)
+            .unwrap_or(3);
+        s.lower_prio_no_advert = i
+            .lower_prio_no_advert
+            .unwrap_or(g.vrrp_lower_prio_no_advert);
+        s.higher_prio_send_advert = i
+            .higher_prio_send_advert
+            .unwrap_or(g.vrrp_higher_prio_send_advert);
+        s.owner_ignore_adverts = i
+            .owner_ignore_adverts
+            .unwrap_or(g.vrrp_owner_ignore_adverts);
+        s.skip_check_adv_addr = i.skip_check_adv_addr.unwrap_or(g.vrrp_skip_check_adv_addr);
+        s.dont_track_primary = i.dont_track_primary;
+        s.track_src_ip = i.track_src_ip;
+        s.promote_secondaries = i.promote_secondaries;
+        s.accept = i.accept.unwrap_or(true);
+        // Strict mode rewrites (reference §4.13).
+        if i.strict_mode.unwrap_or(g.vrrp_strict) {
+            s.auth = Auth::None;
+            s.preempt_delay = Duration::ZERO;
+            s.lower_prio_no_advert = true;
+            s.higher_prio_send_advert = false;
+            s.owner_ignore_adverts = true;
+            s.down_timer_adverts = 3;
+            s.garp.lower_prio_repeat = 0;
+            s.initial_master = owner;
+            if i.accept.is_none() {
+                s.accept = owner;
+            }
+        }
+        // Trackers.
+        let sync = member_of.get(name);
+        s.sync_group = sync.map(|(g, _)| g.clone());
+        let weights_allowed = if owner {
+            Some("address_owner")
+        } else if sync.is_some_and(|(_, tw)| !tw) {
+            Some("sync group")
+        } else {
+            None
+        };
+        let t = resolve_tracks(
+            &i.track,
+            name,
+            &enabled,
+            m,
+            &spec,
+            Some((&s.interface, weights_allowed)),
+            d,
+        );
+        s.track_interfaces = t.0;
+        s.track_scripts = t.1;
+        s.track_files = t.2;
+        s.track_processes = t.3;
+        s.notify = r.notify(&i.notify, g.notify_priority_changes, d);
+        spec.instances.push(s);
+    }
+
+    // VRID conflicts per interface and family (reference §3.7).
+    for (a_idx, a) in spec.instances.iter().enumerate() {
+        for (b_idx, b) in spec.instances.iter().enumerate().skip(a_idx + 1) {
+            if a.vrid != 0 && a.vrid == b.vrid && a.family == b.family && a.interface == b.interface
+            {
+                let overlap = match (a.is_unicast(), b.is_unicast()) {
+                    (false, false) => a.mcast_dst == b.mcast_dst,
+                    (true, true) => a
+                        .unicast_peers
+                        .iter()
+                        .any(|p| b.unicast_peers.iter().any(|q| q.addr == p.addr)),
+                    _ => false,
+                };
+                if overlap {
+                    let fam = if a.family == Family::V4 {
+                        "IPv4"
+                    } else {
+                        "IPv6"
+                    };
+                    let at = m
+                        .vrrp_instance
+                        .get(b_idx)
+                        .map(|i| i.pos_of("virtual_router_id"));
+                    d.error(
+                        at,
+                        format!(
+                            "{} and {} both use VRID {} with {fam} on interface {}",
+                            a.name, b.name, a.vrid, a.interface
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    // keepalived compat: scripts that will run without enable_script_security.
+    if r.scripts_in_use && !g.enable_script_security {
+        d.error_class(
+            r.first_script.as_ref(),
+            class::SECURITY,
+            "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+        );
+    }
+    if g.enable_script_security && r.default_user.is_none() && g.script_user.is_none() {
+        d.note(None, "enable_script_security is set, but neither script_user nor a keepalived_script user exists: scripts without a user are disabled");
+    }
+    spec
+}
+
+fn check_vip_dev(
+    vip: &VipSpec,
+    pos: &super::diag::Pos,
+    host: &dyn Host,
+    dynamic: bool,
+    d: &mut Diags,
+) {
+    if let Some(dev) = &vip.dev {
+        if !dynamic && !host.interface_exists(dev) {
+            d.error(
+                Some(pos),
+                format!(
+                    "WARNING - interface {dev} for ip address {}/{} doesn't exist",
+                    vip.addr, vip.prefix_len
+                ),
+            );
+            d.error_class(
+                Some(pos),
+                class::FATAL,
+                "Non-existent interface specified in configuration",
+            );
+        }
+    }
+}
+
+type Resolved = (Vec<TrackRef>, Vec<TrackRef>, Vec<TrackRef>, Vec<TrackRef>);
+
+/// Resolve track lists: unknown/disabled names dropped, weights defaulted from the tracked
+/// object, owner/sync-group weight rules applied.
+fn resolve_tracks(
+    t: &Tracks,
+    owner: &str,
+    enabled_scripts: &HashSet<String>,
+    m: &Model,
+    spec: &NodeSpec,
+    inst: Option<(&String, Option<&str>)>,
+    d: &mut Diags,
+) -> Resolved {
+    let no_weights = inst.and_then(|(_, w)| w);
+    let mut out: Resolved = Default::default();
+    let weighted = |kind: &str,
+                    r: TrackRef,
+                    pos: &super::diag::Pos,
+                    list: &mut Vec<TrackRef>,
+                    d: &mut Diags| {
+        if r.weight != 0 {
+            if let Some(why) = no_weights {
+                d.error(
+                    Some(pos),
+                    format!(
+                        "({owner}) ignoring tracked {kind} {} with weights due to {why}",
+                        r.name
+                    ),
+                );
+                return;
+            }
+        }
+        list.push(r);
+    };
+    for l in &t.interfaces {
+        if let Some((ifname, _)) = inst {
+            if &l.name == ifname {
+                d.error(
+                    Some(&l.pos),
+                    format!(
+                        "({owner}) Ignoring track_interface {} since own interface",
+                        l.name
+                    ),
+                );
+                continue;
+            }
+        }
+        let r = TrackRef {
+            name: l.name.clone(),
+            weight: l.weight.unwrap_or(0),
+            reverse: l.reverse.unwrap_or(false),
+        };
+        weighted("interface", r, &l.pos, &mut out.0, d);
+    }
+    for l in &t.scripts {
+        let Some(sc) = m.vrrp_script.iter().find(|s| s.name == l.name) else {
+            d.error(
+                Some(&l.pos),
+                format!("({owner}) track script {} not found, ignoring...", l.name),
+            );
+            continue;
+        };
+        if !enabled_scripts.contains(&l.name) {
+            continue;
+        }
+        let r = track_ref(l, sc.weight, sc.reverse);
+        weighted("script", r, &l.pos, &mut out.1, d);
+    }
+    for l in &t.files {
+        let Some(f) = spec.track_files.iter().find(|f| f.name == l.name) else {
+            d.error(
+                Some(&l.pos),
+                format!("({owner}) track file {} not found, ignoring...", l.name),
+            );
+            continue;
+        };
+        let r = track_ref(l, f.weight, f.reverse);
+        weighted("file", r, &l.pos, &mut out.2, d);
+    }
+    for l in &t.processes {
+        let Some(p) = spec.track_processes.iter().find(|p| p.name == l.name) else {
+            d.error(
+                Some(&l.pos),
+                format!("({owner}) track process {} not found, ignoring...", l.name),
+            );
+            continue;
+        };
+        let r = track_ref(l, p.weight, p.reverse);
+        weighted("process", r, &l.pos, &mut out.3, d);
+    }
+    out
+}
+
+fn track_ref(l: &TrackLine, weight: i32, reverse: bool) -> TrackRef {
+    TrackRef {
+        name: l.name.clone(),
+        weight: l.weight.unwrap_or(weight),
+        reverse: l.reverse.unwrap_or(reverse),
+    }
+}

@@ -1,0 +1,1594 @@
+//! Typed model of the VRRP side of keepalived.conf, named with keepalived's keywords, filled
+//! from the block tree with keepalived's per-keyword range checks and messages.
+
+use std::net::IpAddr;
+
+use super::diag::{Diags, Pos};
+use super::lexer::Tok;
+use super::tree::Stmt;
+use crate::vrrp::spec::VipSpec;
+
+/// `user [[:]group]` of a script.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ScriptUser {
+    pub user: String,
+    pub group: Option<String>,
+    /// `:group` form: also set supplementary groups.
+    pub supplementary: bool,
+}
+
+/// A command string before resolution: raw text, where it was, who runs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawCmd {
+    pub text: String,
+    pub pos: Pos,
+    pub user: Option<ScriptUser>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GlobalDefs {
+    pub router_id: Option<String>,
+    pub script_user: Option<ScriptUser>,
+    pub enable_script_security: bool,
+    pub set_supplementary_groups: bool,
+    pub use_symlink_paths: bool,
+    pub vrrp_version: Option<u8>,
+    pub vrrp_mcast_group4: Option<IpAddr>,
+    pub vrrp_mcast_group6: Option<IpAddr>,
+    pub vrrp_strict: bool,
+    pub vrrp_check_unicast_src: bool,
+    pub vrrp_skip_check_adv_addr: bool,
+    pub vrrp_garp_master_delay: Option<u32>,
+    pub vrrp_garp_master_repeat: Option<u32>,
+    pub vrrp_garp_lower_prio_delay: Option<u32>,
+    pub vrrp_garp_lower_prio_repeat: Option<u32>,
+    pub vrrp_garp_master_refresh: Option<u32>,
+    pub vrrp_garp_master_refresh_repeat: Option<u32>,
+    pub vrrp_garp_interval_us: u64,
+    pub vrrp_gna_interval_us: u64,
+    pub vrrp_min_garp: bool,
+    pub vrrp_down_timer_adverts: Option<u8>,
+    pub vrrp_lower_prio_no_advert: bool,
+    pub vrrp_higher_prio_send_advert: bool,
+    pub vrrp_owner_ignore_adverts: bool,
+    pub v3_checksum_as_v2: bool,
+    pub notify_fifo: Option<String>,
+    pub notify_fifo_script: Option<RawCmd>,
+    pub notify_priority_changes: bool,
+    pub fifo_write_vrrp_states_on_reload: bool,
+    pub vrrp_startup_delay_us: u64,
+    pub state_dump_file: Option<String>,
+    pub json_version: Option<u8>,
+    pub dynamic_interfaces: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VrrpScript {
+    pub name: String,
+    pub pos: Pos,
+    pub script: Option<RawCmd>,
+    pub interval_s: u32,
+    pub timeout_s: Option<u32>,
+    pub weight: i32,
+    pub reverse: bool,
+    pub rise: u32,
+    pub fall: u32,
+    pub user: Option<ScriptUser>,
+    pub init_fail: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackFile {
+    pub name: String,
+    pub pos: Pos,
+    pub file: Option<String>,
+    pub weight: i32,
+    pub reverse: bool,
+    pub init_file: Option<(i64, bool)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackProcess {
+    pub name: String,
+    pub pos: Pos,
+    pub process: Option<String>,
+    pub params: Vec<String>,
+    pub param_match_partial: bool,
+    pub full_command: bool,
+    pub weight: i32,
+    pub reverse: bool,
+    pub quorum: u32,
+    pub quorum_max: Option<u32>,
+    pub fork_delay_us: u64,
+    pub terminate_delay_us: u64,
+}
+
+/// One `NAME [weight W] [reverse|noreverse]` tracking line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackLine {
+    pub name: String,
+    pub pos: Pos,
+    pub weight: Option<i32>,
+    pub reverse: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub addr: IpAddr,
+    pub pos: Pos,
+    pub min_ttl: Option<u8>,
+    pub max_ttl: Option<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Notify {
+    pub master: Option<RawCmd>,
+    pub backup: Option<RawCmd>,
+    pub fault: Option<RawCmd>,
+    pub stop: Option<RawCmd>,
+    pub deleted: Option<RawCmd>,
+    pub generic: Option<RawCmd>,
+    pub master_rx_lower_pri: Option<RawCmd>,
+    pub notify_deleted: bool,
+    pub priority_changes: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Tracks {
+    pub interfaces: Vec<TrackLine>,
+    pub scripts: Vec<TrackLine>,
+    pub files: Vec<TrackLine>,
+    pub processes: Vec<TrackLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthType {
+    Pass,
+    Ah,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VrrpInstance {
+    pub name: String,
+    pub pos: Pos,
+    /// `state`: Some(true) = MASTER.
+    pub state_master: Option<bool>,
+    pub interface: Option<(String, Pos)>,
+    pub virtual_router_id: Option<u8>,
+    pub priority: Option<u8>,
+    /// Seconds, as written (validated against 0.01..255 at parse time).
+    pub advert_int: Option<f64>,
+    pub version: Option<u8>,
+    pub native_ipv6: bool,
+    pub nopreempt: bool,
+    pub preempt_delay_us: Option<u64>,
+    pub auth_type: Option<AuthType>,
+    pub auth_pass: Option<String>,
+    pub auth_pos: Option<Pos>,
+    pub virtual_ipaddress: Vec<(VipSpec, Pos)>,
+    pub virtual_ipaddress_excluded: Vec<(VipSpec, Pos)>,
+    pub no_virtual_ipaddress: bool,
+    pub promote_secondaries: bool,
+    pub unicast_src_ip: Option<IpAddr>,
+    pub mcast_src_ip: Option<IpAddr>,
+    pub unicast_peer: Vec<Peer>,
+    pub unicast_ttl: Option<u8>,
+    pub check_unicast_src: bool,
+    pub unicast_fault_no_peer: bool,
+    pub old_unicast_checksum: Option<bool>,
+    pub v3_checksum_as_v2: Option<bool>,
+    pub mcast_dst_ip: Option<IpAddr>,
+    pub track_src_ip: bool,
+    pub dont_track_primary: bool,
+    pub track: Tracks,
+    pub garp_master_delay: Option<u32>,
+    pub garp_master_repeat: Option<u32>,
+    pub garp_lower_prio_delay: Option<u32>,
+    pub garp_lower_prio_repeat: Option<u32>,
+    pub garp_master_refresh: Option<u32>,
+    pub garp_master_refresh_repeat: Option<u32>,
+    pub down_timer_adverts: Option<u8>,
+    pub lower_prio_no_advert: Option<bool>,
+    pub higher_prio_send_advert: Option<bool>,
+    pub owner_ignore_adverts: Option<bool>,
+    pub accept: Option<bool>,
+    pub skip_check_adv_addr: Option<bool>,
+    pub strict_mode: Option<bool>,
+    pub notify: Notify,
+    /// Where each keyword was last given (for diagnostics made after parsing).
+    pub keyword_pos: Vec<(String, Pos)>,
+}
+
+impl VrrpInstance {
+    /// Position of `keyword` in this instance, or of the instance itself.
+    pub fn pos_of(&self, keyword: &str) -> &Pos {
+        self.keyword_pos
+            .iter()
+            .rev()
+            .find(|(k, _)| k == keyword)
+            .map(|(_, p)| p)
+            .unwrap_or(&self.pos)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VrrpSyncGroup {
+    pub name: String,
+    pub pos: Pos,
+    pub group: Vec<(String, Pos)>,
+    pub track: Tracks,
+    pub notify: Notify,
+    pub sync_group_tracking_weight: bool,
+}
+
+/// The whole VRRP-side configuration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Model {
+    pub global_defs: GlobalDefs,
+    pub vrrp_script: Vec<VrrpScript>,
+    pub track_file: Vec<TrackFile>,
+    pub vrrp_track_process: Vec<TrackProcess>,
+    pub vrrp_instance: Vec<VrrpInstance>,
+    pub vrrp_sync_group: Vec<VrrpSyncGroup>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value readers with keepalived's messages.
+
+fn arg<'a>(st: &'a Stmt, i: usize, d: &mut Diags) -> Option<&'a Tok> {
+    let t = st.args.get(i);
+    if t.is_none() {
+        d.error(
+            Some(st.pos()),
+            format!("{} requires a parameter", st.kw.text),
+        );
+    }
+    t
+}
+
+/// keepalived's read_int: "invalid number 'x'" / "number 'x' outside range [a, b]".
+pub fn read_int(t: &Tok, min: i64, max: i64, d: &mut Diags) -> Option<i64> {
+    let Some(v) = super::lexer::parse_c_int(&t.text).filter(|_| {
+        let s = t.text.trim_start_matches(['-', '+']);
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_hexdigit() || c == 'x' || c == 'X')
+    }) else {
+        d.error(Some(&t.pos), format!("invalid number '{}'", t.text));
+        return None;
+    };
+    if v < min || v > max {
+        d.error(
+            Some(&t.pos),
+            format!("number '{}' outside range [{min}, {max}]", t.text),
+        );
+        return None;
+    }
+    Some(v)
+}
+
+/// keepalived's read_decimal: a decimal number of seconds with `%f`-style range messages.
+pub fn read_decimal(t: &Tok, min: f64, max: f64, d: &mut Diags) -> Option<f64> {
+    let ok = !t.text.is_empty()
+        && t.text
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+');
+    let Some(v) = t.text.parse::<f64>().ok().filter(|v| ok && v.is_finite()) else {
+        d.error(Some(&t.pos), format!("invalid number '{}'", t.text));
+        return None;
+    };
+    if v < min || v > max {
+        d.error(
+            Some(&t.pos),
+            format!("number '{}' outside range [{min:.6}, {max:.6}]", t.text),
+        );
+        return None;
+    }
+    Some(v)
+}
+
+/// Optional BOOL argument; bare keyword = true.
+fn read_bool(st: &Stmt, d: &mut Diags) -> Option<bool> {
+    match st.args.first() {
+        None => Some(true),
+        Some(t) => match t.text.as_str() {
+            "on" | "true" | "yes" => Some(true),
+            "off" | "false" | "no" => Some(false),
+            _ => {
+                d.error(
+                    Some(&t.pos),
+                    format!("Invalid {} parameter {}", st.kw.text, t.text),
+                );
+                None
+            }
+        },
+    }
+}
+
+fn secs_to_us(v: f64) -> u64 {
+    // Values are range-checked before this; the cast saturates anyway.
+    (v * 1_000_000.0).round() as u64
+}
+
+fn read_user(args: &[Tok]) -> Option<ScriptUser> {
+    let user = args.first()?.text.clone();
+    let (group, supplementary) = match args.get(1) {
+        Some(g) => match g.text.strip_prefix(':') {
+            Some(rest) if !rest.is_empty() => (Some(rest.to_string()), true),
+            Some(_) => (args.get(2).map(|t| t.text.clone()), true),
+            None => (Some(g.text.clone()), false),
+        },
+        None => (None, false),
+    };
+    Some(ScriptUser {
+        user,
+        group,
+        supplementary,
+    })
+}
+
+fn read_cmd(st: &Stmt, d: &mut Diags) -> Option<RawCmd> {
+    let t = arg(st, 0, d)?;
+    Some(RawCmd {
+        text: t.text.clone(),
+        pos: t.pos.clone(),
+        user: read_user(&st.args[1..]),
+    })
+}
+
+fn require_block<'a>(st: &'a Stmt, d: &mut Diags) -> &'a [Stmt] {
+    match &st.block {
+        Some(b) => b,
+        None => {
+            d.error(
+                Some(st.pos()),
+                "Missing '{' at beginning of configuration block",
+            );
+            &[]
+        }
+    }
+}
+
+fn name_of(st: &Stmt, d: &mut Diags) -> String {
+    match st.args.first() {
+        Some(t) => t.text.clone(),
+        None => {
+            d.error(Some(st.pos()), format!("{} requires a name", st.kw.text));
+            String::new()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Blocks of the LVS / BFD side, skipped whole.
+const SKIPPED_BLOCKS: &[&str] = &[
+    "virtual_server",
+    "virtual_server_group",
+    "bfd_instance",
+    "SSL",
+    "real_server",
+];
+
+/// Top-level keywords keepalived knows that have no effect on a VRRP-only daemon.
+const TOP_IGNORED: &[&str] = &[
+    "use_pid_dir",
+    "instance",
+    "child_wait_time",
+    "linkbeat_use_polling",
+];
+
+/// Top-level keywords for features rkeepalived does not implement.
+const TOP_UNSUPPORTED: &[&str] = &[
+    "net_namespace",
+    "net_namespace_ipvs",
+    "namespace_with_ipsets",
+    "garp_group",
+    "linkbeat_interfaces",
+    "interface_up_down_delays",
+    "track_group",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "track_bfd",
+];
+
+/// Turn the tree into the model, reporting what keepalived reports.
+pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
+    let mut m = Model::default();
+    let mut skipped: Vec<(String, Pos)> = Vec::new();
+    top_level(tree, &mut m, &mut skipped, d);
+    if !skipped.is_empty() {
+        let names: Vec<String> = skipped.iter().map(|(n, _)| n.clone()).collect();
+        d.warning(
+            Some(&skipped[0].1),
+            format!(
+                "LVS/BFD configuration skipped (rkeepalived is VRRP only): {}",
+                names.join(", ")
+            ),
+        );
+    }
+    m
+}
+
+fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: &mut Diags) {
+    for st in tree {
+        match st.kw.text.as_str() {
+            "global_defs" => {
+                let b = require_block(st, d);
+                global_defs(b, &mut m.global_defs, d);
+            }
+            "vrrp_script" => {
+                let s = vrrp_script(st, d);
+                m.vrrp_script.push(s);
+            }
+            "track_file" | "vrrp_track_file" => {
+                let f = track_file(st, d);
+                m.track_file.push(f);
+            }
+            "vrrp_track_process" => {
+                let p = track_process(st, d);
+                m.vrrp_track_process.push(p);
+            }
+            "vrrp_instance" => {
+                let i = vrrp_instance(st, m.global_defs.dynamic_interfaces, d);
+                m.vrrp_instance.push(i);
+            }
+            "vrrp_sync_group" => {
+                let g = sync_group(st, d);
+                m.vrrp_sync_group.push(g);
+            }
+            "include_check" => {}
+            k if SKIPPED_BLOCKS.contains(&k) => {
+                skipped.push((
+                    format!("{} {}", k, args_text(st)).trim().to_string(),
+                    st.pos().clone(),
+                ));
+            }
+            k if TOP_IGNORED.contains(&k) => {
+                d.note(
+                    Some(st.pos()),
+                    format!("'{k}' has no effect in rkeepalived"),
+                );
+            }
+            k if TOP_UNSUPPORTED.contains(&k) => d.unsupported(Some(st.pos()), k),
+            _ => unknown(st, d, |inner, d| top_level(inner, m, skipped, d)),
+        }
+    }
+}
+
+fn args_text(st: &Stmt) -> String {
+    st.args
+        .iter()
+        .map(|t| t.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// keepalived compat: an unknown keyword is reported and skipped; if it opened a block,
+/// keepalived ignores the `{` and reads the block's lines at the current level.
+fn unknown(st: &Stmt, d: &mut Diags, mut again: impl FnMut(&[Stmt], &mut Diags)) {
+    d.error(Some(st.pos()), format!("Unknown keyword '{}'", st.kw.text));
+    if let (Some(b), Some(p)) = (&st.block, &st.open) {
+        d.error(Some(p), "Unexpected '{' - ignoring");
+        again(b, d);
+    }
+}
+
+fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
+    for st in b {
+        let kw = st.kw.text.as_str();
+        match kw {
+            "router_id" => g.router_id = st.args.first().map(|t| t.text.clone()),
+            "script_user" => match read_user(&st.args) {
+                Some(u) => g.script_user = Some(u),
+                None => d.error(Some(st.pos()), "No script username specified"),
+            },
+            "enable_script_security" => g.enable_script_security = true,
+            "set_supplementary_groups" => g.set_supplementary_groups = true,
+            "use_symlink_paths" => g.use_symlink_paths = read_bool(st, d).unwrap_or(true),
+            "vrrp_version" => {
+                if let Some(t) = arg(st, 0, d) {
+                    if let Some(v) = read_int(t, 2, 3, d) {
+                        g.vrrp_version = Some(v as u8);
+                    }
+                }
+            }
+            "vrrp_mcast_group4" | "vrrp_mcast_group6" => {
+                if let Some(t) = arg(st, 0, d) {
+                    match t.text.parse::<IpAddr>() {
+                        Ok(a) if a.is_multicast() => {
+                            if kw.ends_with('4') {
+                                g.vrrp_mcast_group4 = Some(a)
+                            } else {
+                                g.vrrp_mcast_group6 = Some(a)
+                            }
+                        }
+                        _ => d.error(
+                            Some(&t.pos),
+                            format!("{kw} '{}' is not a multicast address", t.text),
+                        ),
+                    }
+                }
+            }
+            "vrrp_strict" => {
+                g.vrrp_strict = true;
+                d.warning(
+                    Some(st.pos()),
+                    "'vrrp_strict' firewall rules (no_accept) are not supported by rkeepalived; only the protocol rules of strict mode apply",
+                );
+            }
+            "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = true,
+            "vrrp_skip_check_adv_addr" => {
+                g.vrrp_skip_check_adv_addr = read_bool(st, d).unwrap_or(true)
+            }
+            "vrrp_garp_master_delay"
+            | "vrrp_garp_lower_prio_delay"
+            | "vrrp_garp_master_refresh" => {
+                if let Some(t) = arg(st, 0, d) {
+                    if let Some(v) = read_int(t, 0, i64::from(u32::MAX / 1000), d) {
+                        let v = Some(v as u32);
+                        match kw {
+                            "vrrp_garp_master_delay" => g.vrrp_garp_master_delay = v,
+                            "vrrp_garp_lower_prio_delay" => g.vrrp_garp_lower_prio_delay = v,
+                            _ => g.vrrp_garp_master_refresh = v,
+                        }
+                    } else {
+                        d.error(Some(&t.pos), format!("{kw} '{}' invalid", t.text));
+                    }
+                }
+            }
+            "vrrp_garp_master_repeat"
+            | "vrrp_garp_lower_prio_repeat"
+            | "vrrp_garp_master_refresh_repeat" => {
+                if let Some(t) = arg(st, 0, d) {
+                    if let Some(v) = read_int(t, 0, i64::from(i32::MAX), d) {
+                        let v = Some(v as u32);
+                        match kw {
+                            "vrrp_garp_master_repeat" => g.vrrp_garp_master_repeat = v,
+                            "vrrp_garp_lower_prio_repeat" => g.vrrp_garp_lower_prio_repeat = v,
+                            _ => g.vrrp_garp_master_refresh_repeat = v,
+                        }
+                    }
+                }
+            }
+            "vrrp_garp_interval" | "vrrp_gna_interval" => {
+                if let Some(t) = arg(st, 0, d) {
+                    // keepalived compat: 0 is rejected (rc 5) although it is the default;
+                    // we report it the same way and keep 0 = no pacing.
+                    match read_decimal(t, 0.000001, 4294.967295, d) {
+                        Some(v) => {
+                            if kw == "vrrp_garp_interval" {
+                                g.vrrp_garp_interval_us = secs_to_us(v)
+                            } else {
+                                g.vrrp_gna_interval_us = secs_to_us(v)
+                            }
+                        }
+                        None => d.error(Some(&t.pos), format!("{kw} '{}' is invalid", t.text)),
+                    }
+                }
+            }
+            "vrrp_min_garp" => g.vrrp_min_garp = read_bool(st, d).unwrap_or(true),
+            "vrrp_down_timer_adverts" => {
+                if let Some(t) = arg(st, 0, d) {
+                    if let Some(v) = read_int(t, 1, 100, d) {
+                        g.vrrp_down_timer_adverts = Some(v as u8);
+                    }
+                }
+            }
+            "vrrp_lower_prio_no_advert" => {
+                g.vrrp_lower_prio_no_advert = read_bool(st, d).unwrap_or(true)
+            }
+            "vrrp_higher_prio_send_advert" => {
+                g.vrrp_higher_prio_send_advert = read_bool(st, d).unwrap_or(true)
+            }
+            "vrrp_owner_ignore_adverts" => {
+                g.vrrp_owner_ignore_adverts = read_bool(st, d).unwrap_or(true)
+            }
+            "v3_checksum_as_v2" => g.v3_checksum_as_v2 = read_bool(st, d).unwrap_or(true),
+            "vrrp_notify_fifo" | "notify_fifo" => {
+                g.notify_fifo = st.args.first().map(|t| t.text.clone())
+            }
+            "vrrp_notify_fifo_script" | "notify_fifo_script" => {
+                g.notify_fifo_script = read_cmd(st, d)
+            }
+            "vrrp_notify_priority_changes" => {
+                g.notify_priority_changes = read_bool(st, d).unwrap_or(true)
+            }
+            "fifo_write_vrrp_states_on_reload" => g.fifo_write_vrrp_states_on_reload = true,
+            "vrrp_startup_delay" => {
+                if let Some(t) = arg(st, 0, d) {
+                    if let Some(v) = read_decimal(t, 0.0, 3600.0, d) {
+                        g.vrrp_startup_delay_us = secs_to_us(v);
+                    }
+                }
+            }
+            "state_dump_file" | "state_file_location" => {
+                g.state_dump_file = st.args.first().map(|t| t.text.clone())
+            }
+            "json_version" => {
+                if let Some(t) = arg(st, 0, d) {
+                    if let Some(v) = read_int(t, 1, 2, d) {
+                        g.json_version = Some(v as u8);
+                    }
+                }
+            }
+            "dynamic_interfaces" => {
+                g.dynamic_interfaces = true;
+                d.unsupported(Some(st.pos()), kw);
+            }
+            "include_check"
+            | "notification_email_from"
+            | "smtp_connect_timeout"
+            | "smtp_helo_name"
+            | "no_email_faults"
+            | "process_names"
+            | "process_name"
+            | "vrrp_process_name"
+            | "checker_process_name"
+            | "bfd_process_name"
+            | "reload_check_config"
+            | "reload_time_file"
+            | "reload_repeat"
+            | "reload_file"
+            | "config_save_dir"
+            | "tmp_config_directory"
+            | "random_seed"
+            | "data_use_instance"
+            | "umask"
+            | "instance"
+            | "use_pid_dir"
+            | "iproute_usr_dir"
+            | "iproute_etc_dir"
+            | "default_interface"
+            | "log_unknown_vrids"
+            | "vrrp_no_swap"
+            | "vrrp_priority"
+            | "vrrp_rt_priority"
+            | "vrrp_rlimit_rttime"
+            | "max_auto_priority"
+            | "min_auto_priority_delay"
+            | "vrrp_cpu_affinity"
+            | "vrrp_rx_bufs_policy"
+            | "vrrp_rx_bufs_multiplier"
+            | "vrrp_netlink_cmd_rcv_bufs"
+            | "vrrp_netlink_cmd_rcv_bufs_force"
+            | "vrrp_netlink_monitor_rcv_bufs"
+            | "vrrp_netlink_monitor_rcv_bufs_force"
+            | "lvs_id"
+            | "lvs_timeouts"
+            | "lvs_sync_daemon"
+            | "lvs_flush"
+            | "lvs_flush_onstop"
+            | "lvs_flush_on_stop"
+            | "checker_no_swap"
+            | "checker_priority"
+            | "checker_rt_priority"
+            | "checker_cpu_affinity"
+            | "checker_rlimit_rttime"
+            | "bfd_no_swap"
+            | "bfd_priority"
+            | "bfd_rt_priority"
+            | "bfd_cpu_affinity"
+            | "bfd_rlimit_rttime"
+            | "lvs_notify_fifo"
+            | "lvs_notify_fifo_script"
+            | "stats_dump_file"
+            | "json_dump_file"
+            | "linkbeat_use_polling"
+            | "vmac_prefix"
+            | "vmac_addr_prefix"
+            | "startup_script_timeout"
+            | "shutdown_script_timeout"
+            | "nftables_priority"
+            | "nftables_counters"
+            | "nftables_ifindex"
+            | "disable_local_igmp"
+            | "snmp_socket"
+            | "dbus_service_name"
+            | "dbus_no_interface_name" => {
+                // Known to keepalived; no effect on what rkeepalived does.
+            }
+            "notification_email"
+            | "smtp_server"
+            | "smtp_alert"
+            | "smtp_alert_vrrp"
+            | "smtp_alert_checker"
+            | "enable_snmp_vrrp"
+            | "enable_snmp_keepalived"
+            | "enable_snmp_rfc"
+            | "enable_snmp_rfcv2"
+            | "enable_snmp_rfcv3"
+            | "enable_traps"
+            | "enable_snmp_checker"
+            | "enable_dbus"
+            | "nftables"
+            | "vrrp_iptables"
+            | "vrrp_ipsets"
+            | "startup_script"
+            | "shutdown_script"
+            | "vrrp_garp_extra_if"
+            | "vrrp_vmac_garp_intvl"
+            | "vrrp_delay_after_boot" => d.unsupported(Some(st.pos()), kw),
+            _ => unknown(st, d, |inner, d| global_defs(inner, g, d)),
+        }
+    }
+}
+
+fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
+    let mut s = VrrpScript {
+        name: name_of(st, d),
+        pos: st.pos().clone(),
+        script: None,
+        interval_s: 1,
+        timeout_s: None,
+        weight: 0,
+        reverse: false,
+        rise: 1,
+        fall: 1,
+        user: None,
+        init_fail: false,
+    };
+    let name = s.name.clone();
+    for k in require_block(st, d) {
+        let kw = k.kw.text.as_str();
+        match kw {
+            "script" => s.script = read_cmd(k, d),
+            "interval" | "timeout" => {
+                if let Some(t) = arg(k, 0, d) {
+                    // keepalived 2.2.7: whole seconds.
+                    let v = super::lexer::parse_c_int(&t.text)
+                        .or_else(|| t.text.parse::<f64>().ok().map(|f| f as i64));
+                    match v {
+                        Some(v) if v >= 1 && v <= i64::from(u32::MAX / 1_000_000) => {
+                            if kw == "interval" {
+                                s.interval_s = v as u32
+                            } else {
+                                s.timeout_s = Some(v as u32)
+                            }
+                        }
+                        _ => {
+                            d.error(
+                                Some(&t.pos),
+                                format!(
+                                    "({name}): vrrp script {kw} must be greater than 0, setting to 1"
+                                ),
+                            );
+                            if kw == "interval" {
+                                s.interval_s = 1
+                            } else {
+                                s.timeout_s = Some(1)
+                            }
+                        }
+                    }
+                }
+            }
+            "weight" => {
+                if let Some(t) = arg(k, 0, d) {
+                    match read_int(t, -253, 253, d) {
+                        Some(v) => s.weight = v as i32,
+                        None => d.error(
+                            Some(&t.pos),
+                            format!(
+                                "vrrp_script {name} weight {} must be in [-253, 253]",
+                                t.text
+                            ),
+                        ),
+                    }
+                    if k.args.get(1).is_some_and(|t| t.text == "reverse") {
+                        s.reverse = true;
+                    }
+                }
+            }
+            "rise" | "fall" => {
+                if let Some(t) = arg(k, 0, d) {
+                    let v = match read_int(t, 1, i64::from(i32::MAX), d) {
+                        Some(v) => v as u32,
+                        None => {
+                            d.error(
+                                Some(&t.pos),
+                                format!(
+                                    "({name}): vrrp script {kw} value '{}' invalid, defaulting to 1",
+                                    t.text
+                                ),
+                            );
+                            1
+                        }
+                    };
+                    if kw == "rise" { s.rise = v } else { s.fall = v }
+                }
+            }
+            "user" => match read_user(&k.args) {
+                Some(u) => s.user = Some(u),
+                None => d.error(Some(k.pos()), "No script username specified"),
+            },
+            "init_fail" => s.init_fail = true,
+            _ => unknown(k, d, |_, _| {}),
+        }
+    }
+    s
+}
+
+fn track_file(st: &Stmt, d: &mut Diags) -> TrackFile {
+    let mut f = TrackFile {
+        name: name_of(st, d),
+        pos: st.pos().clone(),
+        file: None,
+        weight: 1,
+        reverse: false,
+        init_file: None,
+    };
+    for k in require_block(st, d) {
+        match k.kw.text.as_str() {
+            "file" => f.file = k.args.first().map(|t| t.text.clone()),
+            "weight" => {
+                if let Some(t) = arg(k, 0, d) {
+                    if let Some(v) = read_int(t, -i64::from(i32::MAX), i64::from(i32::MAX), d) {
+                        f.weight = v as i32;
+                    }
+                    f.reverse = k.args.get(1).is_some_and(|t| t.text == "reverse");
+                }
+            }
+            "init_file" => {
+                let mut value = 0;
+                let mut overwrite = false;
+                for t in &k.args {
+                    if t.text == "overwrite" {
+                        overwrite = true;
+                    } else if let Some(v) = read_int(t, i64::from(i32::MIN), i64::from(i32::MAX), d)
+                    {
+                        value = v;
+                    }
+                }
+                f.init_file = Some((value, overwrite));
+            }
+            _ => unknown(k, d, |_, _| {}),
+        }
+    }
+    f
+}
+
+fn track_process(st: &Stmt, d: &mut Diags) -> TrackProcess {
+    let mut p = TrackProcess {
+        name: name_of(st, d),
+        pos: st.pos().clone(),
+        process: None,
+        params: Vec::new(),
+        param_match_partial: false,
+        full_command: false,
+        weight: 0,
+        reverse: false,
+        quorum: 1,
+        quorum_max: None,
+        fork_delay_us: 0,
+        terminate_delay_us: 0,
+    };
+    for k in require_block(st, d) {
+        let kw = k.kw.text.as_str();
+        match kw {
+            "process" => {
+                p.process = k.args.first().map(|t| t.text.clone());
+                p.params = k.args.iter().skip(1).map(|t| t.text.clone()).collect();
+            }
+            "param_match" => {
+                p.param_match_partial = k.args.first().is_some_and(|t| t.text == "partial")
+            }
+            "full_command" => p.full_command = true,
+            "weight" => {
+                if let Some(t) = arg(k, 0, d) {
+                    if let Some(v) = read_int(t, -254, 254, d) {
+                        p.weight = v as i32;
+                    }
+                    p.reverse = k.args.get(1).is_some_and(|t| t.text == "reverse");
+                }
+            }
+            "quorum" | "quorum_max" => {
+                if let Some(t) = arg(k, 0, d) {
+                    if let Some(v) = read_int(t, 0, i64::from(u32::MAX), d) {
+                        if kw == "quorum" {
+                            p.quorum = v as u32
+                        } else {
+                            p.quorum_max = Some(v as u32)
+                        }
+                    }
+                }
+            }
+            "fork_delay" | "terminate_delay" | "delay" => {
+                if let Some(t) = arg(k, 0, d) {
+                    if let Some(v) = read_decimal(t, 0.0, 3600.0, d) {
+                        let us = secs_to_us(v);
+                        if kw != "terminate_delay" {
+                            p.fork_delay_us = us;
+                        }
+                        if kw != "fork_delay" {
+                            p.terminate_delay_us = us;
+                        }
+                    }
+                }
+            }
+            _ => unknown(k, d, |_, _| {}),
+        }
+    }
+    p
+}
+
+/// `NAME [weight W] [reverse|noreverse]` lines of a track_* block.
+fn track_lines(st: &Stmt, owner: &str, wmin: i32, wmax: i32, d: &mut Diags) -> Vec<TrackLine> {
+    let mut v = Vec::new();
+    for line in require_block(st, d) {
+        let mut tl = TrackLine {
+            name: line.kw.text.clone(),
+            pos: line.pos().clone(),
+            weight: None,
+            reverse: None,
+        };
+        let mut i = 0;
+        while i < line.args.len() {
+            let t = &line.args[i];
+            match t.text.as_str() {
+                "weight" => {
+                    if let Some(w) = line.args.get(i + 1) {
+                        if let Some(x) = read_int(w, i64::from(wmin), i64::from(wmax), d) {
+                            let mut x = x as i32;
+                            // keepalived compat: +/-254 parses, then is clamped with an error.
+                            if x.abs() == 254 && wmax == 254 && st.kw.text != "track_file" {
+                                d.error(
+                                    Some(&w.pos),
+                                    format!(
+                                        "({owner}) weight for {} cannot be +/-254. Setting to +/-253",
+                                        tl.name
+                                    ),
+                                );
+                                x = x.signum() * 253;
+                            }
+                            tl.weight = Some(x);
+                        }
+                        i += 1;
+                    } else {
+                        d.error(
+                            Some(&t.pos),
+                            format!("({owner}) weight without value for {}", tl.name),
+                        );
+                    }
+                }
+                "reverse" => tl.reverse = Some(true),
+                "noreverse" => tl.reverse = Some(false),
+                other => d.error(
+                    Some(&t.pos),
+                    format!("({owner}) unknown track option '{other}' for {}", tl.name),
+                ),
+            }
+            i += 1;
+        }
+        v.push(tl);
+    }
+    v
+}
+
+fn notify_kw(kw: &str, st: &Stmt, n: &mut Notify, d: &mut Diags) -> bool {
+    match kw {
+        "notify_master" => n.master = read_cmd(st, d),
+        "notify_backup" => n.backup = read_cmd(st, d),
+        "notify_fault" => n.fault = read_cmd(st, d),
+        "notify_stop" => n.stop = read_cmd(st, d),
+        "notify_deleted" => {
+            n.notify_deleted = true;
+            if !st.args.is_empty() {
+                n.deleted = read_cmd(st, d);
+            }
+        }
+        "notify" => n.generic = read_cmd(st, d),
+        "notify_master_rx_lower_pri" => n.master_rx_lower_pri = read_cmd(st, d),
+        "notify_priority_changes" => n.priority_changes = read_bool(st, d),
+        _ => return false,
+    }
+    true
+}
+
+fn track_kw(kw: &str, st: &Stmt, owner: &str, t: &mut Tracks, d: &mut Diags) -> bool {
+    match kw {
+        "track_interface" => t.interfaces.extend(track_lines(st, owner, -254, 254, d)),
+        "track_script" => t.scripts.extend(track_lines(st, owner, -254, 254, d)),
+        "track_file" => t.files.extend(track_lines(st, owner, -254, 254, d)),
+        "track_process" => t.processes.extend(track_lines(st, owner, -254, 254, d)),
+        "track_bfd" => d.unsupported(Some(st.pos()), kw),
+        _ => return false,
+    }
+    true
+}
+
+fn sync_group(st: &Stmt, d: &mut Diags) -> VrrpSyncGroup {
+    let mut g = VrrpSyncGroup {
+        name: name_of(st, d),
+        pos: st.pos().clone(),
+        group: Vec::new(),
+        track: Tracks::default(),
+        notify: Notify::default(),
+        sync_group_tracking_weight: false,
+    };
+    let owner = g.name.clone();
+    for k in require_block(st, d) {
+        let kw = k.kw.text.as_str();
+        if notify_kw(kw, k, &mut g.notify, d) || track_kw(kw, k, &owner, &mut g.track, d) {
+            continue;
+        }
+        match kw {
+            "group" => {
+                for line in require_block(k, d) {
+                    for t in line.words() {
+                        g.group.push((t.text.clone(), t.pos.clone()));
+                    }
+                }
+            }
+            "sync_group_tracking_weight" => g.sync_group_tracking_weight = true,
+            "global_tracking" => {}
+            "smtp_alert" => d.unsupported(Some(k.pos()), kw),
+            _ => unknown(k, d, |_, _| {}),
+        }
+    }
+    g
+}
+
+fn parse_addr(t: &Tok) -> Option<IpAddr> {
+    t.text.parse().ok()
+}
+
+fn vrrp_instance(st: &Stmt, dynamic_if: bool, d: &mut Diags) -> VrrpInstance {
+    let name = name_of(st, d);
+    let mut v = VrrpInstance {
+        name: name.clone(),
+        pos: st.pos().clone(),
+        state_master: None,
+        interface: None,
+        virtual_router_id: None,
+        priority: None,
+        advert_int: None,
+        version: None,
+        native_ipv6: false,
+        nopreempt: false,
+        preempt_delay_us: None,
+        auth_type: None,
+        auth_pass: None,
+        auth_pos: None,
+        virtual_ipaddress: Vec::new(),
+        virtual_ipaddress_excluded: Vec::new(),
+        no_virtual_ipaddress: false,
+        promote_secondaries: false,
+        unicast_src_ip: None,
+        mcast_src_ip: None,
+        unicast_peer: Vec::new(),
+        unicast_ttl: None,
+        check_unicast_src: false,
+        unicast_fault_no_peer: false,
+        old_unicast_checksum: None,
+        v3_checksum_as_v2: None,
+        mcast_dst_ip: None,
+        track_src_ip: false,
+        dont_track_primary: false,
+        track: Tracks::default(),
+        garp_master_delay: None,
+        garp_master_repeat: None,
+        garp_lower_prio_delay: None,
+        garp_lower_prio_repeat: None,
+        garp_master_refresh: None,
+        garp_master_refresh_repeat: None,
+        down_timer_adverts: None,
+        lower_prio_no_advert: None,
+        higher_prio_send_advert: None,
+        owner_ignore_adverts: None,
+        accept: None,
+        skip_check_adv_addr: None,
+        strict_mode: None,
+        notify: Notify::default(),
+        keyword_pos: Vec::new(),
+    };
+    instance_body(require_block(st, d), &mut v, &name, dynamic_if, d);
+    v
+}
+
+fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool, d: &mut Diags) {
+    for k in b {
+        let kw = k.kw.text.as_str();
+        v.keyword_pos.push((kw.to_string(), k.pos().clone()));
+        if notify_kw(kw, k, &mut v.notify, d) || track_kw(kw, k, name, &mut v.track, d) {
+            continue;
+        }
+        match kw {
+            "state" => {
+                if let Some(t) = arg(k, 0, d) {
+                    match t.text.as_str() {
+                        "MASTER" => v.state_master = Some(true),
+                        "BACKUP" => {
+                            // keepalived compat: BACKUP after MASTER is ignored.
+                            if v.state_master != Some(true) {
+                                v.state_master = Some(false)
+                            }
+                        }
+                        other => {
+                            d.error(
+                                Some(&t.pos),
+                                format!("({name}) unknown state '{other}', defaulting to BACKUP"),
+                            );
+                            v.state_master = Some(false);
+                        }
+                    }
+                }
+            }
+            "interface" => {
+                if let Some(t) = arg(k, 0, d) {
+                    if t.text.len() >= 16 {
+                        d.error(
+                            Some(&t.pos),
+                            format!("({name}) interface name '{}' too long", t.text),
+                        );
+                    } else if t.text == "lo" {
+                        d.error(
+                            Some(&t.pos),
+                            format!(
+                                "({name}) cannot use loopback interface (lo) for vrrp - ignoring"
+                            ),
+                        );
+                    } else {
+                        v.interface = Some((t.text.clone(), t.pos.clone()));
+                    }
+                }
+            }
+            "vrf"
+            | "use_vmac"
+            | "use_vmac_addr"
+            | "vmac_xmit_base"
+            | "use_ipvlan"
+            | "timer_expired_backup"
+            | "thread_timer_expired"
+            | "smtp_alert"
+            | "kernel_rx_buf_size"
+            | "garp_extra_if"
+            | "lvs_sync_daemon_interface" => d.unsupported(Some(k.pos()), kw),
+            "linkbeat_use_polling" | "debug" => d.note(
+                Some(k.pos()),
+                format!("'{kw}' has no effect in rkeepalived"),
+            ),
+            "virtual_router_id" => {
+                if let Some(t) = arg(k, 0, d) {
+                    match read_int(t, 1, 255, d) {
+                        Some(x) => v.virtual_router_id = Some(x as u8),
+                        None => d.error(
+                            Some(&t.pos),
+                            format!(
+                                "({name}): VRID '{}' not valid - must be between 1 & 255",
+                                t.text
+                            ),
+                        ),
+                    }
+                }
+            }
+            "priority" => {
+                if let Some(t) = arg(k, 0, d) {
+                    match read_int(t, 1, 255, d) {
+                        Some(x) => v.priority = Some(x as u8),
+                        None => d.error(
+                            Some(&t.pos),
+                            format!("({name}) Priority not valid! must be between 1 & 255. Using default 100"),
+                        ),
+                    }
+                }
+            }
+            "advert_int" => {
+                if let Some(t) = arg(k, 0, d) {
+                    match read_decimal(t, 0.01, 255.0, d) {
+                        Some(x) => v.advert_int = Some(x),
+                        None => d.error(
+                            Some(&t.pos),
+                            format!("({name}) Advert interval (in sec) not valid! must be between 0.01 & 255. Using default 1"),
+                        ),
+                    }
+                }
+            }
+            "version" => {
+                if let Some(t) = arg(k, 0, d) {
+                    match read_int(t, 2, 3, d) {
+                        Some(x) => v.version = Some(x as u8),
+                        None => d.error(
+                            Some(&t.pos),
+                            format!(
+                                "({name}): Version {} not valid! must be between 2 & 3",
+                                t.text
+                            ),
+                        ),
+                    }
+                }
+            }
+            "native_ipv6" => v.native_ipv6 = true,
+            "nopreempt" => v.nopreempt = true,
+            "preempt" => v.nopreempt = false,
+            "preempt_delay" => {
+                if let Some(t) = arg(k, 0, d) {
+                    match read_decimal(t, 0.0, 1000.0, d) {
+                        Some(x) => v.preempt_delay_us = Some(secs_to_us(x)),
+                        None => d.error(
+                            Some(&t.pos),
+                            format!("({name}) Preempt_delay not valid! must be between 0-1000"),
+                        ),
+                    }
+                }
+            }
+            "authentication" => {
+                v.auth_pos = Some(k.pos().clone());
+                for a in require_block(k, d) {
+                    match a.kw.text.as_str() {
+                        "auth_type" => match a.args.first().map(|t| t.text.as_str()) {
+                            Some("PASS") => v.auth_type = Some(AuthType::Pass),
+                            Some("AH") => {
+                                v.auth_type = Some(AuthType::Ah);
+                                d.unsupported(Some(a.pos()), "auth_type AH");
+                            }
+                            _ => d.error(
+                                Some(a.pos()),
+                                format!("({name}) unknown authentication type '{}'", args_text(a)),
+                            ),
+                        },
+                        "auth_pass" => {
+                            if let Some(t) = arg(a, 0, d) {
+                                let mut p = t.text.clone();
+                                if p.len() > 8 {
+                                    d.error(Some(&t.pos), "Truncating auth_pass to 8 characters");
+                                    let mut cut = 8;
+                                    while !p.is_char_boundary(cut) {
+                                        cut -= 1;
+                                    }
+                                    p.truncate(cut);
+                                }
+                                v.auth_pass = Some(p);
+                            }
+                        }
+                        _ => unknown(a, d, |_, _| {}),
+                    }
+                }
+            }
+            "auth_hmac" => d.unsupported(Some(k.pos()), kw),
+            "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
+                for line in require_block(k, d) {
+                    if let Some(vip) = vip_line(line, dynamic_if, d) {
+                        if kw == "virtual_ipaddress" {
+                            v.virtual_ipaddress.push((vip, line.pos().clone()));
+                        } else {
+                            v.virtual_ipaddress_excluded.push((vip, line.pos().clone()));
+                        }
+                    }
+                }
+            }
+            "no_virtual_ipaddress" => v.no_virtual_ipaddress = true,
+            "virtual_routes" => {
+                d.unsupported(Some(k.pos()), kw);
+                for line in require_block(k, d) {
+                    let w = line.words();
+                    let has_dev = w.iter().any(|t| t.text == "dev");
+                    let blackhole = w.iter().any(|t| {
+                        matches!(
+                            t.text.as_str(),
+                            "blackhole" | "unreachable" | "prohibit" | "throw"
+                        )
+                    });
+                    if !has_dev && !blackhole {
+                        let dest = w
+                            .iter()
+                            .find(|t| {
+                                t.text != "src"
+                                    && t.text != "to"
+                                    && t.text.contains(['.', ':', '/'])
+                                    || t.text == "default"
+                            })
+                            .map(|t| t.text.clone())
+                            .unwrap_or_default();
+                        d.error(
+                            Some(line.pos()),
+                            format!("Warning - cannot track route {dest} with no interface specified, not tracking"),
+                        );
+                    }
+                }
+            }
+            "virtual_rules" => {
+                d.unsupported(Some(k.pos()), kw);
+                for line in require_block(k, d) {
+                    let w = line.words();
+                    if !w
+                        .iter()
+                        .any(|t| matches!(t.text.as_str(), "preference" | "priority" | "order"))
+                    {
+                        d.error(
+                            Some(line.pos()),
+                            "Rule has no preference specified - setting to 16384. This is probably not what you want.",
+                        );
+                    }
+                }
+            }
+            "promote_secondaries" => v.promote_secondaries = true,
+            "unicast_src_ip" | "mcast_src_ip" => {
+                if let Some(t) = arg(k, 0, d) {
+                    match parse_addr(t) {
+                        Some(a) => {
+                            if kw == "unicast_src_ip" {
+                                v.unicast_src_ip = Some(a)
+                            } else {
+                                v.mcast_src_ip = Some(a)
+                            }
+                        }
+                        None => d.error(
+                            Some(&t.pos),
+                            format!("({name}) invalid {kw} address '{}'", t.text),
+                        ),
+                    }
+                }
+            }
+            "unicast_peer" => {
+                for line in require_block(k, d) {
+                    let Some(addr) = parse_addr(&line.kw) else {
+                        d.error(
+                            Some(line.pos()),
+                            format!(
+                                "({name}) VRRP parsed invalid IP {}. skipping IP...",
+                                line.kw.text
+                            ),
+                        );
+                        continue;
+                    };
+                    let mut p = Peer {
+                        addr,
+                        pos: line.pos().clone(),
+                        min_ttl: None,
+                        max_ttl: None,
+                    };
+                    let mut i = 0;
+                    while i < line.args.len() {
+                        let t = &line.args[i];
+                        match (t.text.as_str(), line.args.get(i + 1)) {
+                            ("min_ttl", Some(x)) => {
+                                p.min_ttl = read_int(x, 0, 255, d).map(|x| x as u8);
+                                i += 1;
+                            }
+                            ("max_ttl", Some(x)) => {
+                                p.max_ttl = read_int(x, 0, 255, d).map(|x| x as u8);
+                                i += 1;
+                            }
+                            _ => d.error(
+                                Some(&t.pos),
+                                format!("({name}) unknown unicast_peer option '{}'", t.text),
+                            ),
+                        }
+                        i += 1;
+                    }
+                    v.unicast_peer.push(p);
+                }
+            }
+            "unicast_ttl" => {
+                if let Some(t) = arg(k, 0, d) {
+                    v.unicast_ttl = read_int(t, 0, 255, d).map(|x| x as u8);
+                }
+            }
+            "check_unicast_src" => v.check_unicast_src = true,
+            "unicast_fault_no_peer" => v.unicast_fault_no_peer = true,
+            "old_unicast_checksum" => {
+                v.old_unicast_checksum = Some(k.args.first().is_none_or(|t| t.text != "never"))
+            }
+            "v3_checksum_as_v2" => v.v3_checksum_as_v2 = read_bool(k, d),
+            "mcast_dst_ip" => {
+                if let Some(t) = arg(k, 0, d) {
+                    match parse_addr(t) {
+                        Some(a) if a.is_multicast() => v.mcast_dst_ip = Some(a),
+                        _ => d.error(
+                            Some(&t.pos),
+                            format!(
+                                "({name}) mcast_dst_ip '{}' is not a multicast address",
+                                t.text
+                            ),
+                        ),
+                    }
+                }
+            }
+            "track_src_ip" => v.track_src_ip = true,
+            "dont_track_primary" => v.dont_track_primary = true,
+            "garp_master_delay" | "garp_lower_prio_delay" | "garp_master_refresh" => {
+                if let Some(t) = arg(k, 0, d) {
+                    if let Some(x) = read_int(t, 0, i64::from(u32::MAX / 1000), d) {
+                        let x = Some(x as u32);
+                        match kw {
+                            "garp_master_delay" => v.garp_master_delay = x,
+                            "garp_lower_prio_delay" => v.garp_lower_prio_delay = x,
+                            _ => v.garp_master_refresh = x,
+                        }
+                    }
+                }
+            }
+            "garp_master_repeat" | "garp_lower_prio_repeat" | "garp_master_refresh_repeat" => {
+                if let Some(t) = arg(k, 0, d) {
+                    if let Some(x) = read_int(t, 0, i64::from(i32::MAX), d) {
+                        let x = Some(x as u32);
+                        match kw {
+                            "garp_master_repeat" => v.garp_master_repeat = x,
+                            "garp_lower_prio_repeat" => v.garp_lower_prio_repeat = x,
+                            _ => v.garp_master_refresh_repeat = x,
+                        }
+                    }
+                }
+            }
+            "down_timer_adverts" => {
+                if let Some(t) = arg(k, 0, d) {
+                    v.down_timer_adverts = read_int(t, 1, 100, d).map(|x| x as u8);
+                }
+            }
+            "lower_prio_no_advert" => v.lower_prio_no_advert = read_bool(k, d),
+            "higher_prio_send_advert" => v.higher_prio_send_advert = read_bool(k, d),
+            "owner_ignore_adverts" => v.owner_ignore_adverts = read_bool(k, d),
+            "accept" => v.accept = Some(true),
+            "no_accept" => {
+                v.accept = Some(false);
+                d.unsupported(
+                    Some(k.pos()),
+                    "no_accept (needs the nftables/iptables firewall)",
+                );
+            }
+            "skip_check_adv_addr" => v.skip_check_adv_addr = read_bool(k, d),
+            "strict_mode" => v.strict_mode = read_bool(k, d),
+            _ => unknown(k, d, |inner, d| {
+                instance_body(inner, v, name, dynamic_if, d)
+            }),
+        }
+    }
+}
+
+/// One `virtual_ipaddress` line (reference §3.8).
+pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec> {
+    let first = &line.kw;
+    let (addr_s, prefix_s) = match first.text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (first.text.as_str(), None),
+    };
+    let Ok(addr) = addr_s.parse::<IpAddr>() else {
+        d.error(
+            Some(&first.pos),
+            format!("VRRP parsed invalid IP {}. skipping IP...", first.text),
+        );
+        return None;
+    };
+    let mut vip = VipSpec::new(addr);
+    let maxp: i64 = if addr.is_ipv4() { 32 } else { 128 };
+    if let Some(p) = prefix_s {
+        let t = Tok {
+            text: p.to_string(),
+            pos: first.pos.clone(),
+        };
+        match read_int(&t, 0, maxp, d) {
+            Some(x) => vip.prefix_len = x as u8,
+            None => d.error(
+                Some(&first.pos),
+                format!(
+                    "Invalid address prefix len {p} for address {} - using {maxp}",
+                    first.text
+                ),
+            ),
+        }
+    }
+    let args = &line.args;
+    let mut i = 0;
+    let need = |i: usize, d: &mut Diags| -> Option<&Tok> {
+        let t = args.get(i + 1);
+        if t.is_none() {
+            d.error(
+                Some(&args[i].pos),
+                format!(
+                    "Missing argument for '{}' of ip address {}",
+                    args[i].text, first.text
+                ),
+            );
+        }
+        t
+    };
+    while i < args.len() {
+        let t = &args[i];
+        match t.text.as_str() {
+            "dev" => {
+                let v = need(i, d)?;
+                vip.dev = Some(v.text.clone());
+                i += 1;
+            }
+            "brd" => {
+                let v = need(i, d)?;
+                if let IpAddr::V4(a) = addr {
+                    let host_bits = 32 - u32::from(vip.prefix_len.min(32));
+                    let mask = if host_bits >= 32 {
+                        u32::MAX
+                    } else {
+                        (1u32 << host_bits) - 1
+                    };
+                    vip.broadcast = match v.text.as_str() {
+                        "+" => Some((u32::from(a) | mask).into()),
+                        "-" => Some((u32::from(a) & !mask).into()),
+                        s => match s.parse() {
+                            Ok(b) => Some(b),
+                            Err(_) => {
+                                d.error(Some(&v.pos), format!("Invalid broadcast address {s}"));
+                                None
+                            }
+                        },
+                    };
+                } else {
+                    d.error(
+                        Some(&t.pos),
+                        "brd is only valid for IPv4 addresses - ignoring",
+                    );
+                }
+                i += 1;
+            }
+            "scope" => {
+                let v = need(i, d)?;
+                vip.scope = match v.text.as_str() {
+                    "global" | "universe" => 0,
+                    "site" => 200,
+                    "link" => 253,
+                    "host" => 254,
+                    "nowhere" => 255,
+                    s => match s.parse::<u8>() {
+                        Ok(n) => n,
+                        Err(_) => {
+                            d.error(
+                                Some(&v.pos),
+                                format!(
+                                    "Invalid scope '{s}' specified for {} - setting to global",
+                                    first.text
+                                ),
+                            );
+                            0
+                        }
+                    },
+                };
+                i += 1;
+            }
+            "label" => {
+                let v = need(i, d)?;
+                if v.text.len() >= 16 {
+                    d.error(
+                        Some(&v.pos),
+                        format!("Label '{}' is too long - ignoring", v.text),
+                    );
+                } else {
+                    vip.label = Some(v.text.clone());
+                }
+                i += 1;
+            }
+            "peer" => {
+                let v = need(i, d)?;
+                let (pa, pp) = match v.text.split_once('/') {
+                    Some((a, p)) => (a, p.parse::<u8>().ok()),
+                    None => (v.text.as_str(), None),
+                };
+                match pa.parse::<IpAddr>() {
+                    Ok(p) => vip.peer = Some((p, pp.unwrap_or(if p.is_ipv4() { 32 } else { 128 }))),
+                    Err(_) => d.error(Some(&v.pos), format!("Invalid peer address {}", v.text)),
+                }
+                i += 1;
+            }
+            "home" => vip.home = true,
+            "-nodad" | "nodad" => vip.nodad = true,
+            "mngtmpaddr" => vip.mngtmpaddr = true,
+            "noprefixroute" => vip.noprefixroute = true,
+            "autojoin" => vip.autojoin = true,
+            "no_track" => vip.no_track = true,
+            "preferred_lft" => {
+                let v = need(i, d)?;
+                vip.preferred_lft = if v.text == "forever" {
+                    None
+                } else {
+                    read_int(v, 0, i64::from(u32::MAX), d).map(|x| x as u32)
+                };
+                i += 1;
+            }
+            "use_vmac" => d.unsupported(Some(&t.pos), "use_vmac on an ip address"),
+            other => d.error(
+                Some(&t.pos),
+                format!("Unknown configuration entry '{other}' for ip address - ignoring"),
+            ),
+        }
+        i += 1;
+    }
+    Some(vip)
+}

@@ -1,0 +1,1051 @@
+//! rtnetlink on plain sockets: address add/delete with asynchronous acknowledgements, a link and
+//! address monitor, a blocking startup dump, and a per-interface table built from both.
+//!
+//! Requests go out with NLM_F_ACK and a sequence number; [`NlRequests::poll_acks`] reads the
+//! answers whenever the socket is readable, so the event loop never waits for the kernel.
+//! EEXIST on add and EADDRNOTAVAIL on delete are benign (the address already is the way we want
+//! it) and reported as success with [`Ack::benign`] set.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::sys::socket::{
+    self, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType, setsockopt,
+    sockopt,
+};
+
+use super::SysError;
+use super::error::Ctx;
+use crate::vrrp::spec::VipSpec;
+
+const NLMSG_HDRLEN: usize = 16;
+const IFADDRMSG_LEN: usize = 8;
+const IFINFOMSG_LEN: usize = 16;
+const RTATTR_HDRLEN: usize = 4;
+/// Netlink dump parts are at most 32 KiB by default; 64 KiB leaves room for larger pages.
+const NL_BUF: usize = 65_536;
+/// "forever" for IFA_CACHEINFO lifetimes (INFINITY_LIFE_TIME in the kernel's addrconf.h).
+const INFINITY_LIFE_TIME: u32 = u32::MAX;
+/// Retries of a dump the kernel marked inconsistent (NLM_F_DUMP_INTR).
+const DUMP_RETRIES: usize = 5;
+
+const fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message building and parsing.
+
+struct MsgBuilder {
+    buf: Vec<u8>,
+}
+
+impl MsgBuilder {
+    fn new(msg_type: u16, flags: u16, seq: u32) -> Self {
+        let mut buf = Vec::with_capacity(128);
+        buf.extend_from_slice(&0u32.to_ne_bytes()); // length, set in finish()
+        buf.extend_from_slice(&msg_type.to_ne_bytes());
+        buf.extend_from_slice(&flags.to_ne_bytes());
+        buf.extend_from_slice(&seq.to_ne_bytes());
+        buf.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
+        MsgBuilder { buf }
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        self.buf.extend_from_slice(b);
+        self.buf.resize(align4(self.buf.len()), 0);
+    }
+
+    fn attr(&mut self, ty: u16, data: &[u8]) {
+        let len = (RTATTR_HDRLEN + data.len()) as u16;
+        self.buf.extend_from_slice(&len.to_ne_bytes());
+        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        self.bytes(data);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        let len = self.buf.len() as u32;
+        self.buf[0..4].copy_from_slice(&len.to_ne_bytes());
+        self.buf
+    }
+}
+
+/// One netlink message header plus its payload.
+struct NlMsg<'a> {
+    ty: u16,
+    flags: u16,
+    seq: u32,
+    payload: &'a [u8],
+}
+
+fn ne_u16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn ne_u32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Split a datagram into messages; stops at the first malformed header.
+fn messages(buf: &[u8]) -> Vec<NlMsg<'_>> {
+    let mut out = vec![];
+    let mut off = 0;
+    while off + NLMSG_HDRLEN <= buf.len() {
+        let Some(len) = ne_u32(buf, off).map(|l| l as usize) else {
+            break;
+        };
+        if len < NLMSG_HDRLEN || off + len > buf.len() {
+            break;
+        }
+        out.push(NlMsg {
+            ty: ne_u16(buf, off + 4).unwrap_or(0),
+            flags: ne_u16(buf, off + 6).unwrap_or(0),
+            seq: ne_u32(buf, off + 8).unwrap_or(0),
+            payload: &buf[off + NLMSG_HDRLEN..off + len],
+        });
+        off += align4(len);
+    }
+    out
+}
+
+/// Iterate (type, data) over route attributes; stops at the first malformed one.
+fn attrs(mut b: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        let len = usize::from(ne_u16(b, 0)?);
+        let ty = ne_u16(b, 2)?;
+        if len < RTATTR_HDRLEN || len > b.len() {
+            return None;
+        }
+        let data = &b[RTATTR_HDRLEN..len];
+        b = b.get(align4(len)..).unwrap_or(&[]);
+        // NLA_F_NESTED / NLA_F_NET_BYTEORDER live in the top bits of the type.
+        Some((ty & 0x3fff, data))
+    })
+}
+
+/// The errno carried by an NLMSG_ERROR payload (0 = ACK).
+fn nlmsg_error(payload: &[u8]) -> Option<i32> {
+    Some(ne_u32(payload, 0)? as i32)
+}
+
+fn ip_from(family: u8, data: &[u8]) -> Option<IpAddr> {
+    match i32::from(family) {
+        libc::AF_INET => Some(IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(data).ok()?))),
+        libc::AF_INET6 => Some(IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(data).ok()?))),
+        _ => None,
+    }
+}
+
+fn c_string(data: &[u8]) -> String {
+    let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    String::from_utf8_lossy(&data[..end]).into_owned()
+}
+
+fn netlink_socket(groups: u32, nonblock: bool, obj: &str) -> Result<OwnedFd, SysError> {
+    let mut flags = SockFlag::SOCK_CLOEXEC;
+    if nonblock {
+        flags |= SockFlag::SOCK_NONBLOCK;
+    }
+    let fd = socket::socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        flags,
+        SockProtocol::NetlinkRoute,
+    )
+    .ctx("socket(AF_NETLINK, NETLINK_ROUTE)", obj)?;
+    socket::bind(fd.as_raw_fd(), &NetlinkAddr::new(0, groups)).ctx("bind(AF_NETLINK)", obj)?;
+    Ok(fd)
+}
+
+fn nl_send(fd: &OwnedFd, msg: &[u8], obj: &str) -> Result<(), SysError> {
+    let to = NetlinkAddr::new(0, 0);
+    loop {
+        match socket::sendto(fd.as_raw_fd(), msg, &to, MsgFlags::empty()) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(SysError::new("sendto(AF_NETLINK)", obj, e)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Address requests.
+
+/// An address to add or delete, with every `ip addr` option keepalived's VIP syntax has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddrSpec {
+    /// For messages only ("failed to add 10.0.0.1/32 to eth1").
+    pub ifname: String,
+    pub ifindex: u32,
+    pub addr: IpAddr,
+    /// With `peer`, the peer's prefix length (as `ip addr add A peer P/len`).
+    pub prefix_len: u8,
+    /// Point-to-point peer: IFA_LOCAL = addr, IFA_ADDRESS = peer.
+    pub peer: Option<IpAddr>,
+    /// IPv4 broadcast (IFA_BROADCAST).
+    pub broadcast: Option<Ipv4Addr>,
+    /// RT_SCOPE_* number (0 universe/global, 200 site, 253 link, 254 host).
+    pub scope: u8,
+    /// IPv4 label (IFA_LABEL), e.g. `eth1:1`.
+    pub label: Option<String>,
+    pub noprefixroute: bool,
+    pub nodad: bool,
+    pub home: bool,
+    pub mngtmpaddr: bool,
+    /// Preferred lifetime in seconds (IFA_CACHEINFO; valid lifetime stays forever).
+    pub preferred_lft: Option<u32>,
+}
+
+impl AddrSpec {
+    pub fn new(ifname: &str, ifindex: u32, addr: IpAddr, prefix_len: u8) -> Self {
+        AddrSpec {
+            ifname: ifname.to_string(),
+            ifindex,
+            addr,
+            prefix_len,
+            peer: None,
+            broadcast: None,
+            scope: libc::RT_SCOPE_UNIVERSE,
+            label: None,
+            noprefixroute: false,
+            nodad: false,
+            home: false,
+            mngtmpaddr: false,
+            preferred_lft: None,
+        }
+    }
+
+    /// The netlink form of a configured VIP on `ifname` / `ifindex`.
+    pub fn from_vip(ifname: &str, ifindex: u32, vip: &VipSpec) -> Self {
+        AddrSpec {
+            ifname: ifname.to_string(),
+            ifindex,
+            addr: vip.addr,
+            prefix_len: vip.peer.map(|(_, l)| l).unwrap_or(vip.prefix_len),
+            peer: vip.peer.map(|(a, _)| a),
+            broadcast: vip.broadcast,
+            scope: vip.scope,
+            label: vip.label.clone(),
+            noprefixroute: vip.noprefixroute,
+            nodad: vip.nodad,
+            home: vip.home,
+            mngtmpaddr: vip.mngtmpaddr,
+            preferred_lft: vip.preferred_lft,
+        }
+    }
+
+    fn family(&self) -> u8 {
+        match self.addr {
+            IpAddr::V4(_) => libc::AF_INET as u8,
+            IpAddr::V6(_) => libc::AF_INET6 as u8,
+        }
+    }
+
+    fn ifa_flags(&self) -> u32 {
+        let mut f = 0;
+        if self.noprefixroute {
+            f |= libc::IFA_F_NOPREFIXROUTE;
+        }
+        if self.nodad {
+            f |= libc::IFA_F_NODAD;
+        }
+        if self.home {
+            f |= libc::IFA_F_HOMEADDRESS;
+        }
+        if self.mngtmpaddr {
+            f |= libc::IFA_F_MANAGETEMPADDR;
+        }
+        f
+    }
+
+    fn encode(&self, msg_type: u16, flags: u16, seq: u32) -> Vec<u8> {
+        let mut m = MsgBuilder::new(msg_type, flags, seq);
+        let ifa_flags = self.ifa_flags();
+        let mut ifa = [0u8; IFADDRMSG_LEN];
+        ifa[0] = self.family();
+        ifa[1] = self.prefix_len;
+        ifa[2] = (ifa_flags & 0xff) as u8; // the full set goes in IFA_FLAGS
+        ifa[3] = self.scope;
+        ifa[4..8].copy_from_slice(&self.ifindex.to_ne_bytes());
+        m.bytes(&ifa);
+        let octets = |a: &IpAddr| match a {
+            IpAddr::V4(v) => v.octets().to_vec(),
+            IpAddr::V6(v) => v.octets().to_vec(),
+        };
+        m.attr(libc::IFA_LOCAL, &octets(&self.addr));
+        m.attr(
+            libc::IFA_ADDRESS,
+            &octets(self.peer.as_ref().unwrap_or(&self.addr)),
+        );
+        if msg_type == libc::RTM_NEWADDR {
+            if let Some(b) = self.broadcast {
+                m.attr(libc::IFA_BROADCAST, &b.octets());
+            }
+            if let (Some(label), IpAddr::V4(_)) = (&self.label, self.addr) {
+                let mut l = label.as_bytes().to_vec();
+                l.push(0);
+                m.attr(libc::IFA_LABEL, &l);
+            }
+            if ifa_flags != 0 {
+                m.attr(libc::IFA_FLAGS, &ifa_flags.to_ne_bytes());
+            }
+            if let Some(pref) = self.preferred_lft {
+                // struct ifa_cacheinfo { ifa_prefered, ifa_valid, cstamp, tstamp }
+                let mut ci = Vec::with_capacity(16);
+                ci.extend_from_slice(&pref.to_ne_bytes());
+                ci.extend_from_slice(&INFINITY_LIFE_TIME.to_ne_bytes());
+                ci.extend_from_slice(&0u32.to_ne_bytes());
+                ci.extend_from_slice(&0u32.to_ne_bytes());
+                m.attr(libc::IFA_CACHEINFO, &ci);
+            }
+        }
+        m.finish()
+    }
+}
+
+impl fmt::Display for AddrSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.peer {
+            Some(p) => write!(f, "{} peer {}/{}", self.addr, p, self.prefix_len),
+            None => write!(f, "{}/{}", self.addr, self.prefix_len),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddrOp {
+    Add,
+    Del,
+}
+
+/// The kernel's answer to one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ack {
+    pub seq: u32,
+    pub op: AddrOp,
+    pub addr: AddrSpec,
+    /// Benign errors (EEXIST on add, EADDRNOTAVAIL on delete) are `Ok`.
+    pub result: Result<(), Errno>,
+    /// The benign errno that was turned into `Ok`, if any.
+    pub benign: Option<Errno>,
+}
+
+impl fmt::Display for Ack {
+    /// `added 10.0.0.1/32 to eth1` / `failed to add 10.0.0.1/32 to eth1: File exists`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (verb, past, prep) = match self.op {
+            AddrOp::Add => ("add", "added", "to"),
+            AddrOp::Del => ("delete", "deleted", "from"),
+        };
+        match (&self.result, self.benign) {
+            (Ok(()), None) => write!(f, "{past} {} {prep} {}", self.addr, self.addr.ifname),
+            (Ok(()), Some(e)) => write!(
+                f,
+                "{past} {} {prep} {} ({})",
+                self.addr,
+                self.addr.ifname,
+                e.desc()
+            ),
+            (Err(e), _) => write!(
+                f,
+                "failed to {verb} {} {prep} {}: {}",
+                self.addr,
+                self.addr.ifname,
+                e.desc()
+            ),
+        }
+    }
+}
+
+/// The request socket: address add/delete with acks read back asynchronously.
+pub struct NlRequests {
+    fd: OwnedFd,
+    seq: u32,
+    pending: HashMap<u32, (AddrOp, AddrSpec)>,
+    buf: Vec<u8>,
+}
+
+impl NlRequests {
+    pub fn open() -> Result<Self, SysError> {
+        let fd = netlink_socket(0, true, "address requests")?;
+        // Acks need not echo our request back.
+        let one: libc::c_int = 1;
+        // SAFETY: `one` is a live c_int for the duration of the call; size matches.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_NETLINK,
+                libc::NETLINK_CAP_ACK,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            // Pre-4.3 kernels: acks are just longer. Not worth failing for.
+            log::debug!("setsockopt(NETLINK_CAP_ACK): {}", Errno::last().desc());
+        }
+        Ok(NlRequests {
+            fd,
+            seq: 0,
+            pending: HashMap::new(),
+            buf: vec![0; NL_BUF],
+        })
+    }
+
+    fn request(&mut self, op: AddrOp, a: &AddrSpec) -> Result<u32, SysError> {
+        self.seq = self.seq.wrapping_add(1).max(1);
+        let seq = self.seq;
+        let (ty, flags) = match op {
+            AddrOp::Add => (
+                libc::RTM_NEWADDR,
+                libc::NLM_F_REQUEST | libc::NLM_F_ACK | libc::NLM_F_CREATE | libc::NLM_F_EXCL,
+            ),
+            AddrOp::Del => (libc::RTM_DELADDR, libc::NLM_F_REQUEST | libc::NLM_F_ACK),
+        };
+        let msg = a.encode(ty, flags as u16, seq);
+        let what = format!("{a} on {}", a.ifname);
+        let op_name = match op {
+            AddrOp::Add => "sendto(RTM_NEWADDR)",
+            AddrOp::Del => "sendto(RTM_DELADDR)",
+        };
+        nl_send(&self.fd, &msg, &what).map_err(|e| SysError::new(op_name, what, e.errno))?;
+        self.pending.insert(seq, (op, a.clone()));
+        Ok(seq)
+    }
+
+    /// Queue an RTM_NEWADDR; the answer comes from [`poll_acks`](Self::poll_acks).
+    pub fn add_address(&mut self, a: &AddrSpec) -> Result<u32, SysError> {
+        self.request(AddrOp::Add, a)
+    }
+
+    /// Queue an RTM_DELADDR; the answer comes from [`poll_acks`](Self::poll_acks).
+    pub fn del_address(&mut self, a: &AddrSpec) -> Result<u32, SysError> {
+        self.request(AddrOp::Del, a)
+    }
+
+    /// Requests sent and not yet answered.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Read every answer available now (nonblocking). If the kernel dropped answers because
+    /// our queue overflowed (ENOBUFS), every pending request is reported as failed with ENOBUFS
+    /// — the daemon cannot know their fate and should re-check the addresses.
+    pub fn poll_acks(&mut self) -> Result<Vec<Ack>, SysError> {
+        let mut out = vec![];
+        loop {
+            let n = match socket::recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::empty()) {
+                Ok(n) => n,
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return Ok(out),
+                Err(Errno::ENOBUFS) => {
+                    for (seq, (op, addr)) in self.pending.drain() {
+                        out.push(Ack {
+                            seq,
+                            op,
+                            addr,
+                            result: Err(Errno::ENOBUFS),
+                            benign: None,
+                        });
+                    }
+                    continue;
+                }
+                Err(e) => return Err(SysError::new("recv(AF_NETLINK)", "address requests", e)),
+            };
+            for m in messages(&self.buf[..n]) {
+                if i32::from(m.ty) != libc::NLMSG_ERROR {
+                    continue;
+                }
+                let Some(err) = nlmsg_error(m.payload) else {
+                    continue;
+                };
+                let Some((op, addr)) = self.pending.remove(&m.seq) else {
+                    continue;
+                };
+                let errno = Errno::from_raw(-err);
+                let benign = match (op, errno) {
+                    (AddrOp::Add, Errno::EEXIST) | (AddrOp::Del, Errno::EADDRNOTAVAIL) => {
+                        Some(errno)
+                    }
+                    _ => None,
+                };
+                let result = if err == 0 || benign.is_some() {
+                    Ok(())
+                } else {
+                    Err(errno)
+                };
+                out.push(Ack {
+                    seq: m.seq,
+                    op,
+                    addr,
+                    result,
+                    benign,
+                });
+            }
+        }
+    }
+
+    /// Blocking convenience for startup and tests: send one request and wait (up to 5 s) for
+    /// its answer. Not for the event loop.
+    pub fn add_address_blocking(&mut self, a: &AddrSpec) -> Result<Ack, SysError> {
+        let seq = self.add_address(a)?;
+        self.wait_for(seq, a)
+    }
+
+    /// Blocking delete; see [`add_address_blocking`](Self::add_address_blocking).
+    pub fn del_address_blocking(&mut self, a: &AddrSpec) -> Result<Ack, SysError> {
+        let seq = self.del_address(a)?;
+        self.wait_for(seq, a)
+    }
+
+    fn wait_for(&mut self, seq: u32, a: &AddrSpec) -> Result<Ack, SysError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut others = vec![];
+        while std::time::Instant::now() < deadline {
+            for ack in self.poll_acks()? {
+                if ack.seq == seq {
+                    return Ok(ack);
+                }
+                others.push(ack);
+            }
+            let mut fds = [nix::poll::PollFd::new(
+                self.fd.as_fd(),
+                nix::poll::PollFlags::POLLIN,
+            )];
+            let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16));
+        }
+        Err(SysError::new(
+            "netlink ack",
+            format!("{a} on {}", a.ifname),
+            Errno::ETIMEDOUT,
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events: monitor socket and dumps.
+
+/// RTM_NEWLINK / RTM_DELLINK.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkEvent {
+    pub ifindex: u32,
+    pub ifname: String,
+    /// IFF_UP && IFF_RUNNING (keepalived's notion of a usable interface).
+    pub up: bool,
+    /// The first 6 bytes of IFLA_ADDRESS (zeros when absent or shorter).
+    pub mac: [u8; 6],
+    pub mtu: u32,
+    /// The raw ifi_flags.
+    pub flags: u32,
+    /// RTM_DELLINK: the interface is gone.
+    pub deleted: bool,
+}
+
+/// RTM_NEWADDR / RTM_DELADDR.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddrEvent {
+    pub ifindex: u32,
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    pub added: bool,
+    /// IPv4 label (IFA_LABEL), usually the interface name.
+    pub label: Option<String>,
+    pub scope: u8,
+    /// IFA_FLAGS (or ifa_flags); IFA_F_SECONDARY marks a secondary IPv4 address.
+    pub flags: u32,
+}
+
+impl AddrEvent {
+    pub fn secondary(&self) -> bool {
+        self.flags & libc::IFA_F_SECONDARY != 0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetEvent {
+    Link(LinkEvent),
+    Addr(AddrEvent),
+    /// The kernel dropped events (ENOBUFS): re-dump with [`dump`] and rebuild the table.
+    Overrun,
+}
+
+fn parse_link(ty: u16, p: &[u8]) -> Option<LinkEvent> {
+    if p.len() < IFINFOMSG_LEN {
+        return None;
+    }
+    let ifindex = ne_u32(p, 4)?;
+    let flags = ne_u32(p, 8)?;
+    let mut ev = LinkEvent {
+        ifindex,
+        ifname: String::new(),
+        up: flags & libc::IFF_UP as u32 != 0 && flags & libc::IFF_RUNNING as u32 != 0,
+        mac: [0; 6],
+        mtu: 0,
+        flags,
+        deleted: ty == libc::RTM_DELLINK,
+    };
+    for (t, d) in attrs(&p[IFINFOMSG_LEN..]) {
+        match t {
+            libc::IFLA_IFNAME => ev.ifname = c_string(d),
+            libc::IFLA_MTU => ev.mtu = ne_u32(d, 0).unwrap_or(0),
+            libc::IFLA_ADDRESS if d.len() >= 6 => ev.mac.copy_from_slice(&d[..6]),
+            _ => {}
+        }
+    }
+    Some(ev)
+}
+
+fn parse_addr(ty: u16, p: &[u8]) -> Option<AddrEvent> {
+    if p.len() < IFADDRMSG_LEN {
+        return None;
+    }
+    let family = p[0];
+    let mut local = None;
+    let mut address = None;
+    let mut label = None;
+    let mut flags = u32::from(p[2]);
+    for (t, d) in attrs(&p[IFADDRMSG_LEN..]) {
+        match t {
+            libc::IFA_LOCAL => local = ip_from(family, d),
+            libc::IFA_ADDRESS => address = ip_from(family, d),
+            libc::IFA_LABEL => label = Some(c_string(d)),
+            libc::IFA_FLAGS => flags = ne_u32(d, 0).unwrap_or(flags),
+            _ => {}
+        }
+    }
+    // IFA_LOCAL is our own address; IFA_ADDRESS is the peer on point-to-point links, and the
+    // only one IPv6 sends without a peer.
+    Some(AddrEvent {
+        ifindex: ne_u32(p, 4)?,
+        addr: local.or(address)?,
+        prefix_len: p[1],
+        added: ty == libc::RTM_NEWADDR,
+        label,
+        scope: p[3],
+        flags,
+    })
+}
+
+fn parse_event(m: &NlMsg<'_>) -> Option<NetEvent> {
+    match m.ty {
+        libc::RTM_NEWLINK | libc::RTM_DELLINK => parse_link(m.ty, m.payload).map(NetEvent::Link),
+        libc::RTM_NEWADDR | libc::RTM_DELADDR => parse_addr(m.ty, m.payload).map(NetEvent::Addr),
+        _ => None,
+    }
+}
+
+/// The monitor socket: RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR.
+pub struct NlMonitor {
+    fd: OwnedFd,
+    buf: Vec<u8>,
+}
+
+impl NlMonitor {
+    /// Open before the startup [`dump`] so no change between the two is missed.
+    pub fn open() -> Result<Self, SysError> {
+        let groups =
+            (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR | libc::RTMGRP_IPV6_IFADDR) as u32;
+        let fd = netlink_socket(groups, true, "link/address monitor")?;
+        // A burst of changes (hundreds of VIPs on a reload) must not overflow the queue.
+        if setsockopt(&fd, sockopt::RcvBufForce, &(4 << 20)).is_err() {
+            setsockopt(&fd, sockopt::RcvBuf, &(4 << 20))
+                .ctx("setsockopt(SO_RCVBUF)", "link/address monitor")?;
+        }
+        Ok(NlMonitor {
+            fd,
+            buf: vec![0; NL_BUF],
+        })
+    }
+
+    /// Every event available now (nonblocking). ENOBUFS yields [`NetEvent::Overrun`].
+    pub fn read_events(&mut self) -> Result<Vec<NetEvent>, SysError> {
+        let mut out = vec![];
+        loop {
+            let n = match socket::recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::empty()) {
+                Ok(n) => n,
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return Ok(out),
+                Err(Errno::ENOBUFS) => {
+                    out.push(NetEvent::Overrun);
+                    continue;
+                }
+                Err(e) => {
+                    return Err(SysError::new("recv(AF_NETLINK)", "link/address monitor", e));
+                }
+            };
+            out.extend(messages(&self.buf[..n]).iter().filter_map(parse_event));
+        }
+    }
+}
+
+/// Blocking dump of every link then every address, as events (startup and after an overrun).
+pub fn dump() -> Result<Vec<NetEvent>, SysError> {
+    let fd = netlink_socket(0, false, "dump")?;
+    let timeout = nix::sys::time::TimeVal::new(5, 0);
+    setsockopt(&fd, sockopt::ReceiveTimeout, &timeout).ctx("setsockopt(SO_RCVTIMEO)", "dump")?;
+    let mut buf = vec![0u8; NL_BUF];
+    let mut out = vec![];
+    let mut seq = 0;
+    for (ty, what) in [
+        (libc::RTM_GETLINK, "RTM_GETLINK dump"),
+        (libc::RTM_GETADDR, "RTM_GETADDR dump"),
+    ] {
+        let mut attempt = 0;
+        loop {
+            seq += 1;
+            let (events, interrupted) = dump_one(&fd, &mut buf, ty, seq, what)?;
+            attempt += 1;
+            if !interrupted || attempt >= DUMP_RETRIES {
+                out.extend(events);
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn dump_one(
+    fd: &OwnedFd,
+    buf: &mut [u8],
+    ty: u16,
+    seq: u32,
+    what: &str,
+) -> Result<(Vec<NetEvent>, bool), SysError> {
+    let mut m = MsgBuilder::new(ty, (libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16, seq);
+    if ty == libc::RTM_GETLINK {
+        m.bytes(&[0u8; IFINFOMSG_LEN]);
+    } else {
+        m.bytes(&[0u8; IFADDRMSG_LEN]); // family AF_UNSPEC: both IPv4 and IPv6
+    }
+    nl_send(fd, &m.finish(), what)?;
+    let mut events = vec![];
+    let mut interrupted = false;
+    loop {
+        let n = match socket::recv(fd.as_raw_fd(), buf, MsgFlags::empty()) {
+            Ok(n) => n,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(SysError::new("recv(AF_NETLINK)", what, e)),
+        };
+        if n == 0 {
+            return Err(SysError::new("recv(AF_NETLINK)", what, Errno::ECONNRESET));
+        }
+        for msg in messages(&buf[..n]) {
+            if msg.seq != seq {
+                continue;
+            }
+            if msg.flags & libc::NLM_F_DUMP_INTR as u16 != 0 {
+                interrupted = true;
+            }
+            match i32::from(msg.ty) {
+                libc::NLMSG_DONE => return Ok((events, interrupted)),
+                libc::NLMSG_ERROR => {
+                    let err = nlmsg_error(msg.payload).unwrap_or(-libc::EIO);
+                    if err != 0 {
+                        return Err(SysError::new("netlink dump", what, Errno::from_raw(-err)));
+                    }
+                }
+                _ => events.extend(parse_event(&msg)),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-interface table.
+
+/// What we know about one interface.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Interface {
+    pub ifindex: u32,
+    pub name: String,
+    pub up: bool,
+    pub mac: [u8; 6],
+    pub mtu: u32,
+    /// IPv4 addresses with prefix length, primaries first (kernel order within each group).
+    pub ipv4: Vec<(Ipv4Addr, u8, bool /* secondary */)>,
+    /// IPv6 addresses with prefix length and IFA flags, in kernel order.
+    pub ipv6: Vec<(Ipv6Addr, u8, u32)>,
+}
+
+impl Interface {
+    /// IPv4 addresses, the primary first.
+    pub fn ipv4_addrs(&self) -> Vec<Ipv4Addr> {
+        let mut v: Vec<_> = self.ipv4.iter().filter(|a| !a.2).map(|a| a.0).collect();
+        v.extend(self.ipv4.iter().filter(|a| a.2).map(|a| a.0));
+        v
+    }
+
+    /// The first usable link-local (fe80::/10) IPv6 address: not tentative (DAD still
+    /// running, cannot be a source yet) and not DAD-failed.
+    pub fn ipv6_ll(&self) -> Option<Ipv6Addr> {
+        let unusable = libc::IFA_F_TENTATIVE | libc::IFA_F_DADFAILED;
+        self.ipv6
+            .iter()
+            .find(|a| a.0.segments()[0] & 0xffc0 == 0xfe80 && a.2 & unusable == 0)
+            .map(|a| a.0)
+    }
+}
+
+/// All interfaces, kept current by applying [`NetEvent`]s.
+#[derive(Clone, Debug, Default)]
+pub struct InterfaceTable {
+    by_index: BTreeMap<u32, Interface>,
+}
+
+impl InterfaceTable {
+    /// A table from a fresh blocking [`dump`].
+    pub fn load() -> Result<Self, SysError> {
+        let mut t = InterfaceTable::default();
+        for ev in dump()? {
+            t.apply(&ev);
+        }
+        Ok(t)
+    }
+
+    /// Apply one event; returns the ifindex whose state changed (None if nothing changed).
+    /// [`NetEvent::Overrun`] is ignored here: the caller reloads with [`InterfaceTable::load`].
+    pub fn apply(&mut self, ev: &NetEvent) -> Option<u32> {
+        match ev {
+            NetEvent::Overrun => None,
+            NetEvent::Link(l) if l.deleted => self.by_index.remove(&l.ifindex).map(|_| l.ifindex),
+            NetEvent::Link(l) => {
+                let e = self.by_index.entry(l.ifindex).or_insert_with(|| Interface {
+                    ifindex: l.ifindex,
+                    ..Default::default()
+                });
+                let before = e.clone();
+                if !l.ifname.is_empty() {
+                    e.name = l.ifname.clone();
+                }
+                e.up = l.up;
+                e.mac = l.mac;
+                if l.mtu != 0 {
+                    e.mtu = l.mtu;
+                }
+                (*e != before).then_some(l.ifindex)
+            }
+            NetEvent::Addr(a) => {
+                let e = self.by_index.entry(a.ifindex).or_insert_with(|| Interface {
+                    ifindex: a.ifindex,
+                    ..Default::default()
+                });
+                let before = e.clone();
+                match a.addr {
+                    IpAddr::V4(v4) => {
+                        e.ipv4.retain(|x| !(x.0 == v4 && x.1 == a.prefix_len));
+                        if a.added {
+                            e.ipv4.push((v4, a.prefix_len, a.secondary()));
+                        }
+                    }
+                    IpAddr::V6(v6) => {
+                        e.ipv6.retain(|x| !(x.0 == v6 && x.1 == a.prefix_len));
+                        if a.added {
+                            e.ipv6.push((v6, a.prefix_len, a.flags));
+                        }
+                    }
+                }
+                (*e != before).then_some(a.ifindex)
+            }
+        }
+    }
+
+    pub fn get(&self, ifindex: u32) -> Option<&Interface> {
+        self.by_index.get(&ifindex)
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&Interface> {
+        self.by_index.values().find(|i| i.name == name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Interface> {
+        self.by_index.values()
+    }
+}
+
+impl AsFd for NlRequests {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+impl AsRawFd for NlRequests {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+impl AsFd for NlMonitor {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+impl AsRawFd for NlMonitor {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newaddr_request_encodes_label_flags_and_lifetime() {
+        let mut a = AddrSpec::new("eth1", 7, "10.16.200.200".parse().unwrap(), 32);
+        a.label = Some("eth1:1".into());
+        a.noprefixroute = true;
+        a.broadcast = Some(Ipv4Addr::new(10, 16, 200, 255));
+        let f = (libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16;
+        let msg = a.encode(libc::RTM_NEWADDR, f, 42);
+        assert_eq!(ne_u32(&msg, 0).unwrap() as usize, msg.len());
+        let ms = messages(&msg);
+        assert_eq!(ms.len(), 1);
+        assert_eq!(
+            (ms[0].ty, ms[0].flags, ms[0].seq),
+            (libc::RTM_NEWADDR, f, 42)
+        );
+        let p = ms[0].payload;
+        assert_eq!(&p[..4], &[libc::AF_INET as u8, 32, 0, 0]);
+        assert_eq!(ne_u32(p, 4), Some(7));
+        let at: Vec<_> = attrs(&p[IFADDRMSG_LEN..]).collect();
+        assert!(at.contains(&(libc::IFA_LOCAL, &[10, 16, 200, 200][..])));
+        assert!(at.contains(&(libc::IFA_ADDRESS, &[10, 16, 200, 200][..])));
+        assert!(at.contains(&(libc::IFA_LABEL, &b"eth1:1\0"[..])));
+        assert!(at.contains(&(libc::IFA_BROADCAST, &[10, 16, 200, 255][..])));
+        let fl = libc::IFA_F_NOPREFIXROUTE.to_ne_bytes();
+        assert!(at.contains(&(libc::IFA_FLAGS, &fl[..])));
+        // The request parses back as the address event it asks for.
+        let ev = parse_addr(libc::RTM_NEWADDR, p).unwrap();
+        assert_eq!(ev.addr, a.addr);
+        assert_eq!(ev.label.as_deref(), Some("eth1:1"));
+        assert_eq!(ev.flags, libc::IFA_F_NOPREFIXROUTE);
+    }
+
+    #[test]
+    fn ipv6_peer_and_lifetime_encoding() {
+        let mut a = AddrSpec::new("eth1", 3, "fd00::1".parse().unwrap(), 64);
+        a.peer = Some("fd00::2".parse().unwrap());
+        a.preferred_lft = Some(0);
+        a.nodad = true;
+        a.label = Some("ignored-for-v6".into());
+        let msg = a.encode(libc::RTM_NEWADDR, 0, 1);
+        let ms = messages(&msg);
+        let p = ms[0].payload;
+        assert_eq!(p[0], libc::AF_INET6 as u8);
+        assert_eq!(p[2], libc::IFA_F_NODAD as u8);
+        let at: Vec<_> = attrs(&p[IFADDRMSG_LEN..]).collect();
+        let peer: Ipv6Addr = "fd00::2".parse().unwrap();
+        assert!(at.contains(&(libc::IFA_ADDRESS, &peer.octets()[..])));
+        assert!(!at.iter().any(|(t, _)| *t == libc::IFA_LABEL));
+        let ci = at
+            .iter()
+            .find(|(t, _)| *t == libc::IFA_CACHEINFO)
+            .unwrap()
+            .1;
+        assert_eq!(ne_u32(ci, 0), Some(0));
+        assert_eq!(ne_u32(ci, 4), Some(u32::MAX));
+        assert_eq!(a.to_string(), "fd00::1 peer fd00::2/64");
+    }
+
+    #[test]
+    fn truncated_and_garbage_messages_do_not_panic() {
+        let good =
+            AddrSpec::new("x", 1, "10.0.0.1".parse().unwrap(), 32).encode(libc::RTM_NEWADDR, 0, 1);
+        for cut in 0..good.len() {
+            for m in messages(&good[..cut]) {
+                let _ = parse_event(&m);
+            }
+            let _ = parse_addr(libc::RTM_NEWADDR, &good[NLMSG_HDRLEN.min(cut)..cut]);
+            let _ = parse_link(libc::RTM_NEWLINK, &good[NLMSG_HDRLEN.min(cut)..cut]);
+        }
+        let mut bad = good.clone();
+        bad[NLMSG_HDRLEN + IFADDRMSG_LEN] = 0xff; // attribute length beyond the message
+        for m in messages(&bad) {
+            let _ = parse_event(&m);
+        }
+        assert!(messages(&[0xff; 40]).is_empty());
+    }
+
+    #[test]
+    fn table_orders_primaries_first_and_tracks_link_local() {
+        let mut t = InterfaceTable::default();
+        let link = LinkEvent {
+            ifindex: 2,
+            ifname: "eth1".into(),
+            up: true,
+            mac: [2, 0, 0, 0, 0, 1],
+            mtu: 1500,
+            flags: 0,
+            deleted: false,
+        };
+        assert_eq!(t.apply(&NetEvent::Link(link.clone())), Some(2));
+        assert_eq!(t.apply(&NetEvent::Link(link.clone())), None, "no change");
+        let addr = |a: &str, p, sec: bool, added| {
+            NetEvent::Addr(AddrEvent {
+                ifindex: 2,
+                addr: a.parse().unwrap(),
+                prefix_len: p,
+                added,
+                label: None,
+                scope: 0,
+                flags: if sec { libc::IFA_F_SECONDARY } else { 0 },
+            })
+        };
+        t.apply(&addr("10.0.0.5", 32, true, true));
+        t.apply(&addr("10.0.0.1", 24, false, true));
+        t.apply(&addr("fd00::1", 64, false, true));
+        let mut tentative = addr("fe80::1", 64, false, true);
+        if let NetEvent::Addr(a) = &mut tentative {
+            a.flags = libc::IFA_F_TENTATIVE;
+        }
+        t.apply(&tentative);
+        assert_eq!(
+            t.by_name("eth1").unwrap().ipv6_ll(),
+            None,
+            "tentative is not usable"
+        );
+        t.apply(&addr("fe80::1", 64, false, true));
+        let i = t.by_name("eth1").unwrap();
+        assert_eq!(
+            i.ipv4_addrs(),
+            vec![Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 5)]
+        );
+        assert_eq!(i.ipv6_ll(), Some("fe80::1".parse().unwrap()));
+        assert_eq!(t.apply(&addr("10.0.0.5", 32, true, false)), Some(2));
+        assert_eq!(
+            t.get(2).unwrap().ipv4_addrs(),
+            vec![Ipv4Addr::new(10, 0, 0, 1)]
+        );
+        let gone = LinkEvent {
+            deleted: true,
+            ..link
+        };
+        t.apply(&NetEvent::Link(gone));
+        assert!(t.by_name("eth1").is_none());
+    }
+
+    #[test]
+    fn ack_messages_read_like_keepalived_logs() {
+        let a = AddrSpec::new("eth1", 2, "10.0.0.1".parse().unwrap(), 32);
+        let ack = Ack {
+            seq: 1,
+            op: AddrOp::Add,
+            addr: a.clone(),
+            result: Err(Errno::EPERM),
+            benign: None,
+        };
+        assert_eq!(
+            ack.to_string(),
+            "failed to add 10.0.0.1/32 to eth1: Operation not permitted"
+        );
+        let ack = Ack {
+            seq: 2,
+            op: AddrOp::Del,
+            addr: a,
+            result: Ok(()),
+            benign: None,
+        };
+        assert_eq!(ack.to_string(), "deleted 10.0.0.1/32 from eth1");
+    }
+}

@@ -1,0 +1,143 @@
+//! Everything the core asks the outside world to do.
+//!
+//! The daemon drains these with [`super::node::Node::poll_action`] after every input, in
+//! order. A full match, for reference:
+//!
+//! ```text
+//! match action {
+//!     Action::SendAdvert { ifname, src, dst, ttl, advert, checksum, .. } => // wire::emit + raw socket
+//!     Action::AddVip { ifname, vip, .. } => // RTM_NEWADDR
+//!     Action::DelVip { ifname, vip, .. } => // RTM_DELADDR
+//!     Action::SendGarp { ifname, addr } => // AF_PACKET ARP request / unsolicited NA
+//!     Action::Notify(n) => // spawn n.scripts in order (fire and forget), write n.fifo_line()
+//! }
+//! ```
+
+use std::fmt;
+use std::net::IpAddr;
+
+use super::spec::{ScriptCmd, VipSpec};
+use super::wire::{Advert, ChecksumCtx};
+
+#[must_use]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Send one advert (one Action per unicast peer, or one to the multicast group).
+    SendAdvert {
+        instance: String,
+        ifname: String,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        advert: Advert,
+        checksum: ChecksumCtx,
+    },
+    AddVip {
+        instance: String,
+        ifname: String,
+        vip: VipSpec,
+    },
+    DelVip {
+        instance: String,
+        ifname: String,
+        vip: VipSpec,
+    },
+    /// One gratuitous ARP (IPv4) or unsolicited NA (IPv6) for `addr` on `ifname`.
+    SendGarp { ifname: String, addr: IpAddr },
+    /// A state transition to announce (scripts to spawn fire-and-forget, FIFO line to write).
+    Notify(Notification),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NotifyKind {
+    Instance,
+    Group,
+}
+
+impl fmt::Display for NotifyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NotifyKind::Instance => "INSTANCE",
+            NotifyKind::Group => "GROUP",
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NotifyState {
+    Master,
+    Backup,
+    Fault,
+    Stop,
+    Deleted,
+    MasterRxLowerPri,
+    MasterPriority,
+    BackupPriority,
+}
+
+impl fmt::Display for NotifyState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NotifyState::Master => "MASTER",
+            NotifyState::Backup => "BACKUP",
+            NotifyState::Fault => "FAULT",
+            NotifyState::Stop => "STOP",
+            NotifyState::Deleted => "DELETED",
+            NotifyState::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
+            NotifyState::MasterPriority => "MASTER_PRIORITY",
+            NotifyState::BackupPriority => "BACKUP_PRIORITY",
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    pub kind: NotifyKind,
+    pub name: String,
+    pub state: NotifyState,
+    /// Effective priority (always 0 for groups).
+    pub priority: u8,
+    /// Commands to spawn in order: the specific notify_<state> first, then the generic `notify`
+    /// with its four arguments (INSTANCE|GROUP, name, STATE, priority) already appended.
+    pub scripts: Vec<ScriptCmd>,
+}
+
+impl Notification {
+    /// The notify FIFO line: `INSTANCE "VI_1" MASTER 100\n`.
+    pub fn fifo_line(&self) -> String {
+        format!(
+            "{} \"{}\" {} {}\n",
+            self.kind, self.name, self.state, self.priority
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fifo_line_matches_keepalived() {
+        let n = Notification {
+            kind: NotifyKind::Instance,
+            name: "VI_1".into(),
+            state: NotifyState::Master,
+            priority: 100,
+            scripts: vec![],
+        };
+        assert_eq!(n.fifo_line(), "INSTANCE \"VI_1\" MASTER 100\n");
+        let g = Notification {
+            kind: NotifyKind::Group,
+            name: "G1".into(),
+            state: NotifyState::Backup,
+            priority: 0,
+            scripts: vec![],
+        };
+        assert_eq!(g.fifo_line(), "GROUP \"G1\" BACKUP 0\n");
+        let r = Notification {
+            state: NotifyState::MasterRxLowerPri,
+            ..n
+        };
+        assert_eq!(r.fifo_line(), "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 100\n");
+    }
+}

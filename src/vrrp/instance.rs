@@ -1,0 +1,864 @@
+//! One VRRP instance: the INIT/BACKUP/MASTER/FAULT machine of RFC 3768 / RFC 5798 §6.4 with
+//! keepalived's extensions (FAULT, nopreempt, preempt_delay, GARP blocks, priority 0 on
+//! FAULT, lower-priority answers).
+//!
+//! The instance never decides sync-group matters: it reports transitions to the node, which
+//! moves the other members.
+
+use std::cmp::Ordering;
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use log::{info, warn};
+
+use super::action::{Action, Notification, NotifyKind, NotifyState};
+use super::spec::{Auth, Family, InstanceSpec, OldUnicastChecksum, Version, VipSpec};
+use super::stats::Stats;
+use super::timer::{Timer, TimerTable};
+use super::track::Eval;
+use super::types::State;
+use super::wire::{Advert, ChecksumCtx, WireAuth};
+use crate::time::{Centis, Duration, Instant};
+
+/// Rate-limited log kinds (one message per kind until the state or the master changes).
+mod once {
+    pub const TTL: u32 = 1;
+    pub const VERSION: u32 = 2;
+    pub const AUTH: u32 = 4;
+    pub const INTERVAL: u32 = 8;
+    pub const ADDR: u32 = 16;
+    pub const MODE: u32 = 32;
+    pub const UNICAST_SRC: u32 = 64;
+    pub const V3_INTERVAL: u32 = 128;
+    pub const OWN_ADDR: u32 = 256;
+}
+
+/// What a received advert did to the instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RxOutcome {
+    /// Rejected by a check (counted).
+    Rejected,
+    /// Accepted; state unchanged.
+    Accepted,
+    /// Accepted and the instance left MASTER for BACKUP.
+    Yielded,
+}
+
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub spec: InstanceSpec,
+    pub state: State,
+    /// Effective priority (base + tracker weights, clamped; owner 255).
+    pub priority: u8,
+    /// RFC 5798 Master_Adver_Interval: own interval as MASTER, the master's as v3 BACKUP.
+    pub master_adver_int: Centis,
+    pub timers: TimerTable,
+    pub stats: Stats,
+    pub faults: Vec<String>,
+    pub pending: bool,
+    /// Source address of our adverts (tie-break address).
+    pub src: Option<IpAddr>,
+    /// Our VIPs are (supposed to be) on the interfaces.
+    pub vipset: bool,
+    pub last_transition: Instant,
+    /// Address and priority of the master we last accepted an advert from.
+    pub master_addr: Option<IpAddr>,
+    pub master_priority: u8,
+    /// Sync groups: the master-down timer fired but the group is not ready to go MASTER.
+    pub want_master: bool,
+    preempt_until: Option<Instant>,
+    logged: u32,
+    /// keepalived compat: pre-1.3.6 unicast VRRPv3 checksum detected (multicast group as
+    /// pseudo-header destination).
+    old_checksum: bool,
+    pub notify_priority_changes: bool,
+}
+
+fn vip_dev<'a>(spec: &'a InstanceSpec, vip: &'a VipSpec) -> &'a str {
+    vip.dev.as_deref().unwrap_or(&spec.interface)
+}
+
+impl Instance {
+    pub fn new(spec: InstanceSpec, now: Instant, notify_priority_changes: bool) -> Self {
+        let old_checksum = spec.old_unicast_checksum == OldUnicastChecksum::Always;
+        Instance {
+            priority: spec.priority,
+            master_adver_int: spec.advert_int,
+            notify_priority_changes: notify_priority_changes || spec.notify.priority_changes,
+            spec,
+            state: State::Init,
+            timers: TimerTable::default(),
+            stats: Stats::default(),
+            faults: Vec::new(),
+            pending: true,
+            src: None,
+            vipset: false,
+            last_transition: now,
+            master_addr: None,
+            master_priority: 0,
+            want_master: false,
+            preempt_until: None,
+            logged: 0,
+            old_checksum,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.spec.priority == 255
+    }
+
+    fn adver_int_us(c: Centis) -> u64 {
+        c.to_duration().as_micros()
+    }
+
+    /// RFC 3768 §6.1 / RFC 5798 §6.1 Skew_Time, in integer microseconds.
+    pub fn skew(&self) -> Duration {
+        let p = u64::from(256 - u16::from(self.priority));
+        match self.spec.version {
+            // RFC 3768 §6.1: Skew_Time = (256 - Priority) / 256 seconds.
+            Version::V2 => Duration::from_micros(p * 1_000_000 / 256),
+            // RFC 5798 §6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256.
+            Version::V3 => {
+                Duration::from_micros(p * Self::adver_int_us(self.master_adver_int) / 256)
+            }
+        }
+    }
+
+    /// Master_Down_Interval = down_timer_adverts × Master_Adver_Interval + Skew_Time.
+    pub fn master_down_interval(&self) -> Duration {
+        let n = u64::from(self.spec.down_timer_adverts.max(1));
+        Duration::from_micros(n * Self::adver_int_us(self.master_adver_int)) + self.skew()
+    }
+
+    fn log_once(&mut self, kind: u32) -> bool {
+        let first = self.logged & kind == 0;
+        self.logged |= kind;
+        first
+    }
+
+    fn set_state(&mut self, now: Instant, s: State) {
+        self.state = s;
+        self.last_transition = now;
+        self.logged = 0;
+        self.want_master = false;
+    }
+
+    // ---------------------------------------------------------------- notifications
+
+    pub fn notification(&self, state: NotifyState) -> Notification {
+        let n = &self.spec.notify;
+        let specific = match state {
+            NotifyState::Master => n.master.as_ref(),
+            NotifyState::Backup => n.backup.as_ref(),
+            NotifyState::Fault => n.fault.as_ref(),
+            NotifyState::Stop => n.stop.as_ref(),
+            NotifyState::Deleted => n.deleted.as_ref(),
+            NotifyState::MasterRxLowerPri => n.master_rx_lower_pri.as_ref(),
+            NotifyState::MasterPriority | NotifyState::BackupPriority => None,
+        };
+        let mut scripts: Vec<_> = specific.into_iter().cloned().collect();
+        let generic_applies = matches!(
+            state,
+            NotifyState::Master
+                | NotifyState::Backup
+                | NotifyState::Fault
+                | NotifyState::Stop
+                | NotifyState::Deleted
+        );
+        if generic_applies && let Some(g) = &n.generic {
+            let mut g = g.clone();
+            g.argv.push("INSTANCE".into());
+            g.argv.push(self.spec.name.clone());
+            g.argv.push(state.to_string());
+            g.argv.push(self.priority.to_string());
+            scripts.push(g);
+        }
+        Notification {
+            kind: NotifyKind::Instance,
+            name: self.spec.name.clone(),
+            state,
+            priority: self.priority,
+            scripts,
+        }
+    }
+
+    fn notify(&self, state: NotifyState, out: &mut VecDeque<Action>) {
+        out.push_back(Action::Notify(self.notification(state)));
+    }
+
+    // ---------------------------------------------------------------- sending
+
+    fn checksum_ctx(&self, src: IpAddr, dst: IpAddr) -> ChecksumCtx {
+        let pseudo_dst = if self.old_checksum && self.spec.is_unicast() {
+            self.spec.mcast_dst
+        } else {
+            dst
+        };
+        ChecksumCtx {
+            src,
+            dst: pseudo_dst,
+            v3_ipv4_pseudo_header: !self.spec.v3_checksum_as_v2,
+            kernel_checksum: self.spec.family == Family::V6,
+        }
+    }
+
+    pub fn build_advert(&self, priority: u8) -> Advert {
+        Advert {
+            version: self.spec.version,
+            vrid: self.spec.vrid,
+            priority,
+            // A MASTER always advertises its own interval.
+            adver_int: self.spec.advert_int,
+            auth: match (self.spec.version, self.spec.auth) {
+                (Version::V3, _) | (_, Auth::None) => WireAuth::None,
+                (Version::V2, Auth::Pass(p)) => WireAuth::Pass(p),
+                (Version::V2, Auth::Ah) => WireAuth::Ah,
+            },
+            addrs: self.spec.vips.iter().map(|v| v.addr).collect(),
+        }
+    }
+
+    /// Send one advert with `priority` (one action per unicast peer, or one multicast).
+    pub fn send_advert(&mut self, priority: u8, out: &mut VecDeque<Action>) {
+        let Some(src) = self.src else {
+            return;
+        };
+        let advert = self.build_advert(priority);
+        if self.spec.is_unicast() {
+            for p in &self.spec.unicast_peers {
+                out.push_back(Action::SendAdvert {
+                    instance: self.spec.name.clone(),
+                    ifname: self.spec.interface.clone(),
+                    src,
+                    dst: p.addr,
+                    ttl: self.spec.unicast_ttl,
+                    advert: advert.clone(),
+                    checksum: self.checksum_ctx(src, p.addr),
+                });
+            }
+        } else {
+            out.push_back(Action::SendAdvert {
+                instance: self.spec.name.clone(),
+                ifname: self.spec.interface.clone(),
+                src,
+                dst: self.spec.mcast_dst,
+                // RFC 5798 §5.1.1.3: TTL / hop limit 255.
+                ttl: 255,
+                advert,
+                checksum: self.checksum_ctx(src, self.spec.mcast_dst),
+            });
+        }
+        self.stats.advert_sent += 1;
+        if priority == 0 {
+            self.stats.pri_zero_sent += 1;
+            info!("({}) sent 0 priority", self.spec.name);
+        }
+    }
+
+    fn garp_block(&self, repeat: u32, out: &mut VecDeque<Action>) {
+        for _ in 0..repeat {
+            for vip in self.spec.vips.iter().chain(self.spec.excluded_vips.iter()) {
+                out.push_back(Action::SendGarp {
+                    ifname: vip_dev(&self.spec, vip).to_string(),
+                    addr: vip.addr,
+                });
+            }
+        }
+    }
+
+    pub fn add_vips(&mut self, out: &mut VecDeque<Action>) {
+        info!("({}) setting VIPs.", self.spec.name);
+        for vip in self.spec.vips.iter().chain(self.spec.excluded_vips.iter()) {
+            out.push_back(Action::AddVip {
+                instance: self.spec.name.clone(),
+                ifname: vip_dev(&self.spec, vip).to_string(),
+                vip: vip.clone(),
+            });
+        }
+        self.vipset = true;
+    }
+
+    pub fn del_vips(&mut self, out: &mut VecDeque<Action>) {
+        info!("({}) removing VIPs.", self.spec.name);
+        for vip in self.spec.vips.iter().chain(self.spec.excluded_vips.iter()) {
+            out.push_back(Action::DelVip {
+                instance: self.spec.name.clone(),
+                ifname: vip_dev(&self.spec, vip).to_string(),
+                vip: vip.clone(),
+            });
+        }
+        self.vipset = false;
+    }
+
+    // ---------------------------------------------------------------- transitions
+
+    /// RFC 5798 §6.4.1 / §6.4.2: become MASTER. keepalived order: advert first (so the old
+    /// master releases), then the addresses, then GARPs, then the notify.
+    pub fn become_master(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+        info!("({}) Entering MASTER STATE", self.spec.name);
+        self.set_state(now, State::Master);
+        self.master_adver_int = self.spec.advert_int;
+        self.preempt_until = None;
+        self.timers.stop(Timer::MasterDown);
+        self.send_advert(self.priority, out);
+        self.timers
+            .set(Timer::Advert, now + self.spec.advert_int.to_duration());
+        self.add_vips(out);
+        let g = self.spec.garp;
+        self.garp_block(g.master_repeat, out);
+        if g.master_delay > Duration::ZERO && g.master_repeat > 0 {
+            self.timers.set(Timer::GarpSecond, now + g.master_delay);
+        }
+        if g.master_refresh > Duration::ZERO {
+            self.timers.set(Timer::GarpRefresh, now + g.master_refresh);
+        }
+        self.stats.become_master += 1;
+        self.notify(NotifyState::Master, out);
+    }
+
+    fn stop_master_timers(&mut self) {
+        self.timers.stop(Timer::Advert);
+        self.timers.stop(Timer::GarpSecond);
+        self.timers.stop(Timer::GarpRefresh);
+        self.timers.stop(Timer::LowerPrioGarp);
+    }
+
+    /// Leave MASTER for BACKUP (higher-priority advert, VIP deleted, sync group).
+    pub fn master_to_backup(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+        info!("({}) Entering BACKUP STATE", self.spec.name);
+        self.set_state(now, State::Backup);
+        self.stop_master_timers();
+        self.del_vips(out);
+        self.stats.release_master += 1;
+        self.timers
+            .set(Timer::MasterDown, now + self.master_down_interval());
+        self.notify(NotifyState::Backup, out);
+    }
+
+    /// First state after INIT.
+    fn enter_initial(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+        if !self.faults.is_empty() {
+            self.enter_fault(now, out);
+        } else if self.is_owner() && self.spec.initial_master {
+            // keepalived compat: the address owner starts MASTER at once (§4.6).
+            self.become_master(now, out);
+        } else {
+            // keepalived compat: every other instance starts through BACKUP, even with
+            // `state MASTER` (#1835).
+            info!("({}) Entering BACKUP STATE (init)", self.spec.name);
+            self.set_state(now, State::Backup);
+            self.master_adver_int = self.spec.advert_int;
+            self.timers
+                .set(Timer::MasterDown, now + self.master_down_interval());
+            self.notify(NotifyState::Backup, out);
+        }
+    }
+
+    pub fn enter_fault(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+        let was = self.state;
+        if was == State::Master {
+            // keepalived compat (§4.5, §4.9): a MASTER going FAULT sends priority 0 so a
+            // backup takes over after Skew_Time.
+            self.send_advert(0, out);
+            self.stop_master_timers();
+            self.del_vips(out);
+            self.stats.release_master += 1;
+        }
+        for f in &self.faults {
+            info!("({}) entering FAULT state ({f})", self.spec.name);
+        }
+        info!("({}) Entering FAULT STATE", self.spec.name);
+        self.set_state(now, State::Fault);
+        self.timers.stop_all();
+        self.master_addr = None;
+        self.notify(NotifyState::Fault, out);
+    }
+
+    fn leave_fault(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+        info!("({}) Entering BACKUP STATE", self.spec.name);
+        self.set_state(now, State::Backup);
+        self.master_adver_int = self.spec.advert_int;
+        self.preempt_until = None;
+        // keepalived compat (§4.5): full down timer; an owner takes over after one interval.
+        let d = if self.is_owner() && self.spec.initial_master {
+            self.spec.advert_int.to_duration() + self.skew()
+        } else {
+            self.master_down_interval()
+        };
+        self.timers.set(Timer::MasterDown, now + d);
+        self.notify(NotifyState::Backup, out);
+    }
+
+    /// New tracker verdict. Returns the new state if a transition happened.
+    pub fn apply_eval(
+        &mut self,
+        now: Instant,
+        ev: Eval,
+        can_start: bool,
+        out: &mut VecDeque<Action>,
+    ) -> Option<State> {
+        self.src = ev.src;
+        self.set_priority(now, ev.priority, out);
+        self.faults = ev.faults;
+        self.pending = ev.pending;
+        let before = self.state;
+        match self.state {
+            State::Init => {
+                if !self.pending && can_start {
+                    self.enter_initial(now, out);
+                }
+            }
+            State::Backup | State::Master => {
+                if !self.faults.is_empty() {
+                    self.enter_fault(now, out);
+                }
+            }
+            State::Fault => {
+                if self.faults.is_empty() && !self.pending {
+                    self.leave_fault(now, out);
+                }
+            }
+        }
+        (self.state != before).then_some(self.state)
+    }
+
+    fn set_priority(&mut self, now: Instant, new: u8, out: &mut VecDeque<Action>) {
+        let old = self.priority;
+        if new == old {
+            return;
+        }
+        if self.state != State::Init {
+            info!(
+                "({}) Changing effective priority from {old} to {new}",
+                self.spec.name
+            );
+        }
+        let old_skew = self.skew();
+        self.priority = new;
+        if self.state == State::Backup
+            && let Some(d) = self.timers.get(Timer::MasterDown)
+        {
+            // keepalived compat: shift the running down timer by the skew difference.
+            let new_skew = self.skew();
+            let at = Instant(
+                (d.as_micros() + new_skew.as_micros())
+                    .saturating_sub(old_skew.as_micros())
+                    .max(now.as_micros()),
+            );
+            self.timers.set(Timer::MasterDown, at);
+        }
+        if self.notify_priority_changes {
+            match self.state {
+                State::Master => self.notify(NotifyState::MasterPriority, out),
+                State::Backup => self.notify(NotifyState::BackupPriority, out),
+                _ => {}
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    /// Handle expired timers. Returns true if the master-down timer fired (the node decides
+    /// whether to become MASTER, because of sync groups).
+    pub fn on_timers(&mut self, now: Instant, out: &mut VecDeque<Action>) -> bool {
+        let mut down = false;
+        for t in self.timers.take_expired(now) {
+            match (t, self.state) {
+                (Timer::Advert, State::Master) => {
+                    // RFC 5798 §6.4.3: send an ADVERTISEMENT, reset the Adver_Timer.
+                    self.send_advert(self.priority, out);
+                    self.timers
+                        .set(Timer::Advert, now + self.spec.advert_int.to_duration());
+                }
+                (Timer::MasterDown, State::Backup) => down = true,
+                (Timer::GarpSecond, State::Master) => {
+                    self.garp_block(self.spec.garp.master_repeat, out);
+                }
+                (Timer::GarpRefresh, State::Master) => {
+                    self.garp_block(self.spec.garp.master_refresh_repeat, out);
+                    self.timers
+                        .set(Timer::GarpRefresh, now + self.spec.garp.master_refresh);
+                }
+                (Timer::LowerPrioGarp, State::Master) => {
+                    self.garp_block(self.spec.garp.lower_prio_repeat, out);
+                }
+                _ => {}
+            }
+        }
+        down
+    }
+
+    /// The master-down timer fired and nothing holds us back.
+    pub fn master_down_expired(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+        info!("({}) Receive advertisement timeout", self.spec.name);
+        self.become_master(now, out);
+    }
+
+    /// Sync groups: the group is not ready; wait another down interval (keepalived resets
+    /// the timer "to avoid thrashing").
+    pub fn wait_for_group(&mut self, now: Instant) {
+        self.want_master = true;
+        self.timers
+            .set(Timer::MasterDown, now + self.master_down_interval());
+    }
+
+    // ---------------------------------------------------------------- receiving
+
+    /// Check and process an already parsed advert (reference §4.10, RFC 5798 §7.1).
+    pub fn handle_advert(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        adv: &Advert,
+        out: &mut VecDeque<Action>,
+    ) -> RxOutcome {
+        let name = self.spec.name.clone();
+        // keepalived compat: FAULT and INIT instances ignore adverts silently.
+        if matches!(self.state, State::Init | State::Fault) {
+            return RxOutcome::Rejected;
+        }
+        let unicast = self.spec.is_unicast();
+        // RFC 5798 §7.1: the TTL / hop limit of a multicast advert must be 255.
+        if !unicast && ttl != 255 {
+            self.stats.ip_ttl_err += 1;
+            if self.log_once(once::TTL) {
+                warn!("({name}) invalid TTL/HL. Received {ttl} and expect 255 from {src}");
+            }
+            return RxOutcome::Rejected;
+        }
+        if adv.version != self.spec.version {
+            if self.log_once(once::VERSION) {
+                warn!("({name}) wrong VRRP version from {src}");
+            }
+            return RxOutcome::Rejected;
+        }
+        if self.spec.version == Version::V2 {
+            // RFC 3768 §7.1: authentication.
+            let bad = match (self.spec.auth, adv.auth) {
+                (Auth::None, WireAuth::None) | (Auth::Ah, WireAuth::Ah) => None,
+                (Auth::Pass(mine), WireAuth::Pass(theirs)) => {
+                    // 8-byte comparison without early exit.
+                    let diff = mine
+                        .iter()
+                        .zip(theirs.iter())
+                        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+                    (diff != 0).then_some(false)
+                }
+                _ => Some(true),
+            };
+            if let Some(type_mismatch) = bad {
+                if type_mismatch {
+                    self.stats.authtype_mismatch += 1;
+                } else {
+                    self.stats.auth_failure += 1;
+                }
+                if self.log_once(once::AUTH) {
+                    if type_mismatch {
+                        warn!("({name}) received an invalid auth type from {src}");
+                    } else {
+                        warn!("({name}) received an invalid passwd from {src}");
+                    }
+                }
+                return RxOutcome::Rejected;
+            }
+            // RFC 3768 §7.1: interval mismatch must be discarded (prevents two masters).
+            if adv.adver_int != self.spec.advert_int {
+                // Counted (keepalived prints the counter but never increments it).
+                self.stats.advert_interval_err += 1;
+                if self.log_once(once::INTERVAL) {
+                    warn!(
+                        "({name}) advertisement interval mismatch mine={} sec rcv'd={} sec",
+                        self.spec.advert_int.0 / 100,
+                        adv.adver_int.0 / 100
+                    );
+                }
+                return RxOutcome::Rejected;
+            }
+        }
+        // keepalived compat: a unicast instance receiving multicast (or vice versa).
+        if unicast == dst.is_multicast() {
+            self.stats.addr_list_err += 1;
+            if self.log_once(once::MODE) {
+                warn!("({name}) unicast/multicast mode mismatch for advert from {src} to {dst}");
+            }
+            return RxOutcome::Rejected;
+        }
+        if self.is_owner() && self.spec.owner_ignore_adverts {
+            // RFC 5798 §6.4.3 literally: the owner never leaves MASTER.
+            return RxOutcome::Rejected;
+        }
+        if unicast {
+            let ttl_check = self
+                .spec
+                .unicast_peers
+                .iter()
+                .any(|p| p.min_ttl.is_some() || p.max_ttl.is_some());
+            if self.spec.check_unicast_src || ttl_check {
+                match self.spec.unicast_peers.iter().find(|p| p.addr == src) {
+                    None => {
+                        if self.log_once(once::UNICAST_SRC) {
+                            warn!("({name}) unicast source address {src} not a unicast peer");
+                        }
+                        return RxOutcome::Rejected;
+                    }
+                    Some(p) => {
+                        let lo = p.min_ttl.unwrap_or(0);
+                        let hi = p.max_ttl.unwrap_or(255);
+                        if ttl < lo || ttl > hi {
+                            self.stats.ip_ttl_err += 1;
+                            if self.log_once(once::TTL) {
+                                warn!("({name}) invalid TTL {ttl} from unicast peer {src}");
+                            }
+                            return RxOutcome::Rejected;
+                        }
+                    }
+                }
+            }
+        }
+        if self.spec.version == Version::V3
+            && adv.adver_int != self.spec.advert_int
+            && adv.priority != 0
+            && self.log_once(once::V3_INTERVAL)
+        {
+            // RFC 5798 §6.4.2: a backup learns the master's interval; just note it.
+            info!(
+                "({name}) advertisement interval mismatch mine={} rcv'd={} (centiseconds)",
+                self.spec.advert_int.0, adv.adver_int.0
+            );
+        }
+        let same_master = self.master_addr == Some(src);
+        if !(self.spec.skip_check_adv_addr && same_master) {
+            let vips = &self.spec.vips;
+            let mismatch =
+                adv.addrs.len() != vips.len() || vips.iter().any(|v| !adv.addrs.contains(&v.addr));
+            if mismatch {
+                // keepalived compat: since 2.3.3 a VIP-list mismatch is only logged and
+                // counted, and the advert is accepted. keepalived 2.2.7 (Debian) drops it,
+                // which turns differing configs into split brain.
+                self.stats.addr_list_err += 1;
+                if self.log_once(once::ADDR) {
+                    warn!(
+                        "({name}) ip address associated with VRID {} not present in MASTER advert from {src} (or count differs)",
+                        self.spec.vrid
+                    );
+                }
+            }
+        }
+        self.stats.advert_rcvd += 1;
+        if adv.priority == 0 {
+            self.stats.pri_zero_rcvd += 1;
+        }
+        match self.state {
+            State::Backup => {
+                self.backup_rx(now, src, adv);
+                RxOutcome::Accepted
+            }
+            State::Master => self.master_rx(now, src, adv, out),
+            _ => RxOutcome::Rejected,
+        }
+    }
+
+    fn note_master(&mut self, src: IpAddr, adv: &Advert) {
+        if self.master_addr != Some(src) {
+            self.logged = 0;
+        }
+        self.master_addr = Some(src);
+        self.master_priority = adv.priority;
+    }
+
+    fn backup_rx(&mut self, now: Instant, src: IpAddr, adv: &Advert) {
+        let name = &self.spec.name;
+        if adv.priority == 0 {
+            // RFC 5798 §6.4.2: priority 0 → Master_Down_Timer := Skew_Time.
+            info!("({name}) Backup received priority 0 advertisement");
+            self.timers.set(Timer::MasterDown, now + self.skew());
+            return;
+        }
+        let ours = self.priority;
+        let delay = self.spec.preempt_delay;
+        if delay > Duration::ZERO && !self.spec.nopreempt {
+            if adv.priority > ours {
+                self.preempt_until = Some(now + delay);
+            } else if self.preempt_until.is_none() {
+                info!("({name}) start preempt delay({})", delay);
+                self.preempt_until = Some(now + delay);
+            }
+        }
+        let delaying = self.preempt_until.is_some_and(|u| u > now);
+        // RFC 5798 §6.4.2: accept if priority >= ours or preemption is off.
+        // keepalived compat: nopreempt acts here only (on the receiving backup), and a
+        // running preempt_delay keeps accepting a lower-priority master.
+        if self.spec.nopreempt || adv.priority >= ours || delaying {
+            if self.spec.version == Version::V3 {
+                // RFC 5798 §6.4.2: Master_Adver_Interval := advertised interval.
+                self.master_adver_int = adv.adver_int;
+            }
+            self.note_master(src, adv);
+            self.want_master = false;
+            self.timers
+                .set(Timer::MasterDown, now + self.master_down_interval());
+        } else {
+            info!(
+                "({name}) received lower priority ({}) advert from {src} - discarding",
+                adv.priority
+            );
+        }
+    }
+
+    fn master_rx(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        adv: &Advert,
+        out: &mut VecDeque<Action>,
+    ) -> RxOutcome {
+        let name = self.spec.name.clone();
+        if adv.priority == 0 {
+            // RFC 5798 §6.4.3: priority 0 → send an ADVERTISEMENT, reset the Adver_Timer.
+            self.send_advert(self.priority, out);
+            self.timers
+                .set(Timer::Advert, now + self.spec.advert_int.to_duration());
+            return RxOutcome::Accepted;
+        }
+        let ours = self.priority;
+        let order = adv.priority.cmp(&ours).then_with(|| match self.src {
+            Some(mine) => src.cmp(&mine),
+            None => Ordering::Greater,
+        });
+        match order {
+            Ordering::Less => {
+                // RFC 5798 §6.4.3 discards; keepalived compat: answer at once and re-GARP
+                // (split-brain repair, §4.8).
+                info!(
+                    "({name}) Received advert from {src} with lower priority {}, ours {ours}, forcing new election",
+                    adv.priority
+                );
+                if !self.spec.lower_prio_no_advert {
+                    self.send_advert(self.priority, out);
+                    self.timers
+                        .set(Timer::Advert, now + self.spec.advert_int.to_duration());
+                }
+                let g = self.spec.garp;
+                if g.lower_prio_repeat > 0 {
+                    self.garp_block(g.lower_prio_repeat, out);
+                    if g.lower_prio_delay > Duration::ZERO {
+                        self.timers
+                            .set(Timer::LowerPrioGarp, now + g.lower_prio_delay);
+                    }
+                }
+                self.notify(NotifyState::MasterRxLowerPri, out);
+                RxOutcome::Accepted
+            }
+            Ordering::Equal => {
+                if self.log_once(once::OWN_ADDR) {
+                    warn!("({name}) Received advert from our own address {src}");
+                }
+                RxOutcome::Accepted
+            }
+            Ordering::Greater => {
+                // RFC 5798 §6.4.3: higher priority (or equal and higher address) → BACKUP.
+                info!(
+                    "({name}) Master received advert from {src} with higher priority {}, ours {ours}",
+                    adv.priority
+                );
+                if self.spec.higher_prio_send_advert {
+                    self.send_advert(self.priority, out);
+                }
+                if self.spec.version == Version::V3 {
+                    self.master_adver_int = adv.adver_int;
+                }
+                self.note_master(src, adv);
+                let keep_adv = self.master_adver_int;
+                self.master_to_backup(now, out);
+                self.master_adver_int = keep_adv;
+                self.timers
+                    .set(Timer::MasterDown, now + self.master_down_interval());
+                RxOutcome::Yielded
+            }
+        }
+    }
+
+    /// A (possibly old-style) checksum for unicast v3 was detected on receive.
+    pub fn set_old_checksum(&mut self) {
+        if !self.old_checksum {
+            info!(
+                "({}) Setting unicast VRRPv3 checksum to old version",
+                self.spec.name
+            );
+            self.old_checksum = true;
+        }
+    }
+
+    pub fn old_checksum(&self) -> bool {
+        self.old_checksum
+    }
+
+    /// An address disappeared from `ifname`. Returns true if the MASTER left for BACKUP.
+    pub fn address_deleted(
+        &mut self,
+        now: Instant,
+        ifname: &str,
+        addr: IpAddr,
+        out: &mut VecDeque<Action>,
+    ) -> bool {
+        if self.state != State::Master {
+            return false;
+        }
+        let hit = self
+            .spec
+            .vips
+            .iter()
+            .chain(self.spec.excluded_vips.iter())
+            .any(|v| v.addr == addr && vip_dev(&self.spec, v) == ifname && !v.no_track);
+        if !hit {
+            return false;
+        }
+        // keepalived compat (§4.15): a tracked VIP deleted by someone else → BACKUP; the
+        // VIPs come back at the next MASTER transition.
+        info!(
+            "({}) VIP {addr} removed from {ifname} - leaving MASTER state",
+            self.spec.name
+        );
+        self.master_to_backup(now, out);
+        true
+    }
+
+    /// Shutdown: resign (priority 0 + DelVip unless `release_vips` is false) and notify STOP.
+    pub fn shutdown(&mut self, now: Instant, release_vips: bool, out: &mut VecDeque<Action>) {
+        if self.state == State::Master && release_vips {
+            self.send_advert(0, out);
+            self.del_vips(out);
+        }
+        self.stop_master_timers();
+        self.timers.stop_all();
+        self.notify(NotifyState::Stop, out);
+        self.set_state(now, State::Init);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skew_and_down_interval_are_exact() {
+        let mut s = InstanceSpec::new("VI_1", "eth0", 1);
+        s.priority = 100;
+        let i = Instance::new(s.clone(), Instant(0), false);
+        // keepalived 2.2.7 logs "Master down timer = 3609375 usecs" for prio 100, 1 s.
+        assert_eq!(i.skew(), Duration::from_micros(609_375));
+        assert_eq!(i.master_down_interval(), Duration::from_micros(3_609_375));
+        s.version = Version::V3;
+        s.advert_int = Centis(50);
+        let i = Instance::new(s, Instant(0), false);
+        // ((256-100) * 500000) / 256 = 304687 (integer µs).
+        assert_eq!(i.skew(), Duration::from_micros(304_687));
+        assert_eq!(i.master_down_interval(), Duration::from_micros(1_804_687));
+    }
+}

@@ -1,0 +1,984 @@
+//! The root object of the core: every instance of one keepalived.conf, the trackers, sync
+//! groups, reload and shutdown. Sans-IO: `handle(now, input)`, then drain `poll_action()`,
+//! then re-arm a timer from `poll_timeout()`.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use log::{debug, info, warn};
+
+use super::action::{Action, Notification, NotifyKind, NotifyState};
+use super::input::{Input, RxPacket, TrackerUpdate};
+use super::instance::{Instance, RxOutcome};
+use super::spec::{
+    Auth, Family, InstanceSpec, NodeSpec, OldUnicastChecksum, SyncGroupSpec, TrackRef, Version,
+    VipSpec,
+};
+use super::track::{Eval, Trackers, evaluate};
+use super::types::State;
+use super::wire::{self, Advert, ChecksumCtx, WireError};
+use crate::time::{Duration, Instant};
+
+/// keepalived's reload matching key (reference §2.1 step 4): VRID, family, interface,
+/// unicast-or-not, unicast source when unicast, multicast destination when multicast.
+/// Not the name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct MatchKey {
+    vrid: u8,
+    family: Family,
+    interface: String,
+    unicast: bool,
+    src: Option<IpAddr>,
+    mcast_dst: Option<IpAddr>,
+}
+
+fn match_key(s: &InstanceSpec) -> MatchKey {
+    let unicast = s.is_unicast();
+    MatchKey {
+        vrid: s.vrid,
+        family: s.family,
+        interface: s.interface.clone(),
+        unicast,
+        src: if unicast { s.unicast_src } else { None },
+        mcast_dst: if unicast { None } else { Some(s.mcast_dst) },
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Group {
+    spec: SyncGroupSpec,
+    /// Last group state announced (Init = none yet).
+    state: State,
+}
+
+/// A whole keepalived VRRP process, minus the I/O.
+#[derive(Debug)]
+pub struct Node {
+    spec: NodeSpec,
+    instances: Vec<Instance>,
+    groups: Vec<Group>,
+    trackers: Trackers,
+    actions: VecDeque<Action>,
+    /// `vrrp_startup_delay`: instances stay INIT until then.
+    startup_until: Option<Instant>,
+    stopped: bool,
+    /// Added to a monotonic `Instant` to get Unix-epoch microseconds (for JSON/data dumps).
+    epoch_offset_us: i64,
+}
+
+fn vip_string(v: &VipSpec, default_dev: &str, set: bool) -> String {
+    let scope = match v.scope {
+        0 => "global".to_string(),
+        200 => "site".to_string(),
+        253 => "link".to_string(),
+        254 => "host".to_string(),
+        255 => "nowhere".to_string(),
+        n => n.to_string(),
+    };
+    let mut s = format!(
+        "{}/{} dev {} scope {}",
+        v.addr,
+        v.prefix_len,
+        v.dev.as_deref().unwrap_or(default_dev),
+        scope
+    );
+    if let Some(b) = v.broadcast {
+        let _ = write!(s, " brd {b}");
+    }
+    if let Some(l) = &v.label {
+        let _ = write!(s, " label {l}");
+    }
+    if v.no_track {
+        s.push_str(" no_track");
+    }
+    if set {
+        s.push_str(" set");
+    }
+    s
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            // keepalived's JSON writer escapes '/'.
+            '/' => o.push_str("\\/"),
+            '\n' => o.push_str("\\n"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// Seconds as keepalived prints them in JSON (`1`, `0.5`).
+fn secs_num(d: Duration) -> String {
+    let us = d.as_micros();
+    if us % 1_000_000 == 0 {
+        (us / 1_000_000).to_string()
+    } else {
+        let s = format!("{}.{:06}", us / 1_000_000, us % 1_000_000);
+        s.trim_end_matches('0').to_string()
+    }
+}
+
+fn password(p: &[u8; 8]) -> String {
+    let end = p.iter().position(|&b| b == 0).unwrap_or(8);
+    String::from_utf8_lossy(&p[..end]).into_owned()
+}
+
+impl Node {
+    /// Start: DelVip for every VIP (stale copies from a previous run); every instance waits
+    /// in INIT for the state of its interface (`Input::Link`), its weight-0 scripts' first
+    /// results and `vrrp_startup_delay`, then enters BACKUP (or FAULT; an owner MASTER).
+    pub fn new(spec: NodeSpec, now: Instant) -> Node {
+        let mut trackers = Trackers::default();
+        trackers.apply_spec(&spec, &[]);
+        let npc = spec.globals.notify_priority_changes;
+        let instances: Vec<Instance> = spec
+            .instances
+            .iter()
+            .map(|s| Instance::new(s.clone(), now, npc))
+            .collect();
+        let groups = spec
+            .sync_groups
+            .iter()
+            .map(|g| Group {
+                spec: g.clone(),
+                state: State::Init,
+            })
+            .collect();
+        let startup_until =
+            (spec.globals.startup_delay > Duration::ZERO).then(|| now + spec.globals.startup_delay);
+        let mut node = Node {
+            spec,
+            instances,
+            groups,
+            trackers,
+            actions: VecDeque::new(),
+            startup_until,
+            stopped: false,
+            epoch_offset_us: 0,
+        };
+        for inst in &mut node.instances {
+            // keepalived compat: start from a clean slate ("removing VIPs." at startup).
+            inst.del_vips(&mut node.actions);
+        }
+        node.reevaluate(now);
+        node
+    }
+
+    /// Dumps show wall-clock times: `epoch_us = instant_us + offset`.
+    pub fn set_epoch_offset(&mut self, offset_us: i64) {
+        self.epoch_offset_us = offset_us;
+    }
+
+    pub fn handle(&mut self, now: Instant, input: Input) {
+        if self.stopped {
+            return;
+        }
+        match input {
+            Input::Packet(p) => self.handle_packet(now, p),
+            Input::Timeout => {}
+            Input::Link(l) => {
+                self.trackers.links.insert(l.ifname.clone(), l);
+                self.reevaluate(now);
+            }
+            Input::AddressDeleted { ifname, addr, .. } => {
+                for inst in &mut self.instances {
+                    inst.address_deleted(now, &ifname, addr, &mut self.actions);
+                }
+            }
+            Input::Tracker(t) => {
+                match t {
+                    TrackerUpdate::Script { name, ok } => {
+                        self.trackers.scripts.insert(name, ok);
+                    }
+                    TrackerUpdate::File { name, value } => {
+                        self.trackers.files.insert(name, value);
+                    }
+                    TrackerUpdate::Process { name, running } => {
+                        self.trackers.processes.insert(name, running);
+                    }
+                }
+                self.reevaluate(now);
+            }
+            Input::Reload(spec) => self.reload(now, spec),
+            Input::Shutdown { release_vips } => {
+                self.shutdown(now, release_vips);
+                return;
+            }
+        }
+        self.run_timers(now);
+        self.sync_groups(now);
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.stopped {
+            return None;
+        }
+        let t = self
+            .instances
+            .iter()
+            .filter_map(|i| i.timers.next_timeout())
+            .min();
+        match (t, self.startup_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Interfaces the config needs: instance interfaces, VIP devs, track_interface names.
+    pub fn interfaces(&self) -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for s in &self.spec.instances {
+            v.push(s.interface.clone());
+            for vip in s.vips.iter().chain(s.excluded_vips.iter()) {
+                if let Some(d) = &vip.dev {
+                    v.push(d.clone());
+                }
+            }
+            v.extend(s.track_interfaces.iter().map(|t| t.name.clone()));
+        }
+        for g in &self.spec.sync_groups {
+            v.extend(g.track_interfaces.iter().map(|t| t.name.clone()));
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// SIGHUP, before the new config is parsed: every MASTER advertises at once so backups
+    /// do not time out during a long reload (reference §2.1 step 2).
+    pub fn send_reload_adverts(&mut self, now: Instant) {
+        for inst in &mut self.instances {
+            if inst.state == State::Master {
+                inst.send_advert(inst.priority, &mut self.actions);
+                inst.timers.set(
+                    super::timer::Timer::Advert,
+                    now + inst.spec.advert_int.to_duration(),
+                );
+            }
+        }
+    }
+
+    pub fn instance_states(&self) -> Vec<(String, State, u8)> {
+        self.instances
+            .iter()
+            .map(|i| (i.spec.name.clone(), i.state, i.priority))
+            .collect()
+    }
+
+    /// Read access for tests and dumps.
+    pub fn instances(&self) -> &[Instance] {
+        &self.instances
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&Instance> {
+        self.instances.iter().find(|i| i.spec.name == name)
+    }
+
+    pub fn clear_stats(&mut self) {
+        for i in &mut self.instances {
+            i.stats = Default::default();
+        }
+    }
+
+    // ------------------------------------------------------------ receive path
+
+    fn find_instance(
+        &self,
+        ifname: &str,
+        family: Family,
+        vrid: u8,
+        src: IpAddr,
+        dst: IpAddr,
+    ) -> Option<usize> {
+        let cands: Vec<usize> = self
+            .instances
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                i.spec.interface == ifname && i.spec.family == family && i.spec.vrid == vrid
+            })
+            .map(|(n, _)| n)
+            .collect();
+        if cands.len() <= 1 {
+            return cands.first().copied();
+        }
+        let pick = |f: &dyn Fn(&InstanceSpec) -> bool| {
+            cands.iter().copied().find(|&n| f(&self.instances[n].spec))
+        };
+        if dst.is_multicast() {
+            pick(&|s| !s.is_unicast() && s.mcast_dst == dst).or(cands.first().copied())
+        } else {
+            pick(&|s| s.unicast_peers.iter().any(|p| p.addr == src))
+                .or_else(|| pick(&|s| s.is_unicast()))
+                .or(cands.first().copied())
+        }
+    }
+
+    fn handle_packet(&mut self, now: Instant, p: RxPacket) {
+        let Some(&vrid) = p.payload.get(1) else {
+            debug!("VRRP packet too short on {}", p.ifname);
+            return;
+        };
+        let Some(idx) = self.find_instance(&p.ifname, p.family, vrid, p.src, p.dst) else {
+            debug!(
+                "Unknown VRID({vrid}) received on interface({}). ignoring...",
+                p.ifname
+            );
+            return;
+        };
+        let inst = &self.instances[idx];
+        if matches!(inst.state, State::Init | State::Fault) {
+            return;
+        }
+        let unicast = inst.spec.is_unicast();
+        let mk_ctx = |dst: IpAddr| ChecksumCtx {
+            src: p.src,
+            dst,
+            v3_ipv4_pseudo_header: !inst.spec.v3_checksum_as_v2,
+            kernel_checksum: p.family == Family::V6,
+        };
+        let dst = if inst.old_checksum() && unicast {
+            inst.spec.mcast_dst
+        } else {
+            p.dst
+        };
+        let mut res = wire::parse(&p.payload, p.family, &mk_ctx(dst));
+        if res == Err(WireError::Checksum)
+            && unicast
+            && inst.spec.version == Version::V3
+            && p.family == Family::V4
+            && inst.spec.old_unicast_checksum == OldUnicastChecksum::Auto
+            && !inst.old_checksum()
+        {
+            // keepalived compat: detect a pre-1.3.6 peer (multicast group in the
+            // pseudo-header of unicast adverts) and switch to its checksum.
+            let retry = wire::parse(&p.payload, p.family, &mk_ctx(inst.spec.mcast_dst));
+            if retry.is_ok() {
+                self.instances[idx].set_old_checksum();
+                res = retry;
+            }
+        }
+        match res {
+            Ok(adv) => self.deliver(now, idx, p.src, p.dst, p.ttl, &adv),
+            Err(e) => {
+                let inst = &mut self.instances[idx];
+                match e {
+                    WireError::Length => inst.stats.packet_len_err += 1,
+                    WireError::Type => inst.stats.invalid_type_rcvd += 1,
+                    WireError::AuthType => inst.stats.invalid_authtype += 1,
+                    WireError::Version | WireError::Checksum => {}
+                }
+                warn!("({}) {e} from {}", inst.spec.name, p.src);
+            }
+        }
+    }
+
+    /// Test support (the simulated LAN) and the second half of the receive path: an already
+    /// parsed advert with its IP metadata, as if it had arrived on `ifname`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle_advert(
+        &mut self,
+        now: Instant,
+        ifname: &str,
+        family: Family,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        adv: &Advert,
+    ) {
+        if self.stopped {
+            return;
+        }
+        if let Some(idx) = self.find_instance(ifname, family, adv.vrid, src, dst) {
+            self.deliver(now, idx, src, dst, ttl, adv);
+        }
+        self.run_timers(now);
+        self.sync_groups(now);
+    }
+
+    fn deliver(
+        &mut self,
+        now: Instant,
+        idx: usize,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        adv: &Advert,
+    ) {
+        let out = self.instances[idx].handle_advert(now, src, dst, ttl, adv, &mut self.actions);
+        if out == RxOutcome::Yielded {
+            self.group_follow_backup(now, idx);
+        }
+    }
+
+    // ------------------------------------------------------------ tracking
+
+    fn group_of(&self, name: &str) -> Option<usize> {
+        self.groups
+            .iter()
+            .position(|g| g.spec.members.iter().any(|m| m == name))
+    }
+
+    fn reevaluate(&mut self, now: Instant) {
+        let empty: &[TrackRef] = &[];
+        let mut evals: Vec<Eval> = self
+            .instances
+            .iter()
+            .map(|i| {
+                let extra = match self.group_of(&i.spec.name) {
+                    Some(g) => {
+                        let g = &self.groups[g].spec;
+                        [
+                            &g.track_interfaces[..],
+                            &g.track_scripts[..],
+                            &g.track_files[..],
+                            &g.track_processes[..],
+                        ]
+                    }
+                    None => [empty, empty, empty, empty],
+                };
+                evaluate(&i.spec, &extra, &self.trackers)
+            })
+            .collect();
+        // Sync groups (§4.15): any member faulty ⇒ every member FAULT.
+        for g in &self.groups {
+            let members: Vec<usize> = self
+                .instances
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| g.spec.members.contains(&i.spec.name))
+                .map(|(n, _)| n)
+                .collect();
+            let faulty: Vec<String> = members
+                .iter()
+                .filter(|&&n| !evals[n].faults.is_empty())
+                .map(|&n| self.instances[n].spec.name.clone())
+                .collect();
+            for &n in &members {
+                for f in &faulty {
+                    if *f != self.instances[n].spec.name {
+                        evals[n]
+                            .faults
+                            .push(format!("sync group {} member {f} in FAULT", g.spec.name));
+                    }
+                }
+            }
+        }
+        let can_start = match self.startup_until {
+            Some(t) if now < t => false,
+            Some(_) => {
+                self.startup_until = None;
+                true
+            }
+            None => true,
+        };
+        for (inst, ev) in self.instances.iter_mut().zip(evals) {
+            inst.apply_eval(now, ev, can_start, &mut self.actions);
+        }
+    }
+
+    // ------------------------------------------------------------ timers
+
+    fn run_timers(&mut self, now: Instant) {
+        if self.startup_until.is_some_and(|t| now >= t) {
+            self.reevaluate(now);
+        }
+        for idx in 0..self.instances.len() {
+            if !self.instances[idx].on_timers(now, &mut self.actions) {
+                continue;
+            }
+            match self.group_of(&self.instances[idx].spec.name) {
+                None => self.instances[idx].master_down_expired(now, &mut self.actions),
+                Some(g) => {
+                    // §4.15: the group goes MASTER only when every member wants it.
+                    let members = self.groups[g].spec.members.clone();
+                    let others: Vec<usize> = (0..self.instances.len())
+                        .filter(|&n| n != idx && members.contains(&self.instances[n].spec.name))
+                        .collect();
+                    let ready = others.iter().all(|&n| {
+                        let o = &self.instances[n];
+                        o.state == State::Master || (o.state == State::Backup && o.want_master)
+                    });
+                    if ready {
+                        self.instances[idx].master_down_expired(now, &mut self.actions);
+                        for n in others {
+                            if self.instances[n].state == State::Backup {
+                                self.instances[n].master_down_expired(now, &mut self.actions);
+                            }
+                        }
+                    } else {
+                        self.instances[idx].wait_for_group(now);
+                    }
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ sync groups
+
+    fn group_follow_backup(&mut self, now: Instant, idx: usize) {
+        let Some(g) = self.group_of(&self.instances[idx].spec.name) else {
+            return;
+        };
+        let members = self.groups[g].spec.members.clone();
+        for n in 0..self.instances.len() {
+            if n != idx
+                && members.contains(&self.instances[n].spec.name)
+                && self.instances[n].state == State::Master
+            {
+                self.instances[n].master_to_backup(now, &mut self.actions);
+            }
+        }
+    }
+
+    fn sync_groups(&mut self, now: Instant) {
+        for g in 0..self.groups.len() {
+            let members = self.groups[g].spec.members.clone();
+            let idxs: Vec<usize> = (0..self.instances.len())
+                .filter(|&n| members.contains(&self.instances[n].spec.name))
+                .collect();
+            if idxs.is_empty() {
+                continue;
+            }
+            // A member left MASTER another way (VIP deleted): the others follow.
+            let any_backup = idxs
+                .iter()
+                .any(|&n| self.instances[n].state == State::Backup);
+            let any_master = idxs
+                .iter()
+                .any(|&n| self.instances[n].state == State::Master);
+            if any_backup && any_master {
+                for &n in &idxs {
+                    if self.instances[n].state == State::Master {
+                        self.instances[n].master_to_backup(now, &mut self.actions);
+                    }
+                }
+            }
+            let states: Vec<State> = idxs.iter().map(|&n| self.instances[n].state).collect();
+            let gs = if states.contains(&State::Init) {
+                State::Init
+            } else if states.contains(&State::Fault) {
+                State::Fault
+            } else if states.iter().all(|&s| s == State::Master) {
+                State::Master
+            } else {
+                State::Backup
+            };
+            if gs != State::Init && gs != self.groups[g].state {
+                self.groups[g].state = gs;
+                let ns = match gs {
+                    State::Master => NotifyState::Master,
+                    State::Fault => NotifyState::Fault,
+                    _ => NotifyState::Backup,
+                };
+                info!(
+                    "VRRP_Group({}) Syncing instances to {gs} state",
+                    self.groups[g].spec.name
+                );
+                let n = group_notification(&self.groups[g].spec, ns);
+                self.actions.push_back(Action::Notify(n));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ reload / shutdown
+
+    fn reload(&mut self, now: Instant, new: NodeSpec) {
+        info!("Reloading");
+        let old = std::mem::take(&mut self.instances);
+        let mut used = vec![false; old.len()];
+        let npc = new.globals.notify_priority_changes;
+        let mut next = Vec::with_capacity(new.instances.len());
+        for s in &new.instances {
+            let key = match_key(s);
+            let found = old
+                .iter()
+                .enumerate()
+                .position(|(n, o)| !used[n] && match_key(&o.spec) == key);
+            match found {
+                Some(n) => {
+                    used[n] = true;
+                    let mut inst = old[n].clone();
+                    self.reconfigure(now, &mut inst, s.clone(), npc);
+                    next.push(inst);
+                }
+                None => next.push(Instance::new(s.clone(), now, npc)),
+            }
+        }
+        // Removed instances (§2.1 step 5).
+        for (n, mut o) in old.into_iter().enumerate() {
+            if used[n] {
+                continue;
+            }
+            let was = o.state;
+            if was == State::Master {
+                o.send_advert(0, &mut self.actions);
+                o.del_vips(&mut self.actions);
+            }
+            if o.spec.notify.notify_deleted {
+                self.actions
+                    .push_back(Action::Notify(o.notification(NotifyState::Deleted)));
+            } else if was != State::Fault && was != State::Init {
+                self.actions
+                    .push_back(Action::Notify(o.notification(NotifyState::Fault)));
+            }
+        }
+        self.instances = next;
+        let old_scripts = std::mem::take(&mut self.spec.scripts);
+        self.trackers.apply_spec(&new, &old_scripts);
+        self.groups = new
+            .sync_groups
+            .iter()
+            .map(|g| Group {
+                spec: g.clone(),
+                // keepalived compat: no group notify if the group state is unchanged.
+                state: self
+                    .groups
+                    .iter()
+                    .find(|o| o.spec.name == g.name)
+                    .map_or(State::Init, |o| o.state),
+            })
+            .collect();
+        self.spec = new;
+        self.reevaluate(now);
+        info!("Reload finished");
+    }
+
+    fn reconfigure(&mut self, now: Instant, inst: &mut Instance, s: InstanceSpec, npc: bool) {
+        if inst.spec.name != s.name {
+            info!("({}) renamed to ({}) by reload", inst.spec.name, s.name);
+        }
+        let holds = inst.state == State::Master && inst.vipset;
+        let old_all: Vec<VipSpec> = inst
+            .spec
+            .vips
+            .iter()
+            .chain(inst.spec.excluded_vips.iter())
+            .cloned()
+            .collect();
+        let old_if = inst.spec.interface.clone();
+        let old_int = inst.spec.advert_int;
+        inst.spec = s;
+        inst.notify_priority_changes = npc || inst.spec.notify.priority_changes;
+        if old_int != inst.spec.advert_int
+            && (inst.state == State::Master || inst.spec.version == Version::V2)
+        {
+            inst.master_adver_int = inst.spec.advert_int;
+        }
+        if !holds {
+            return;
+        }
+        let dev = |v: &VipSpec, i: &str| v.dev.clone().unwrap_or_else(|| i.to_string());
+        let new_all: Vec<VipSpec> = inst
+            .spec
+            .vips
+            .iter()
+            .chain(inst.spec.excluded_vips.iter())
+            .cloned()
+            .collect();
+        for v in &old_all {
+            if !new_all.contains(v) {
+                self.actions.push_back(Action::DelVip {
+                    instance: inst.spec.name.clone(),
+                    ifname: dev(v, &old_if),
+                    vip: v.clone(),
+                });
+            }
+        }
+        let mut added = false;
+        for v in &new_all {
+            if !old_all.contains(v) {
+                added = true;
+                self.actions.push_back(Action::AddVip {
+                    instance: inst.spec.name.clone(),
+                    ifname: dev(v, &inst.spec.interface),
+                    vip: v.clone(),
+                });
+            }
+        }
+        if added {
+            // keepalived compat (2.3.2+): GARPs for every VIP after a reload added some.
+            let g = inst.spec.garp;
+            for _ in 0..g.master_repeat {
+                for v in &new_all {
+                    self.actions.push_back(Action::SendGarp {
+                        ifname: dev(v, &inst.spec.interface),
+                        addr: v.addr,
+                    });
+                }
+            }
+            if g.master_delay > Duration::ZERO && g.master_repeat > 0 {
+                inst.timers
+                    .set(super::timer::Timer::GarpSecond, now + g.master_delay);
+            }
+        }
+    }
+
+    fn shutdown(&mut self, now: Instant, release_vips: bool) {
+        info!("Stopping");
+        for inst in &mut self.instances {
+            inst.shutdown(now, release_vips, &mut self.actions);
+        }
+        for g in &self.groups {
+            let n = group_notification(&g.spec, NotifyState::Stop);
+            self.actions.push_back(Action::Notify(n));
+        }
+        self.stopped = true;
+    }
+
+    // ------------------------------------------------------------ dumps
+
+    /// SIGUSR2: keepalived 2.2.7's `keepalived.stats`.
+    pub fn dump_stats(&self) -> String {
+        let mut out = String::new();
+        for i in &self.instances {
+            i.stats.write_stats_block(&i.spec.name, &mut out);
+        }
+        out
+    }
+
+    fn epoch_secs(&self, t: Instant) -> String {
+        let us = t.as_micros() as i128 + i128::from(self.epoch_offset_us);
+        let us = us.max(0);
+        format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
+    }
+
+    /// Signal 36: keepalived's `keepalived.json` (json_version 1: an array of
+    /// `{"data": {...}, "stats": {...}}`).
+    pub fn dump_json(&self, _now: Instant) -> String {
+        let mut o = String::from("[");
+        for (n, i) in self.instances.iter().enumerate() {
+            if n > 0 {
+                o.push(',');
+            }
+            let s = &i.spec;
+            let b = |x: bool| if x { 1 } else { 0 };
+            let g = s.garp;
+            let vips: Vec<String> = s
+                .vips
+                .iter()
+                .map(|v| json_str(&vip_string(v, &s.interface, i.vipset)))
+                .collect();
+            let evips: Vec<String> = s
+                .excluded_vips
+                .iter()
+                .map(|v| json_str(&vip_string(v, &s.interface, i.vipset)))
+                .collect();
+            let want = if i.want_master {
+                2
+            } else {
+                i.state.as_number()
+            };
+            let _ = write!(
+                o,
+                "{{\"data\":{{\"iname\":{},\"dont_track_primary\":{},\"skip_check_adv_addr\":{},\"strict_mode\":0,\"vmac_ifname\":\"\",\"ifp_ifname\":{},\"master_priority\":{},\"last_transition\":{},\"garp_delay\":{},\"garp_refresh\":{},\"garp_rep\":{},\"garp_refresh_rep\":{},\"garp_lower_prio_delay\":{},\"garp_lower_prio_rep\":{},\"lower_prio_no_advert\":{},\"higher_prio_send_advert\":{},\"vrid\":{},\"base_priority\":{},\"effective_priority\":{},\"vipset\":{},\"promote_secondaries\":{},\"adver_int\":{},\"master_adver_int\":{},\"accept\":{},\"nopreempt\":{},\"preempt_delay\":{},\"state\":{},\"wantstate\":{},\"version\":{},\"smtp_alert\":false,\"notify_deleted\":{},\"vips\":[{}]",
+                json_str(&s.name),
+                b(s.dont_track_primary),
+                b(s.skip_check_adv_addr),
+                json_str(&s.interface),
+                i.master_priority,
+                self.epoch_secs(i.last_transition),
+                g.master_delay.as_micros() / 1_000_000,
+                g.master_refresh.as_micros() / 1_000_000,
+                g.master_repeat,
+                g.master_refresh_repeat,
+                g.lower_prio_delay.as_micros() / 1_000_000,
+                g.lower_prio_repeat,
+                b(s.lower_prio_no_advert),
+                b(s.higher_prio_send_advert),
+                s.vrid,
+                s.priority,
+                i.priority,
+                i.vipset,
+                s.promote_secondaries,
+                secs_num(s.advert_int.to_duration()),
+                secs_num(i.master_adver_int.to_duration()),
+                b(s.accept),
+                s.nopreempt,
+                secs_num(s.preempt_delay),
+                i.state.as_number(),
+                want,
+                match s.version {
+                    Version::V2 => 2,
+                    Version::V3 => 3,
+                },
+                s.notify.notify_deleted,
+                vips.join(","),
+            );
+            if !evips.is_empty() {
+                let _ = write!(o, ",\"evips\":[{}]", evips.join(","));
+            }
+            match s.auth {
+                Auth::None => {}
+                Auth::Pass(p) => {
+                    let _ = write!(
+                        o,
+                        ",\"auth_type\":1,\"auth_data\":{}",
+                        json_str(&password(&p))
+                    );
+                }
+                Auth::Ah => o.push_str(",\"auth_type\":2"),
+            }
+            o.push_str("},\"stats\":");
+            i.stats.write_json(&mut o);
+            o.push('}');
+        }
+        o.push(']');
+        o
+    }
+
+    /// SIGUSR1: a readable dump (`keepalived.data`; keepalived says its format is not stable).
+    pub fn dump_data(&self, now: Instant) -> String {
+        let mut o = String::from("------< VRRP Topology >------\n");
+        for i in &self.instances {
+            let s = &i.spec;
+            let _ = writeln!(o, " VRRP Instance = {}", s.name);
+            let _ = writeln!(
+                o,
+                "   VRRP Version = {}",
+                if s.version == Version::V2 { 2 } else { 3 }
+            );
+            let _ = writeln!(o, "   State = {}", i.state);
+            if !i.faults.is_empty() {
+                let _ = writeln!(o, "   Faults = {}", i.faults.join("; "));
+            }
+            let _ = writeln!(
+                o,
+                "   Last transition = {} ({} ago)",
+                self.epoch_secs(i.last_transition),
+                now.saturating_since(i.last_transition)
+            );
+            if let Some(t) = i.timers.next_timeout() {
+                let _ = writeln!(
+                    o,
+                    "   Next timer = {} (in {})",
+                    self.epoch_secs(t),
+                    t.saturating_since(now)
+                );
+            }
+            let _ = writeln!(
+                o,
+                "   Master down timer = {} usecs",
+                i.master_down_interval().as_micros()
+            );
+            let _ = writeln!(o, "   Interface = {}", s.interface);
+            if let Some(src) = i.src {
+                let _ = writeln!(o, "   Using src_ip = {src}");
+            }
+            if s.is_unicast() {
+                let _ = writeln!(
+                    o,
+                    "   Unicast Peer(s) = {}",
+                    s.unicast_peers
+                        .iter()
+                        .map(|p| p.addr.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            } else {
+                let _ = writeln!(o, "   Multicast address {}", s.mcast_dst);
+            }
+            if let Some(m) = i.master_addr {
+                let _ = writeln!(o, "   Master router = {m}, priority {}", i.master_priority);
+            }
+            let _ = writeln!(o, "   Virtual Router ID = {}", s.vrid);
+            let _ = writeln!(o, "   Priority = {}", s.priority);
+            let _ = writeln!(o, "   Effective priority = {}", i.priority);
+            let _ = writeln!(o, "   Advert interval = {}", s.advert_int.to_duration());
+            let _ = writeln!(
+                o,
+                "   Master advert interval = {}",
+                i.master_adver_int.to_duration()
+            );
+            let _ = writeln!(
+                o,
+                "   Preempt = {}",
+                if s.nopreempt { "disabled" } else { "enabled" }
+            );
+            let _ = writeln!(o, "   Preempt delay = {}", s.preempt_delay);
+            let _ = writeln!(
+                o,
+                "   Authentication type = {}",
+                match s.auth {
+                    Auth::None => "none",
+                    Auth::Pass(_) => "SIMPLE_PASSWORD",
+                    Auth::Ah => "IPSEC_AH",
+                }
+            );
+            let _ = writeln!(o, "   Virtual IP ({}):", s.vips.len());
+            for v in &s.vips {
+                let _ = writeln!(o, "     {}", vip_string(v, &s.interface, i.vipset));
+            }
+            if !s.excluded_vips.is_empty() {
+                let _ = writeln!(o, "   Virtual IP Excluded ({}):", s.excluded_vips.len());
+                for v in &s.excluded_vips {
+                    let _ = writeln!(o, "     {}", vip_string(v, &s.interface, i.vipset));
+                }
+            }
+            for t in &s.track_scripts {
+                let r = match self.trackers.scripts.get(&t.name) {
+                    None => "INIT",
+                    Some(true) => "GOOD",
+                    Some(false) => "BAD",
+                };
+                let _ = writeln!(
+                    o,
+                    "   Tracked script = {} weight {} ({r})",
+                    t.name, t.weight
+                );
+            }
+        }
+        for g in &self.groups {
+            let _ = writeln!(o, " VRRP Sync Group = {}, {}", g.spec.name, g.state);
+            for m in &g.spec.members {
+                let _ = writeln!(o, "   monitor = {m}");
+            }
+        }
+        o
+    }
+}
+
+fn group_notification(g: &SyncGroupSpec, state: NotifyState) -> Notification {
+    let n = &g.notify;
+    let specific = match state {
+        NotifyState::Master => n.master.as_ref(),
+        NotifyState::Backup => n.backup.as_ref(),
+        NotifyState::Fault => n.fault.as_ref(),
+        NotifyState::Stop => n.stop.as_ref(),
+        _ => None,
+    };
+    let mut scripts: Vec<_> = specific.into_iter().cloned().collect();
+    if let Some(gen_) = &n.generic {
+        let mut c = gen_.clone();
+        c.argv.extend([
+            "GROUP".to_string(),
+            g.name.clone(),
+            state.to_string(),
+            "0".to_string(),
+        ]);
+        scripts.push(c);
+    }
+    Notification {
+        kind: NotifyKind::Group,
+        name: g.name.clone(),
+        state,
+        priority: 0,
+        scripts,
+    }
+}

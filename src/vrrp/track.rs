@@ -1,0 +1,234 @@
+//! Tracker state (interfaces, scripts, files, processes) and what it means for an instance:
+//! effective priority and fault reasons (reference §4.2, §4.5).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::input::LinkState;
+use super::spec::{InstanceSpec, NodeSpec, ScriptSpec, TrackRef};
+
+/// Everything the node knows about the outside world that trackers look at.
+#[derive(Clone, Debug, Default)]
+pub struct Trackers {
+    pub links: HashMap<String, LinkState>,
+    /// Script results; absent = not reported yet (the script has not run once).
+    pub scripts: HashMap<String, bool>,
+    pub files: HashMap<String, i64>,
+    pub processes: HashMap<String, u32>,
+    /// (quorum, quorum_max) per tracked process.
+    pub process_quorum: HashMap<String, (u32, Option<u32>)>,
+}
+
+impl Trackers {
+    /// Load the static parts from a config (process quorums, initial file values), keeping
+    /// results that are still valid: a script keeps its result only if its command is
+    /// byte-identical (keepalived compat, reference §2.1 step 8).
+    pub fn apply_spec(&mut self, spec: &NodeSpec, old_scripts: &[ScriptSpec]) {
+        self.process_quorum = spec
+            .track_processes
+            .iter()
+            .map(|p| (p.name.clone(), (p.quorum, p.quorum_max)))
+            .collect();
+        let keep: Vec<String> = spec
+            .scripts
+            .iter()
+            .filter(|s| {
+                old_scripts
+                    .iter()
+                    .any(|o| o.name == s.name && o.cmd == s.cmd)
+            })
+            .map(|s| s.name.clone())
+            .collect();
+        self.scripts.retain(|name, _| keep.contains(name));
+        for f in &spec.track_files {
+            if let Some((v, _)) = f.init_file {
+                self.files.entry(f.name.clone()).or_insert(v);
+            }
+        }
+    }
+}
+
+/// The verdict of the trackers for one instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Eval {
+    /// Why the instance must be in FAULT (empty = no fault).
+    pub faults: Vec<String>,
+    /// Still waiting for information before the first state can be chosen (own link not
+    /// reported yet, or a weight-0 script that has not reported once).
+    pub pending: bool,
+    /// Effective priority (owner stays 255; others clamped to 1..=254).
+    pub priority: u8,
+    /// Source address for adverts and the tie-break.
+    pub src: Option<IpAddr>,
+}
+
+/// Contribution of one up/down tracker: (fault, priority delta).
+fn weigh(up: bool, r: &TrackRef) -> (bool, i64) {
+    // `reverse` inverts what counts as "up" (weight 0 reverse: FAULT while up).
+    let up = up != r.reverse;
+    let w = i64::from(r.weight);
+    if w == 0 {
+        (!up, 0)
+    } else if w > 0 {
+        (false, if up { w } else { 0 })
+    } else {
+        (false, if up { 0 } else { w })
+    }
+}
+
+/// Evaluate `spec` (plus trackers inherited from its sync group) against `t`.
+pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> Eval {
+    let mut ev = Eval::default();
+    let mut total = i64::from(spec.priority);
+
+    // Own interface (implicitly tracked, weight 0) and the source address.
+    match t.links.get(&spec.interface) {
+        None => ev.pending = true,
+        Some(l) => {
+            let link_ok = l.exists && l.up;
+            if !link_ok && !spec.dont_track_primary {
+                ev.faults.push(format!("interface {} down", spec.interface));
+            }
+            let configured = if spec.is_unicast() {
+                spec.unicast_src
+            } else {
+                spec.mcast_src
+            }
+            .or(spec.unicast_src);
+            ev.src = configured.or_else(|| l.primary(spec.family));
+            if ev.src.is_none() {
+                ev.faults.push(match spec.family {
+                    super::spec::Family::V4 => "no IPv4 address for interface".into(),
+                    super::spec::Family::V6 => "no IPv6 link local address for interface".into(),
+                });
+            } else if spec.track_src_ip
+                && let Some(IpAddr::V4(c)) = configured
+                && !l.ipv4.contains(&c)
+            {
+                ev.faults.push(format!("source address {c} not configured"));
+            }
+        }
+    }
+
+    let ifaces = spec.track_interfaces.iter().chain(extra[0].iter());
+    for r in ifaces {
+        let up = t.links.get(&r.name).is_some_and(|l| l.exists && l.up);
+        let (f, d) = weigh(up, r);
+        if f {
+            ev.faults.push(format!("tracked interface {} down", r.name));
+        }
+        total += d;
+    }
+    for r in spec.track_scripts.iter().chain(extra[1].iter()) {
+        match t.scripts.get(&r.name) {
+            None => {
+                // keepalived compat: weight-0 scripts hold the instance until their first
+                // result; weighted ones contribute nothing until then.
+                if r.weight == 0 {
+                    ev.pending = true;
+                }
+            }
+            Some(&ok) => {
+                let (f, d) = weigh(ok, r);
+                if f {
+                    ev.faults.push(format!("track script {} failed", r.name));
+                }
+                total += d;
+            }
+        }
+    }
+    for r in spec.track_files.iter().chain(extra[2].iter()) {
+        let v = t.files.get(&r.name).copied().unwrap_or(0);
+        if r.weight == 0 {
+            if (v != 0) != r.reverse {
+                ev.faults.push(format!("track file {} value {v}", r.name));
+            }
+        } else {
+            let mut d = v.saturating_mul(i64::from(r.weight));
+            if r.reverse {
+                d = d.saturating_neg();
+            }
+            if d < -253 {
+                ev.faults.push(format!("track file {} value {v}", r.name));
+            }
+            total = total.saturating_add(d);
+        }
+    }
+    for r in spec.track_processes.iter().chain(extra[3].iter()) {
+        let n = t.processes.get(&r.name).copied().unwrap_or(0);
+        let (q, qmax) = t.process_quorum.get(&r.name).copied().unwrap_or((1, None));
+        let up = n >= q && qmax.is_none_or(|m| n <= m);
+        let (f, d) = weigh(up, r);
+        if f {
+            ev.faults
+                .push(format!("track process {} not running", r.name));
+        }
+        total += d;
+    }
+
+    ev.priority = if spec.priority == 255 {
+        // keepalived compat: the address owner never changes priority.
+        255
+    } else {
+        total.clamp(1, 254) as u8
+    };
+    ev
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn tr(name: &str, weight: i32, reverse: bool) -> TrackRef {
+        TrackRef {
+            name: name.into(),
+            weight,
+            reverse,
+        }
+    }
+
+    #[test]
+    fn weights_clamp_and_faults() {
+        let mut spec = InstanceSpec::new("VI_1", "eth0", 1);
+        spec.priority = 250;
+        spec.track_scripts = vec![
+            tr("up", 10, false),
+            tr("down", -300, false),
+            tr("z", 0, false),
+        ];
+        let mut t = Trackers::default();
+        let e = evaluate(&spec, &[&[], &[], &[], &[]], &t);
+        assert!(e.pending, "no link and no script result yet");
+        t.links.insert(
+            "eth0".into(),
+            LinkState::up_v4("eth0", Ipv4Addr::new(10, 0, 0, 1)),
+        );
+        t.scripts.insert("up".into(), true);
+        t.scripts.insert("down".into(), true);
+        t.scripts.insert("z".into(), true);
+        let e = evaluate(&spec, &[&[], &[], &[], &[]], &t);
+        assert!(!e.pending);
+        assert!(e.faults.is_empty());
+        assert_eq!(e.priority, 254, "250 + 10 clamps to 254");
+        t.scripts.insert("down".into(), false);
+        t.scripts.insert("z".into(), false);
+        let e = evaluate(&spec, &[&[], &[], &[], &[]], &t);
+        assert_eq!(e.priority, 1);
+        assert_eq!(e.faults, vec!["track script z failed".to_string()]);
+        assert_eq!(e.src, Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))));
+    }
+
+    #[test]
+    fn owner_priority_never_changes() {
+        let mut spec = InstanceSpec::new("VI_1", "eth0", 1);
+        spec.priority = 255;
+        spec.track_interfaces = vec![tr("eth9", -50, false)];
+        let mut t = Trackers::default();
+        t.links.insert(
+            "eth0".into(),
+            LinkState::up_v4("eth0", Ipv4Addr::new(10, 0, 0, 1)),
+        );
+        assert_eq!(evaluate(&spec, &[&[], &[], &[], &[]], &t).priority, 255);
+    }
+}

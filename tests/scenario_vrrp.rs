@@ -1,0 +1,767 @@
+//! Scenario tests of the VRRP core on the simulated LAN, named after the behaviour they pin.
+//! Instants are asserted exactly where RFC 3768 / RFC 5798 fix them (integer microseconds).
+
+mod common_sim;
+
+use std::net::IpAddr;
+
+use common_sim::*;
+use rkeepalived::time::Centis;
+use rkeepalived::vrrp::action::{Action, NotifyKind, NotifyState};
+use rkeepalived::vrrp::input::{Input, LinkState, TrackerUpdate};
+use rkeepalived::vrrp::sim::{Lan, SimIf};
+use rkeepalived::vrrp::spec::{Auth, SyncGroupSpec, Version, VipSpec};
+use rkeepalived::vrrp::types::State;
+
+fn vip() -> IpAddr {
+    IpAddr::V4(VIP)
+}
+
+fn script_update(name: &str, ok: bool) -> Input {
+    Input::Tracker(TrackerUpdate::Script {
+        name: name.into(),
+        ok,
+    })
+}
+
+#[test]
+fn startup_election_highest_priority_wins_at_its_master_down_interval() {
+    let mut lan = Lan::new(1);
+    let t0 = lan.now;
+    let a = add(&mut lan, 1, inst(100));
+    let b = add(&mut lan, 2, inst(150));
+    let c = add(&mut lan, 3, inst(50));
+    // keepalived compat: every instance first enters BACKUP (init) and announces it.
+    for n in [a, b, c] {
+        assert_eq!(lan.notify_times(n, "VI_1", NotifyState::Backup), vec![t0]);
+        assert_eq!(lan.state(n, "VI_1"), State::Backup);
+    }
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![b]);
+    // RFC 3768 §6.4.1: Master_Down_Interval = 3 × Advertisement_Interval + Skew_Time.
+    assert_eq!(
+        first_master(&lan, b, "VI_1"),
+        Some(t0 + secs(3) + skew_v2(150))
+    );
+    assert_eq!(first_master(&lan, a, "VI_1"), None);
+    assert_eq!(first_master(&lan, c, "VI_1"), None);
+    assert!(lan.has_vip(b, vip()));
+    assert!(!lan.has_vip(a, vip()) && !lan.has_vip(c, vip()));
+}
+
+#[test]
+fn becoming_master_sends_advert_first_then_vips_then_garps_then_notify() {
+    let mut lan = Lan::new(1);
+    let a = add(&mut lan, 1, inst(100));
+    lan.drive_for(secs(10));
+    let t = first_master(&lan, a, "VI_1").unwrap();
+    let acts: Vec<&Action> = lan
+        .trace
+        .iter()
+        .filter(|e| e.node == a && e.at == t)
+        .map(|e| &e.action)
+        .collect();
+    assert!(
+        matches!(acts[0], Action::SendAdvert { advert, ttl: 255, .. } if advert.priority == 100)
+    );
+    assert!(matches!(acts[1], Action::AddVip { vip, .. } if vip.addr == IpAddr::V4(VIP)));
+    for a in &acts[2..7] {
+        assert!(matches!(a, Action::SendGarp { addr, .. } if *addr == IpAddr::V4(VIP)));
+    }
+    assert!(
+        matches!(acts[7], Action::Notify(n) if n.state == NotifyState::Master && n.priority == 100)
+    );
+    assert_eq!(acts.len(), 8);
+    // Second GARP block after garp_master_delay (5 s).
+    let second = lan
+        .trace
+        .iter()
+        .filter(|e| e.node == a && e.at == t + secs(5))
+        .filter(|e| matches!(e.action, Action::SendGarp { .. }))
+        .count();
+    assert_eq!(second, 5);
+}
+
+#[test]
+fn backup_takes_over_exactly_master_down_interval_after_last_advert() {
+    let mut lan = Lan::new(2);
+    let a = add(&mut lan, 1, inst(200));
+    let b = add(&mut lan, 2, inst(100));
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    lan.crash(a);
+    let last = lan.adverts_sent(a).last().unwrap().0;
+    lan.drive_for(secs(10));
+    assert_eq!(
+        first_master(&lan, b, "VI_1"),
+        Some(last + lan.delay + secs(3) + skew_v2(100))
+    );
+    assert_eq!(lan.masters(51), vec![b]);
+    assert!(lan.has_vip(b, vip()));
+}
+
+#[test]
+fn graceful_shutdown_sends_priority_zero_and_backup_takes_over_after_skew() {
+    let mut lan = Lan::new(3);
+    let a = add(&mut lan, 1, inst(200));
+    let b = add(&mut lan, 2, inst(100));
+    lan.drive_for(secs(10));
+    let t = lan.now;
+    lan.input(a, Input::Shutdown { release_vips: true });
+    let acts = lan.actions_since(a, t);
+    assert!(matches!(acts[0], Action::SendAdvert { advert, .. } if advert.priority == 0));
+    assert!(matches!(acts[1], Action::DelVip { .. }));
+    assert!(matches!(acts[2], Action::Notify(n) if n.state == NotifyState::Stop));
+    assert!(!lan.has_vip(a, vip()));
+    lan.drive_for(secs(5));
+    // RFC 3768 §6.4.2: priority 0 ⇒ Master_Down_Timer := Skew_Time.
+    assert_eq!(
+        first_master(&lan, b, "VI_1"),
+        Some(t + lan.delay + skew_v2(100))
+    );
+    let st = &lan.nodes[b].node.instance("VI_1").unwrap().stats;
+    assert_eq!(st.pri_zero_rcvd, 1);
+    assert_eq!(
+        lan.nodes[a]
+            .node
+            .instance("VI_1")
+            .unwrap()
+            .stats
+            .pri_zero_sent,
+        1
+    );
+}
+
+#[test]
+fn shutdown_with_dont_release_vrrp_keeps_vips_and_sends_no_priority_zero() {
+    let mut lan = Lan::new(3);
+    let a = add(&mut lan, 1, inst(200));
+    lan.drive_for(secs(10));
+    let t = lan.now;
+    lan.input(
+        a,
+        Input::Shutdown {
+            release_vips: false,
+        },
+    );
+    let acts = lan.actions_since(a, t);
+    assert_eq!(acts.len(), 1);
+    assert!(matches!(acts[0], Action::Notify(n) if n.state == NotifyState::Stop));
+    assert!(lan.has_vip(a, vip()));
+    assert_eq!(lan.nodes[a].node.poll_timeout(), None);
+}
+
+#[test]
+fn higher_priority_backup_preempts_a_lower_master() {
+    let mut lan = Lan::new(4);
+    let b = add(&mut lan, 2, inst(100));
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![b]);
+    let t1 = lan.now;
+    let a = add(&mut lan, 1, inst(200));
+    lan.drive_for(secs(10));
+    // A discards B's lower-priority adverts, so its first down timer runs out.
+    let ta = first_master(&lan, a, "VI_1").unwrap();
+    assert_eq!(ta, t1 + secs(3) + skew_v2(200));
+    assert_eq!(lan.masters(51), vec![a]);
+    assert_eq!(
+        lan.notify_times(b, "VI_1", NotifyState::Backup)
+            .last()
+            .copied(),
+        Some(ta + lan.delay)
+    );
+    assert!(!lan.has_vip(b, vip()));
+}
+
+#[test]
+fn seed_pair_nopreempt_fault_moves_vip_and_it_stays_after_recovery() {
+    let mut lan = Lan::new(5);
+    let t0 = lan.now;
+    let n1 = lan.add_node(
+        "lwz1",
+        node_spec(vec![seed_instance(100, 152, 156)]),
+        eth1(152),
+    );
+    let n2 = lan.add_node(
+        "lwz2",
+        node_spec(vec![seed_instance(90, 156, 152)]),
+        eth1(156),
+    );
+    // Weight-0 track script: INIT until its first result (no notify yet).
+    assert_eq!(lan.state(n1, "VI_NG"), State::Init);
+    assert!(
+        lan.notify_times(n1, "VI_NG", NotifyState::Backup)
+            .is_empty()
+    );
+    lan.input(n1, script_update("chk_ng", true));
+    lan.input(n2, script_update("chk_ng", true));
+    assert_eq!(lan.state(n1, "VI_NG"), State::Backup);
+    lan.drive_for(secs(20));
+    // advert_int 2: 3 × 2 s + (256 − 100)/256 s.
+    assert_eq!(
+        first_master(&lan, n1, "VI_NG"),
+        Some(t0 + secs(6) + skew_v2(100))
+    );
+    assert_eq!(lan.masters(76), vec![n1]);
+    let seed_vip: IpAddr = "10.16.200.200".parse().unwrap();
+    assert!(lan.has_vip(n1, seed_vip));
+
+    // chk_ng fails on node1: FAULT, priority-0 advert, node2 takes over after its skew.
+    let tf = lan.now;
+    lan.input(n1, script_update("chk_ng", false));
+    assert_eq!(lan.state(n1, "VI_NG"), State::Fault);
+    assert_eq!(
+        lan.adverts_sent(n1).last().copied(),
+        Some((tf, 0)),
+        "priority 0 on entering FAULT"
+    );
+    assert!(!lan.has_vip(n1, seed_vip));
+    lan.drive_for(secs(5));
+    assert_eq!(
+        first_master(&lan, n2, "VI_NG"),
+        Some(tf + lan.delay + skew_v2(90))
+    );
+    assert!(lan.has_vip(n2, seed_vip));
+
+    // The script recovers: node1 comes back as BACKUP and, nopreempt, leaves the VIP alone.
+    let tr = lan.now;
+    lan.input(n1, script_update("chk_ng", true));
+    assert_eq!(
+        lan.notify_times(n1, "VI_NG", NotifyState::Backup).last(),
+        Some(&tr)
+    );
+    lan.drive_for(secs(60));
+    assert_eq!(lan.masters(76), vec![n2]);
+    assert!(lan.has_vip(n2, seed_vip) && !lan.has_vip(n1, seed_vip));
+    assert_eq!(lan.state(n1, "VI_NG"), State::Backup);
+    let st = lan.nodes[n1].node.instance("VI_NG").unwrap().stats;
+    assert_eq!(st.auth_failure, 0);
+    assert!(st.advert_rcvd >= 25);
+}
+
+#[test]
+fn preempt_delay_holds_preemption_for_the_configured_time() {
+    let mut lan = Lan::new(6);
+    let b = add(&mut lan, 2, inst(100));
+    lan.drive_for(secs(10));
+    let t1 = lan.now;
+    let mut s = inst(200);
+    s.preempt_delay = secs(10);
+    let a = add(&mut lan, 1, s);
+    lan.drive_for(secs(30));
+    let arrivals: Vec<_> = lan
+        .adverts_sent(b)
+        .iter()
+        .map(|(t, _)| *t + lan.delay)
+        .filter(|t| *t > t1)
+        .collect();
+    let tf = arrivals[0];
+    // Adverts keep being accepted until tf + 10 s; the last one accepted is tf + 9 s.
+    assert_eq!(
+        first_master(&lan, a, "VI_1"),
+        Some(tf + secs(9) + secs(3) + skew_v2(200))
+    );
+    assert_eq!(lan.masters(51), vec![a]);
+}
+
+#[test]
+fn address_owner_starts_master_immediately() {
+    let mut lan = Lan::new(7);
+    let t0 = lan.now;
+    let b = add(&mut lan, 2, inst(100));
+    let mut s = inst(255);
+    s.initial_master = true;
+    let a = add(&mut lan, 1, s);
+    assert_eq!(first_master(&lan, a, "VI_1"), Some(t0));
+    assert!(lan.notify_times(a, "VI_1", NotifyState::Backup).is_empty());
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    assert_eq!(first_master(&lan, b, "VI_1"), None);
+}
+
+#[test]
+fn equal_priorities_higher_address_wins() {
+    let mut lan = Lan::new(8);
+    let t0 = lan.now;
+    let a = add(&mut lan, 1, inst(100));
+    let b = add(&mut lan, 2, inst(100));
+    lan.drive_for(secs(10));
+    // Both time out at the same instant; RFC 5798 §6.4.3: the higher primary address wins.
+    assert_eq!(
+        first_master(&lan, a, "VI_1"),
+        Some(t0 + secs(3) + skew_v2(100))
+    );
+    assert_eq!(lan.masters(51), vec![b]);
+    assert!(lan.has_vip(b, vip()) && !lan.has_vip(a, vip()));
+    assert_eq!(
+        lan.nodes[a]
+            .node
+            .instance("VI_1")
+            .unwrap()
+            .stats
+            .release_master,
+        1
+    );
+    // keepalived compat: the winner answered the lower advert with GARPs (5 now, 5 later).
+    let tm = t0 + secs(3) + skew_v2(100) + lan.delay;
+    let garps = |at| {
+        lan.trace
+            .iter()
+            .filter(|e| e.node == b && e.at == at)
+            .filter(|e| matches!(e.action, Action::SendGarp { .. }))
+            .count()
+    };
+    assert_eq!(garps(tm), 5);
+    assert_eq!(garps(tm + secs(5)), 5);
+}
+
+#[test]
+fn partition_then_heal_leaves_one_master_within_one_advert_interval() {
+    let mut lan = Lan::new(9);
+    let a = add(&mut lan, 1, inst(200));
+    let b = add(&mut lan, 2, inst(100));
+    lan.drive_for(secs(10));
+    lan.partition(a, b, true);
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a, b], "split brain while partitioned");
+    lan.heal_all();
+    lan.drive_for(secs(1) + us(2 * 100));
+    assert_eq!(lan.masters(51), vec![a]);
+    assert!(lan.has_vip(a, vip()) && !lan.has_vip(b, vip()));
+}
+
+#[test]
+fn tracker_weight_crossing_the_peer_priority_moves_mastership() {
+    let mut lan = Lan::new(10);
+    let mut s = inst(100);
+    s.track_scripts = vec![script("chk", -20)];
+    let a = add(&mut lan, 1, s);
+    let b = add(&mut lan, 2, inst(90));
+    lan.input(a, script_update("chk", true));
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    let t = lan.now;
+    lan.input(a, script_update("chk", false));
+    assert_eq!(lan.nodes[a].node.instance_states()[0].2, 80);
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![b]);
+    // B discards A's priority-80 adverts: its timer runs from A's last priority-100 advert.
+    let last100 = lan
+        .adverts_sent(a)
+        .iter()
+        .rfind(|(at, p)| *at <= t && *p == 100)
+        .unwrap()
+        .0;
+    assert_eq!(
+        first_master(&lan, b, "VI_1"),
+        Some(last100 + lan.delay + secs(3) + skew_v2(90))
+    );
+    // Recovery: A back to 100 preempts B.
+    let t2 = lan.now;
+    lan.input(a, script_update("chk", true));
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    let last_b = lan
+        .adverts_sent(b)
+        .iter()
+        .rfind(|(at, _)| *at + lan.delay <= t2)
+        .unwrap()
+        .0;
+    assert_eq!(
+        last_master(&lan, a, "VI_1"),
+        Some(last_b + lan.delay + secs(3) + skew_v2(100))
+    );
+}
+
+#[test]
+fn link_down_means_fault_and_link_up_recovers_through_backup() {
+    let mut lan = Lan::new(11);
+    let a = add(&mut lan, 1, inst(200));
+    let b = add(&mut lan, 2, inst(100));
+    lan.drive_for(secs(10));
+    let t = lan.now;
+    lan.set_link_up(a, "eth0", false);
+    assert_eq!(lan.state(a, "VI_1"), State::Fault);
+    assert_eq!(lan.notify_times(a, "VI_1", NotifyState::Fault), vec![t]);
+    assert!(!lan.has_vip(a, vip()));
+    // The priority-0 advert cannot leave a dead link: B needs the full down interval.
+    let last = lan
+        .adverts_sent(a)
+        .iter()
+        .rfind(|(_, p)| *p != 0)
+        .unwrap()
+        .0;
+    lan.drive_for(secs(10));
+    assert_eq!(
+        first_master(&lan, b, "VI_1"),
+        Some(last + lan.delay + secs(3) + skew_v2(100))
+    );
+    // While FAULT: no adverts.
+    assert!(lan.adverts_sent(a).iter().all(|(at, _)| *at <= t));
+    let tu = lan.now;
+    lan.set_link_up(a, "eth0", true);
+    assert_eq!(
+        lan.notify_times(a, "VI_1", NotifyState::Backup).last(),
+        Some(&tu)
+    );
+    lan.drive_for(secs(10));
+    assert_eq!(
+        last_master(&lan, a, "VI_1"),
+        Some(tu + secs(3) + skew_v2(200))
+    );
+    assert_eq!(lan.masters(51), vec![a]);
+}
+
+#[test]
+fn v2_advert_interval_mismatch_is_dropped_and_counted() {
+    let mut lan = Lan::new(12);
+    let a = add(&mut lan, 1, inst(200));
+    let mut s = inst(100);
+    s.advert_int = Centis(200);
+    let b = add(&mut lan, 2, s);
+    lan.drive_for(secs(20));
+    // RFC 3768 §7.1: MUST be discarded, so both end up MASTER.
+    assert_eq!(lan.masters(51), vec![a, b]);
+    let sb = lan.nodes[b].node.instance("VI_1").unwrap().stats;
+    assert!(sb.advert_interval_err > 0);
+    assert_eq!(sb.advert_rcvd, 0);
+}
+
+#[test]
+fn v3_backup_adopts_master_interval_and_reverts_when_master() {
+    let mut lan = Lan::new(13);
+    let mut sa = inst(200);
+    sa.version = Version::V3;
+    sa.advert_int = Centis(100);
+    let mut sb = inst(100);
+    sb.version = Version::V3;
+    sb.advert_int = Centis(300);
+    let a = add(&mut lan, 1, sa);
+    let b = add(&mut lan, 2, sb);
+    lan.drive_for(secs(20));
+    assert_eq!(lan.masters(51), vec![a]);
+    assert_eq!(
+        lan.nodes[b].node.instance("VI_1").unwrap().master_adver_int,
+        Centis(100)
+    );
+    lan.crash(a);
+    let last = lan.adverts_sent(a).last().unwrap().0;
+    lan.drive_for(secs(20));
+    // RFC 5798 §6.1: Skew_Time = ((256 − 100) × 1 s) / 256 with the adopted interval.
+    let tb = first_master(&lan, b, "VI_1").unwrap();
+    assert_eq!(tb, last + lan.delay + secs(3) + us(609_375));
+    let ib = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert_eq!(ib.master_adver_int, Centis(300));
+    let sent: Vec<_> = lan
+        .adverts_sent(b)
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| *t >= tb)
+        .collect();
+    assert_eq!(sent[1] - sent[0], secs(3));
+}
+
+#[test]
+fn reload_with_identical_config_makes_no_actions() {
+    let mut lan = Lan::new(14);
+    let a = add(&mut lan, 1, inst(200));
+    let _b = add(&mut lan, 2, inst(100));
+    lan.drive_for(secs(10));
+    let before = lan.nodes[a].node.instance("VI_1").unwrap().stats;
+    let t = lan.now;
+    lan.input(a, Input::Reload(node_spec(vec![inst(200)])));
+    assert!(lan.actions_since(a, t).is_empty());
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    assert_eq!(lan.nodes[a].node.instance("VI_1").unwrap().stats, before);
+    lan.drive_for(secs(5));
+    assert!(non_advert_actions(&lan, a, t).is_empty());
+    assert_eq!(lan.masters(51), vec![a]);
+}
+
+#[test]
+fn reload_renamed_instance_keeps_master_without_vip_flap() {
+    let mut lan = Lan::new(15);
+    let a = add(&mut lan, 1, inst(200));
+    lan.drive_for(secs(10));
+    let t = lan.now;
+    let mut s = inst(200);
+    s.name = "VI_renamed".into();
+    lan.input(a, Input::Reload(node_spec(vec![s])));
+    assert_eq!(lan.state(a, "VI_renamed"), State::Master);
+    lan.drive_for(secs(5));
+    assert!(non_advert_actions(&lan, a, t).is_empty());
+    assert!(lan.has_vip(a, vip()));
+    assert_eq!(
+        lan.nodes[a]
+            .node
+            .instance("VI_renamed")
+            .unwrap()
+            .stats
+            .become_master,
+        1
+    );
+}
+
+#[test]
+fn reload_of_a_master_adds_and_removes_only_changed_vips() {
+    let mut lan = Lan::new(16);
+    let a = add(&mut lan, 1, inst(200));
+    lan.drive_for(secs(10));
+    let t = lan.now;
+    let vip2: IpAddr = "10.0.0.101".parse().unwrap();
+    let mut s = inst(200);
+    s.vips = vec![VipSpec::new(vip2)];
+    lan.input(a, Input::Reload(node_spec(vec![s])));
+    let acts = non_advert_actions(&lan, a, t);
+    assert!(matches!(&acts[0], Action::DelVip { vip, .. } if vip.addr == IpAddr::V4(VIP)));
+    assert!(matches!(&acts[1], Action::AddVip { vip, .. } if vip.addr == vip2));
+    assert!(
+        acts[2..]
+            .iter()
+            .all(|a| matches!(a, Action::SendGarp { .. }))
+    );
+    assert!(!acts.iter().any(|a| matches!(a, Action::Notify(_))));
+    assert!(lan.has_vip(a, vip2) && !lan.has_vip(a, vip()));
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+}
+
+#[test]
+fn reload_removing_a_master_resigns_with_priority_zero() {
+    let mut lan = Lan::new(17);
+    let a = add(&mut lan, 1, inst(200));
+    let b = add(&mut lan, 2, inst(100));
+    lan.drive_for(secs(10));
+    let t = lan.now;
+    let mut other = inst(200);
+    other.vrid = 52;
+    other.name = "VI_2".into();
+    lan.input(a, Input::Reload(node_spec(vec![other])));
+    let acts = lan.actions_since(a, t);
+    assert!(
+        matches!(acts[0], Action::SendAdvert { advert, .. } if advert.priority == 0 && advert.vrid == 51)
+    );
+    assert!(matches!(acts[1], Action::DelVip { .. }));
+    assert!(
+        matches!(acts[2], Action::Notify(n) if n.name == "VI_1" && n.state == NotifyState::Fault)
+    );
+    assert_eq!(lan.state(a, "VI_2"), State::Backup);
+    lan.drive_for(secs(2));
+    assert_eq!(
+        first_master(&lan, b, "VI_1"),
+        Some(t + lan.delay + skew_v2(100))
+    );
+}
+
+#[test]
+fn auth_mismatch_is_dropped_and_counted() {
+    let mut lan = Lan::new(18);
+    let mut sa = inst(200);
+    sa.auth = Auth::Pass(*b"secret1\0");
+    let mut sb = inst(100);
+    sb.auth = Auth::Pass(*b"secret2\0");
+    let mut sc = inst(50);
+    sc.auth = Auth::None;
+    let a = add(&mut lan, 1, sa);
+    let b = add(&mut lan, 2, sb);
+    let c = add(&mut lan, 3, sc);
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a, b, c]);
+    let sb = lan.nodes[b].node.instance("VI_1").unwrap().stats;
+    assert!(sb.auth_failure > 0, "{sb:?}");
+    assert!(sb.authtype_mismatch > 0, "{sb:?}");
+    assert_eq!(sb.advert_rcvd, 0);
+    let dump = lan.nodes[b].node.dump_stats();
+    assert!(dump.contains("  Authentication Errors:\n    Invalid Type: 0\n    Type Mismatch: "));
+}
+
+#[test]
+fn vip_list_mismatch_is_accepted_and_counted() {
+    let mut lan = Lan::new(19);
+    let mut sa = inst(200);
+    sa.vips.push(VipSpec::new("10.0.0.150".parse().unwrap()));
+    let a = add(&mut lan, 1, sa);
+    let b = add(&mut lan, 2, inst(100));
+    lan.drive_for(secs(20));
+    // keepalived ≥ 2.3.3: no split brain over differing VIP lists.
+    assert_eq!(lan.masters(51), vec![a]);
+    let sb = lan.nodes[b].node.instance("VI_1").unwrap().stats;
+    assert!(sb.addr_list_err > 0);
+    assert!(sb.advert_rcvd > 0);
+}
+
+#[test]
+fn multicast_advert_with_ttl_below_255_is_dropped() {
+    let mut lan = Lan::new(20);
+    let b = add(&mut lan, 2, inst(100));
+    let adv = lan.nodes[b]
+        .node
+        .instance("VI_1")
+        .unwrap()
+        .build_advert(200);
+    let now = lan.now;
+    lan.nodes[b].node.handle_advert(
+        now,
+        "eth0",
+        rkeepalived::vrrp::spec::Family::V4,
+        ipa(1),
+        "224.0.0.18".parse().unwrap(),
+        64,
+        &adv,
+    );
+    let st = lan.nodes[b].node.instance("VI_1").unwrap().stats;
+    assert_eq!(st.ip_ttl_err, 1);
+    assert_eq!(st.advert_rcvd, 0);
+}
+
+#[test]
+fn vip_deleted_externally_sends_master_to_backup() {
+    let mut lan = Lan::new(21);
+    let a = add(&mut lan, 1, inst(200));
+    let _b = add(&mut lan, 2, inst(100));
+    lan.drive_for(secs(10));
+    let t = lan.now;
+    lan.input(
+        a,
+        Input::AddressDeleted {
+            ifname: "eth0".into(),
+            addr: vip(),
+            prefix_len: 32,
+        },
+    );
+    assert_eq!(lan.state(a, "VI_1"), State::Backup);
+    lan.drive_for(secs(5));
+    // Nobody advertises any more; A (highest) takes over again and re-adds the VIP.
+    assert_eq!(
+        last_master(&lan, a, "VI_1"),
+        Some(t + secs(3) + skew_v2(200))
+    );
+    assert!(lan.has_vip(a, vip()));
+}
+
+#[test]
+fn no_track_vip_deleted_externally_keeps_master() {
+    let mut lan = Lan::new(22);
+    let mut s = inst(200);
+    s.vips[0].no_track = true;
+    let a = add(&mut lan, 1, s);
+    lan.drive_for(secs(10));
+    lan.input(
+        a,
+        Input::AddressDeleted {
+            ifname: "eth0".into(),
+            addr: vip(),
+            prefix_len: 32,
+        },
+    );
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+}
+
+fn two_if_node(lan: &mut Lan, last: u8, prio: u8) -> usize {
+    let mut v1 = inst(prio);
+    v1.sync_group = Some("G".into());
+    let mut v2 = inst(prio);
+    v2.name = "VI_2".into();
+    v2.interface = "eth1".into();
+    v2.vrid = 52;
+    v2.vips = vec![VipSpec::new("10.1.0.100".parse().unwrap())];
+    v2.sync_group = Some("G".into());
+    let mut spec = node_spec(vec![v1, v2]);
+    spec.sync_groups = vec![SyncGroupSpec {
+        name: "G".into(),
+        members: vec!["VI_1".into(), "VI_2".into()],
+        ..Default::default()
+    }];
+    let ifs = vec![
+        SimIf {
+            link: LinkState::up_v4("eth0", ip(last)),
+            segment: 0,
+        },
+        SimIf {
+            link: LinkState::up_v4("eth1", std::net::Ipv4Addr::new(10, 1, 0, last)),
+            segment: 1,
+        },
+    ];
+    lan.add_node(&format!("n{last}"), spec, ifs)
+}
+
+#[test]
+fn sync_group_members_fail_over_together() {
+    let mut lan = Lan::new(23);
+    let a = two_if_node(&mut lan, 1, 200);
+    let b = two_if_node(&mut lan, 2, 100);
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    assert_eq!(lan.masters(52), vec![a]);
+    let group_master = lan.trace.iter().any(|e| {
+        e.node == a
+            && matches!(&e.action, Action::Notify(n) if n.kind == NotifyKind::Group && n.state == NotifyState::Master)
+    });
+    assert!(group_master);
+    // eth1 fails on A: VI_2 FAULT drags VI_1 into FAULT; B takes both.
+    lan.set_link_up(a, "eth1", false);
+    assert_eq!(lan.state(a, "VI_1"), State::Fault);
+    assert_eq!(lan.state(a, "VI_2"), State::Fault);
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![b]);
+    assert_eq!(lan.masters(52), vec![b]);
+    lan.set_link_up(a, "eth1", true);
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    assert_eq!(lan.masters(52), vec![a]);
+}
+
+#[test]
+fn generic_notify_gets_four_arguments_after_the_specific_one() {
+    use rkeepalived::vrrp::spec::ScriptCmd;
+    let mut lan = Lan::new(24);
+    let mut s = inst(100);
+    s.notify.master = Some(ScriptCmd {
+        argv: vec!["/bin/m".into()],
+        ..Default::default()
+    });
+    s.notify.generic = Some(ScriptCmd {
+        argv: vec!["/bin/g".into(), "x".into()],
+        ..Default::default()
+    });
+    let a = add(&mut lan, 1, s);
+    lan.drive_for(secs(5));
+    let n = lan
+        .trace
+        .iter()
+        .filter(|e| e.node == a)
+        .find_map(|e| match &e.action {
+            Action::Notify(n) if n.state == NotifyState::Master => Some(n.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(n.scripts[0].argv, vec!["/bin/m"]);
+    assert_eq!(
+        n.scripts[1].argv,
+        vec!["/bin/g", "x", "INSTANCE", "VI_1", "MASTER", "100"]
+    );
+    assert_eq!(n.fifo_line(), "INSTANCE \"VI_1\" MASTER 100\n");
+}
+
+#[test]
+fn dumps_show_state_and_counters() {
+    let mut lan = Lan::new(25);
+    let a = add(&mut lan, 1, inst(200));
+    let _b = add(&mut lan, 2, inst(100));
+    lan.drive_for(secs(10));
+    let n = &lan.nodes[a].node;
+    let j = n.dump_json(lan.now);
+    assert!(j.starts_with("[{\"data\":{\"iname\":\"VI_1\""), "{j}");
+    assert!(j.contains("\"state\":2"));
+    assert!(
+        j.contains("\"vips\":[\"10.0.0.100\\/32 dev eth0 scope global set\"]"),
+        "{j}"
+    );
+    assert!(j.contains("\"stats\":{\"advert_rcvd\":0,\"advert_sent\":"));
+    let d = n.dump_data(lan.now);
+    assert!(d.contains("State = MASTER"));
+    let s = n.dump_stats();
+    assert!(s.starts_with("VRRP Instance: VI_1\n  Advertisements:\n    Received: 0\n    Sent: 7\n  Became master: 1\n"), "{s}");
+    let mut n = lan.nodes.remove(a).node;
+    n.clear_stats();
+    assert!(n.dump_stats().contains("    Sent: 0\n"));
+}
