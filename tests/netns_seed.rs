@@ -87,6 +87,25 @@ fn harness_isolates_nodes() {
     assert!(!dir.exists(), "{} left behind", dir.display());
 }
 
+/// The seed's two configs, as adapted for the lab, pass `-t` on their nodes (exit 0: the
+/// script is secure, eth1 exists).
+#[test]
+fn seed_configs_pass_config_test() {
+    if !can_run() {
+        return;
+    }
+    let mut lab = Lab::new("cfg");
+    lab.add_node("node1", "eth1", &["10.16.200.11/16"]);
+    lab.add_node("node2", "eth1", &["10.16.200.12/16"]);
+    for (node, conf) in [("node1", NODE1_CONF), ("node2", NODE2_CONF)] {
+        lab.install_etc_file(node, "checkng.sh", CHECKNG, 0o755);
+        let out = lab.config_test(node, &daemon_bin(), conf);
+        let err = String::from_utf8_lossy(&out.stderr);
+        step(format!("  {node}: -t -> {} {}", out.status, err.trim()));
+        assert_eq!(out.status.code(), Some(0), "{node}: -t failed: {err}");
+    }
+}
+
 /// The seed's story with its exact configs and timing: node1 (prio 100) serves; nginx stops on
 /// node1; after `fall` (5) failed checks, every `interval` (10 s), node1 goes FAULT and node2
 /// serves; nginx comes back on node1, and nopreempt keeps the VIP on node2.

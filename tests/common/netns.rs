@@ -244,24 +244,36 @@ pub fn write_file(path: &Path, contents: &str, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
-/// Removes namespaces `rk-PID-N-*` whose test process PID no longer exists.
-fn sweep_stale_namespaces() {
-    let Ok(list) = Command::new("ip").args(["netns", "list"]).output() else {
-        return;
+/// `Some(pid)` if `name` is `rk-PID-N-REST` (a name this module makes).
+fn lab_pid(name: &str) -> Option<u32> {
+    let mut parts = name.splitn(4, '-');
+    let (Some("rk"), Some(pid), Some(n), Some(_)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
     };
-    for line in String::from_utf8_lossy(&list.stdout).lines() {
-        let name = line.split_whitespace().next().unwrap_or("");
-        let mut parts = name.splitn(4, '-');
-        let (Some("rk"), Some(pid), Some(n), Some(_)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            continue;
-        };
-        let (Ok(pid), true) = (pid.parse::<u32>(), n.chars().all(|c| c.is_ascii_digit())) else {
-            continue;
-        };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = Command::new("ip").args(["netns", "del", name]).status();
+    let ok = !n.is_empty() && n.chars().all(|c| c.is_ascii_digit());
+    pid.parse::<u32>().ok().filter(|_| ok)
+}
+
+/// Removes namespaces `rk-PID-N-*` and directories `/tmp/rk-PID-N-*` whose test process PID no
+/// longer exists (left behind by a test process that was killed without unwinding).
+fn sweep_stale_namespaces() {
+    let dead =
+        |name: &str| lab_pid(name).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+    if let Ok(list) = Command::new("ip").args(["netns", "list"]).output() {
+        for line in String::from_utf8_lossy(&list.stdout).lines() {
+            let name = line.split_whitespace().next().unwrap_or("");
+            if dead(name) {
+                let _ = Command::new("ip").args(["netns", "del", name]).status();
+            }
+        }
+    }
+    if let Ok(dir) = fs::read_dir("/tmp") {
+        for e in dir.flatten() {
+            if e.file_name().to_str().is_some_and(dead) {
+                let _ = fs::remove_dir_all(e.path());
+            }
         }
     }
 }
@@ -616,6 +628,14 @@ impl Lab {
     }
 
     // -------------------------------------------------------------- daemons
+
+    /// Runs `bin -t -f /etc/keepalived/keepalived.conf` inside `node` (so that scripts and
+    /// interfaces the config names are the node's), after writing `conf_text` there.
+    pub fn config_test(&self, node: &str, bin: &Path, conf_text: &str) -> Output {
+        self.install_etc_file(node, "keepalived.conf", conf_text, 0o644);
+        let bin = bin.to_string_lossy();
+        self.exec(node, &[&bin, "-t", "-f", "/etc/keepalived/keepalived.conf"])
+    }
 
     /// Starts `bin -n -l -D -f /etc/keepalived/keepalived.conf -p PID -r VRRP_PID EXTRA...`
     /// inside `node`, after writing `conf_text` to that keepalived.conf. stdout and stderr go to
