@@ -17,7 +17,9 @@ pub const MAX_INCLUDE_DEPTH: usize = 32;
 /// Parameter substitution passes per line (recursive definitions).
 const MAX_SUBST_PASSES: usize = 32;
 /// Lines one `~SEQ`/`~LST` may produce.
-const MAX_SEQ_LINES: usize = 100_000;
+const MAX_SEQ_LINES: usize = 65_536;
+/// Lines all `~SEQ`/`~LST` expansions together may produce (nested sequences multiply).
+const MAX_EXPANDED_LINES: usize = 100_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tok {
@@ -72,6 +74,7 @@ pub struct Lexer<'a> {
     depth: usize,
     pub items: Vec<Item>,
     pub files: Vec<PathBuf>,
+    expanded: usize,
 }
 
 impl<'a> Lexer<'a> {
@@ -87,6 +90,7 @@ impl<'a> Lexer<'a> {
             depth: 0,
             items: Vec::new(),
             files: Vec::new(),
+            expanded: 0,
         }
     }
 
@@ -447,6 +451,16 @@ impl<'a> Lexer<'a> {
         };
         let saved = self.params.get(&var).cloned();
         for v in values {
+            self.expanded += 1;
+            if self.expanded == MAX_EXPANDED_LINES {
+                self.diags.error(
+                    Some(pos),
+                    format!("~{kind}: sequences expand to more than {MAX_EXPANDED_LINES} lines - stopping"),
+                );
+            }
+            if self.expanded >= MAX_EXPANDED_LINES {
+                break;
+            }
             self.params.insert(var.clone(), vec![v]);
             self.logical_line(&body, pos, nest + 1);
         }
