@@ -15,9 +15,15 @@ const IPV4_HDR: u32 = 20;
 const IPV6_HDR: u32 = 40;
 const VRRP_HDR: u32 = 8;
 const V2_AUTH: u32 = 8;
+/// keepalived compat: the VIP room also subtracts the Ethernet header from the MTU.
+const ETH_HDR: u32 = 14;
 
 /// Why a script was refused.
 enum ScriptProblem {
+    /// The command string does not parse (already reported).
+    BadString,
+    /// No user to run it as (already reported).
+    NoUser,
     NotFound,
     NotExecutable,
     Insecure,
@@ -55,10 +61,13 @@ impl Resolver<'_> {
     fn cmd(&mut self, raw: &RawCmd, d: &mut Diags) -> Result<ScriptCmd, ScriptProblem> {
         let mut argv = match shell::split(&raw.text) {
             Ok(a) if !a.is_empty() => a,
-            Ok(_) => return Err(ScriptProblem::NotFound),
-            Err(e) => {
-                d.error(Some(&raw.pos), format!("script '{}': {e}", raw.text));
-                return Err(ScriptProblem::NotFound);
+            Ok(_) => return Err(ScriptProblem::BadString),
+            Err(shell::ShellError::UnterminatedQuote(q)) => {
+                d.error(
+                    Some(&raw.pos),
+                    format!("String '{}': missing terminating {q}", raw.text),
+                );
+                return Err(ScriptProblem::BadString);
             }
         };
         let (uid, gid, groups) = match &raw.user {
@@ -69,12 +78,12 @@ impl Resolver<'_> {
                         Some(&raw.pos),
                         format!("Unable to set uid/gid for script user '{}'", u.user),
                     );
-                    return Err(ScriptProblem::NotFound);
+                    return Err(ScriptProblem::NoUser);
                 }
             },
             None => match &self.default_user {
                 Some((_, u, g)) => (*u, *g, Vec::new()),
-                None => return Err(ScriptProblem::NotFound),
+                None => return Err(ScriptProblem::NoUser),
             },
         };
         // Bare names are searched in PATH.
@@ -172,7 +181,8 @@ impl Resolver<'_> {
             Ok(c) => Some(c),
             Err(p) => {
                 let why = match p {
-                    ScriptProblem::NotFound => "not found/accessible",
+                    ScriptProblem::NotFound | ScriptProblem::BadString => "not found/accessible",
+                    ScriptProblem::NoUser => "without a user to run as",
                     ScriptProblem::NotExecutable => "not executable",
                     ScriptProblem::Insecure => "insecure",
                 };
@@ -220,8 +230,8 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             }
             None => {
                 d.error(
-                    None,
-                    format!("Unable to resolve script username '{}'", u.user),
+                    g.script_user_pos.as_ref(),
+                    "Error setting global script uid/gid",
                 );
                 None
             }
@@ -270,6 +280,8 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         tracked.extend(sg.track.scripts.iter().map(|t| t.name.as_str()));
     }
     let mut enabled: HashSet<String> = HashSet::new();
+    // Scripts keepalived removes at parse time: trackers then say "not found".
+    let mut removed: HashSet<String> = HashSet::new();
     for s in &m.vrrp_script {
         if !tracked.contains(s.name.as_str()) {
             continue;
@@ -279,6 +291,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 Some(&s.pos),
                 format!("No script set for vrrp_script {} - removing", s.name),
             );
+            removed.insert(s.name.clone());
             continue;
         };
         let mut raw = raw.clone();
@@ -299,6 +312,20 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                     reverse: s.reverse,
                     init_fail: s.init_fail,
                 });
+            }
+            Err(ScriptProblem::BadString) => {
+                d.error(
+                    Some(&s.pos),
+                    format!("No script set for vrrp_script {} - removing", s.name),
+                );
+                removed.insert(s.name.clone());
+            }
+            Err(ScriptProblem::NoUser) => {
+                d.error(
+                    Some(&s.pos),
+                    format!("Unable to set default user for vrrp script {} - removing", s.name),
+                );
+                removed.insert(s.name.clone());
             }
             // keepalived compat: disabled track scripts are removed from every tracker.
             Err(ScriptProblem::NotFound) => d.error(
@@ -355,6 +382,8 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         }
     }
 
+    let script_status = ScriptStatus { enabled, removed };
+
     // Sync group membership first (weights of members depend on it).
     let inst_names: HashSet<&str> = m.vrrp_instance.iter().map(|i| i.name.as_str()).collect();
     let mut member_of: std::collections::HashMap<String, (String, bool)> = Default::default();
@@ -388,7 +417,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             d.warning(Some(&sg.pos), format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", sg.name));
         }
         let owner = format!("sync group {}", sg.name);
-        let track = resolve_tracks(&sg.track, &owner, &enabled, m, &spec, None, d);
+        let track = resolve_tracks(&sg.track, &owner, &script_status, m, &spec, None, d);
         spec.sync_groups.push(SyncGroupSpec {
             name: sg.name.clone(),
             members,
@@ -599,7 +628,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             (IPV4_HDR, 4)
         };
         let auth_len = if s.version == Version::V2 { V2_AUTH } else { 0 };
-        let room = mtu.saturating_sub(iphdr + VRRP_HDR + auth_len) / alen;
+        let room = mtu.saturating_sub(ETH_HDR + iphdr + VRRP_HDR + auth_len) / alen;
         let max_vips = usize::try_from(room.min(255)).unwrap_or(255);
         if s.vips.len() > max_vips {
             d.error(Some(i.pos_of("virtual_ipaddress")), format!("({name}) Number of VIPs ({}) exceeds maximum/space available in packet (max {max_vips} addresses) - excess moved to eVIPs", s.vips.len()));
@@ -715,6 +744,18 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         s.accept = i.accept.unwrap_or(true);
         // Strict mode rewrites (reference §4.13).
         if i.strict_mode.unwrap_or(g.vrrp_strict) {
+            if i.state_master == Some(true) && !owner {
+                d.error(
+                    Some(i.pos_of("state")),
+                    format!("({name}) State MASTER must match being address owner"),
+                );
+            }
+            if s.auth != Auth::None {
+                d.error(
+                    i.auth_pos.as_ref(),
+                    format!("({name}) Strict mode does not support authentication. Ignoring."),
+                );
+            }
             s.auth = Auth::None;
             s.preempt_delay = Duration::ZERO;
             s.lower_prio_no_advert = true;
@@ -740,7 +781,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         let t = resolve_tracks(
             &i.track,
             name,
-            &enabled,
+            &script_status,
             m,
             &spec,
             Some((&s.interface, weights_allowed)),
@@ -828,6 +869,12 @@ fn check_vip_dev(
     }
 }
 
+/// Which `vrrp_script`s survived the checks, and which keepalived removed outright.
+struct ScriptStatus {
+    enabled: HashSet<String>,
+    removed: HashSet<String>,
+}
+
 type Resolved = (Vec<TrackRef>, Vec<TrackRef>, Vec<TrackRef>, Vec<TrackRef>);
 
 /// Resolve track lists: unknown/disabled names dropped, weights defaulted from the tracked
@@ -835,7 +882,7 @@ type Resolved = (Vec<TrackRef>, Vec<TrackRef>, Vec<TrackRef>, Vec<TrackRef>);
 fn resolve_tracks(
     t: &Tracks,
     owner: &str,
-    enabled_scripts: &HashSet<String>,
+    scripts: &ScriptStatus,
     m: &Model,
     spec: &NodeSpec,
     inst: Option<(&String, Option<&str>)>,
@@ -883,14 +930,15 @@ fn resolve_tracks(
         weighted("interface", r, &l.pos, &mut out.0, d);
     }
     for l in &t.scripts {
-        let Some(sc) = m.vrrp_script.iter().find(|s| s.name == l.name) else {
+        let sc = m.vrrp_script.iter().find(|s| s.name == l.name);
+        let Some(sc) = sc.filter(|_| !scripts.removed.contains(&l.name)) else {
             d.error(
                 Some(&l.pos),
                 format!("({owner}) track script {} not found, ignoring...", l.name),
             );
             continue;
         };
-        if !enabled_scripts.contains(&l.name) {
+        if !scripts.enabled.contains(&l.name) {
             continue;
         }
         let r = track_ref(l, sc.weight, sc.reverse);

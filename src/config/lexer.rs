@@ -137,7 +137,7 @@ impl<'a> Lexer<'a> {
         self.sources.insert(&name, &text);
         let saved_pwd = std::mem::replace(&mut self.pwd, dir);
         self.depth += 1;
-        let mut checks = if self.opts.all_config {
+        let checks = if self.opts.all_config {
             IncludeChecks::all()
         } else {
             IncludeChecks::default()
@@ -169,7 +169,7 @@ impl<'a> Lexer<'a> {
                 let raw = String::from_utf8_lossy(chunk);
                 let raw = raw.trim_end_matches('\r');
                 let col0 = u32::try_from(ci * MAX_LINE).unwrap_or(0);
-                self.physical_line(&name, lineno, col0, raw, &mut checks);
+                self.physical_line(&name, lineno, col0, raw, &checks);
             }
         }
         if let Some((n, _)) = self.pending_def.take() {
@@ -188,7 +188,7 @@ impl<'a> Lexer<'a> {
         line: u32,
         col0: u32,
         raw: &str,
-        checks: &mut IncludeChecks,
+        checks: &IncludeChecks,
     ) {
         let (text, lead) = decomment(raw);
         let col = col0 + u32::try_from(lead).unwrap_or(0) + 1;
@@ -216,10 +216,9 @@ impl<'a> Lexer<'a> {
             self.include(first, &text, &pos, *checks);
             return;
         }
-        if first == "include_check" {
-            *checks = parse_include_check(&text, *checks);
-            // Also seen by the grammar (it is a global_defs keyword too).
-        }
+        // keepalived compat: `include_check` (newer keepalived) is unknown to 2.2.7, which
+        // reports it as an unknown keyword and does not apply it; so do we (the grammar
+        // reports it). `-e` and the includer/m/w/b/a variants select the checks.
         self.logical_line(&text, &pos, 0);
     }
 
@@ -319,16 +318,19 @@ impl<'a> Lexer<'a> {
             format!("{}/{}", self.pwd, pattern)
         };
         let mut files: Vec<PathBuf> = Vec::new();
-        for alt in glob::expand_braces(&full) {
-            let m = glob::glob(&alt);
-            if m.is_empty() && c.brace_match && alt != full {
-                self.diags.error_class(
-                    Some(pos),
-                    class::SECURITY,
-                    format!("No config files matched '{alt}'."),
-                );
-            }
+        let alts = glob::expand_braces(&full);
+        let mut some_missing = false;
+        for alt in &alts {
+            let m = glob::glob(alt);
+            some_missing |= m.is_empty();
             files.extend(m);
+        }
+        if some_missing && c.brace_match && alts.len() > 1 && !files.is_empty() {
+            self.diags.error_class(
+                Some(pos),
+                class::SECURITY,
+                format!("Some config files missing: \"{pattern}\"."),
+            );
         }
         if files.is_empty() {
             let wild = glob::has_wildcard(&pattern);
@@ -720,27 +722,6 @@ fn tokenize_plain(text: &str, out: &mut Vec<String>) {
     if in_tok {
         out.push(cur);
     }
-}
-
-fn parse_include_check(text: &str, mut c: IncludeChecks) -> IncludeChecks {
-    let words: Vec<&str> = text.split_whitespace().skip(1).collect();
-    if words.is_empty() {
-        return IncludeChecks::all();
-    }
-    for w in words {
-        let (on, name) = match w.strip_prefix('-') {
-            Some(n) => (false, n),
-            None => (true, w.strip_prefix('+').unwrap_or(w)),
-        };
-        match name {
-            "readable" => c.readable = on,
-            "match" => c.matched = on,
-            "wildcard_match" => c.wildcard_match = on,
-            "brace_match" => c.brace_match = on,
-            _ => {}
-        }
-    }
-    c
 }
 
 /// Lex a whole config (entry point for tests): items, diagnostics, sources.

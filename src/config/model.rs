@@ -29,6 +29,7 @@ pub struct RawCmd {
 pub struct GlobalDefs {
     pub router_id: Option<String>,
     pub script_user: Option<ScriptUser>,
+    pub script_user_pos: Option<Pos>,
     pub enable_script_security: bool,
     pub set_supplementary_groups: bool,
     pub use_symlink_paths: bool,
@@ -438,7 +439,6 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
                 let g = sync_group(st, d);
                 m.vrrp_sync_group.push(g);
             }
-            "include_check" => {}
             k if SKIPPED_BLOCKS.contains(&k) => {
                 skipped.push((
                     format!("{} {}", k, args_text(st)).trim().to_string(),
@@ -481,7 +481,10 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
         match kw {
             "router_id" => g.router_id = st.args.first().map(|t| t.text.clone()),
             "script_user" => match read_user(&st.args) {
-                Some(u) => g.script_user = Some(u),
+                Some(u) => {
+                    g.script_user = Some(u);
+                    g.script_user_pos = Some(st.pos().clone());
+                }
                 None => d.error(Some(st.pos()), "No script username specified"),
             },
             "enable_script_security" => g.enable_script_security = true,
@@ -617,8 +620,7 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 g.dynamic_interfaces = true;
                 d.unsupported(Some(st.pos()), kw);
             }
-            "include_check"
-            | "notification_email_from"
+            "notification_email_from"
             | "smtp_connect_timeout"
             | "smtp_helo_name"
             | "no_email_faults"
