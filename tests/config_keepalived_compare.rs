@@ -176,13 +176,18 @@ fn corpus_exit_codes_match_keepalived() {
     // keepalived's handling of an unusable -f: missing, a directory, an executable file.
     let exe = tmp.0.join("exec.conf");
     std::fs::write(&exe, "vrrp_instance VI_1 {\n}\n").expect("write");
+    // -e: every include check (a missing plain include becomes an error).
+    script.push_str(&format!(
+        "both include_missing_all_config '{}/include_missing.conf' -e\n",
+        dir.display()
+    ));
     script.push_str(&format!(
         "chmod 755 '{exe}'\nboth main_missing '{d}/no-such-file.conf'\nboth main_directory '{d}'\nboth main_executable '{exe}'\n",
         exe = exe.display(),
         d = dir.display()
     ));
     let results = parse_results(&in_namespace(&script, &tmp.0));
-    assert_eq!(results.len(), files.len() + 3, "some configs did not run");
+    assert_eq!(results.len(), files.len() + 4, "some configs did not run");
     let mut bad = Vec::new();
     for (name, ka, rk) in &results {
         let deliberate = DELIBERATE_DIFFERENCES.iter().any(|(n, _)| n == name);

@@ -417,7 +417,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             d.warning(Some(&sg.pos), format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", sg.name));
         }
         let owner = format!("sync group {}", sg.name);
-        let track = resolve_tracks(&sg.track, &owner, &script_status, m, &spec, None, d);
+        let track = resolve_tracks(&sg.track, &owner, &script_status, m, &spec, None, host, d);
         spec.sync_groups.push(SyncGroupSpec {
             name: sg.name.clone(),
             members,
@@ -785,6 +785,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             m,
             &spec,
             Some((&s.interface, weights_allowed)),
+            host,
             d,
         );
         s.track_interfaces = t.0;
@@ -886,6 +887,7 @@ fn resolve_tracks(
     m: &Model,
     spec: &NodeSpec,
     inst: Option<(&String, Option<&str>)>,
+    host: &dyn Host,
     d: &mut Diags,
 ) -> Resolved {
     let no_weights = inst.and_then(|(_, w)| w);
@@ -921,6 +923,18 @@ fn resolve_tracks(
                 );
                 continue;
             }
+        }
+        if !host.interface_exists(&l.name) {
+            d.error(
+                Some(&l.pos),
+                format!("({owner}) tracked interface {} doesn't exist", l.name),
+            );
+            d.error_class(
+                Some(&l.pos),
+                class::FATAL,
+                "Non-existent interface specified in configuration",
+            );
+            continue;
         }
         let r = TrackRef {
             name: l.name.clone(),

@@ -924,43 +924,75 @@ fn track_lines(st: &Stmt, owner: &str, wmin: i32, wmax: i32, d: &mut Diags) -> V
             weight: None,
             reverse: None,
         };
-        let mut i = 0;
-        while i < line.args.len() {
-            let t = &line.args[i];
-            match t.text.as_str() {
-                "weight" => {
-                    if let Some(w) = line.args.get(i + 1) {
-                        if let Some(x) = read_int(w, i64::from(wmin), i64::from(wmax), d) {
-                            let mut x = x as i32;
-                            // keepalived compat: +/-254 parses, then is clamped with an error.
-                            if x.abs() == 254 && wmax == 254 && st.kw.text != "track_file" {
-                                d.error(
-                                    Some(&w.pos),
-                                    format!(
-                                        "({owner}) weight for {} cannot be +/-254. Setting to +/-253",
-                                        tl.name
-                                    ),
-                                );
-                                x = x.signum() * 253;
-                            }
-                            tl.weight = Some(x);
+        // keepalived 2.2.7 grammar: `NAME [weight W [reverse]]`. Anything else in the
+        // first place is an error; after the weight, track_interface complains about
+        // unknown words and the other trackers ignore them.
+        let kind = match st.kw.text.as_str() {
+            "track_script" => "track script",
+            "track_file" => "track file",
+            "track_process" => "track process",
+            _ => "track_interface",
+        };
+        match line.args.first() {
+            None => {}
+            Some(t) if t.text == "weight" => {
+                if let Some(w) = line.args.get(1) {
+                    if let Some(x) = read_int(w, i64::from(wmin), i64::from(wmax), d) {
+                        let mut x = x as i32;
+                        // keepalived compat: +/-254 parses, then is clamped with an error.
+                        if x.abs() == 254 && st.kw.text != "track_file" {
+                            d.error(
+                                Some(&w.pos),
+                                format!(
+                                    "({owner}) weight for {} cannot be +/-254. Setting to +/-253",
+                                    tl.name
+                                ),
+                            );
+                            x = x.signum() * 253;
                         }
-                        i += 1;
-                    } else {
-                        d.error(
-                            Some(&t.pos),
-                            format!("({owner}) weight without value for {}", tl.name),
-                        );
+                        tl.weight = Some(x);
                     }
+                } else {
+                    d.error(
+                        Some(&t.pos),
+                        format!(
+                            "({owner}) weight without value specified for {kind} {}",
+                            tl.name
+                        ),
+                    );
                 }
-                "reverse" => tl.reverse = Some(true),
-                "noreverse" => tl.reverse = Some(false),
-                other => d.error(
-                    Some(&t.pos),
-                    format!("({owner}) unknown track option '{other}' for {}", tl.name),
-                ),
+                match line.args.get(2).map(|t| (t, t.text.as_str())) {
+                    None => {}
+                    Some((_, "reverse")) => tl.reverse = Some(true),
+                    // Newer keepalived's spelling; 2.2.7 ignores it, which means the same.
+                    Some((_, "noreverse")) => tl.reverse = Some(false),
+                    Some((t, other)) if kind == "track_interface" => d.error(
+                        Some(&t.pos),
+                        format!(
+                            "({owner}) unknown track_interace {} weight option {other} - ignoring",
+                            tl.name
+                        ),
+                    ),
+                    Some((t, other)) => d.note(
+                        Some(&t.pos),
+                        format!(
+                            "({owner}) '{other}' after the weight of {kind} {} is ignored",
+                            tl.name
+                        ),
+                    ),
+                }
             }
-            i += 1;
+            Some(t) => d.error(
+                Some(&t.pos),
+                format!("({owner}) unknown {kind} option {} - ignoring", t.text),
+            ),
+        }
+        if kind == "track_interface" && v.iter().any(|o: &TrackLine| o.name == tl.name) {
+            d.error(
+                Some(&tl.pos),
+                format!("({owner}) duplicate track_interface {} - ignoring", tl.name),
+            );
+            continue;
         }
         v.push(tl);
     }
