@@ -880,6 +880,9 @@ type Resolved = (Vec<TrackRef>, Vec<TrackRef>, Vec<TrackRef>, Vec<TrackRef>);
 
 /// Resolve track lists: unknown/disabled names dropped, weights defaulted from the tracked
 /// object, owner/sync-group weight rules applied.
+// The lookups it needs (scripts, model, spec, host) are unrelated borrows of different
+// lifetimes in the caller; bundling them would only move the list elsewhere.
+#[allow(clippy::too_many_arguments)]
 fn resolve_tracks(
     t: &Tracks,
     owner: &str,
