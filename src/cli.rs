@@ -107,6 +107,10 @@ pub fn normalize_args(args: &[String]) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len());
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        if a == "-h" {
+            out.push("--help".into());
+            continue;
+        }
         if a == "--" {
             out.push(a.clone());
             out.extend(it.cloned());
