@@ -533,15 +533,26 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         };
         // nopreempt / preempt_delay.
         s.nopreempt = i.nopreempt;
-        if s.nopreempt && s.initial_master {
+        if s.nopreempt && owner {
+            d.error(
+                Some(i.pos_of("nopreempt")),
+                format!(
+                    "({name}) nopreempt is incompatible with priority 255. resetting nopreempt"
+                ),
+            );
+            s.nopreempt = false;
+        } else if s.nopreempt && s.initial_master {
             d.error(Some(i.pos_of("nopreempt")), format!("({name}) Warning - nopreempt will not work with initial state MASTER - clearing"));
             s.nopreempt = false;
         }
-        if s.nopreempt && owner {
-            s.nopreempt = false;
-        }
         s.preempt_delay = Duration::from_micros(i.preempt_delay_us.unwrap_or(0));
-        if (s.initial_master || s.nopreempt) && s.preempt_delay != Duration::ZERO {
+        if s.preempt_delay != Duration::ZERO && s.initial_master {
+            d.error(
+                Some(i.pos_of("preempt_delay")),
+                format!("({name}) Warning - preempt delay will not work with initial state MASTER - clearing"),
+            );
+            s.preempt_delay = Duration::ZERO;
+        } else if s.nopreempt {
             s.preempt_delay = Duration::ZERO;
         }
         // Authentication.
@@ -643,7 +654,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 d.error(
                     Some(&p.pos),
                     format!(
-                        "({name}) unicast peer {} has the wrong address family - ignoring",
+                        "Configuration error: VRRP instance[{name}] and unicast peer address[{}] MUST be of the same family !!! Skipping...",
                         p.addr
                     ),
                 );
@@ -664,6 +675,19 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 min_ttl: p.min_ttl,
                 max_ttl: p.max_ttl,
             });
+        }
+        let unicast_kw =
+            i.unicast_src_ip.is_some() || i.keyword_pos.iter().any(|(k, _)| k == "unicast_peer");
+        if unicast_kw && s.unicast_peers.is_empty() && !i.unicast_fault_no_peer {
+            let at = if i.unicast_src_ip.is_some() {
+                "unicast_src_ip"
+            } else {
+                "unicast_peer"
+            };
+            d.error(
+                Some(i.pos_of(at)),
+                format!("({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."),
+            );
         }
         s.mcast_dst = i.mcast_dst_ip.unwrap_or(match s.family {
             Family::V4 => g
@@ -774,7 +798,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         let weights_allowed = if owner {
             Some("address_owner")
         } else if sync.is_some_and(|(_, tw)| !tw) {
-            Some("sync group")
+            Some("SYNC group")
         } else {
             None
         };
@@ -944,6 +968,16 @@ fn resolve_tracks(
             weight: l.weight.unwrap_or(0),
             reverse: l.reverse.unwrap_or(false),
         };
+        if r.weight != 0 && no_weights == Some("address_owner") {
+            d.error(
+                Some(&l.pos),
+                format!(
+                    "({owner}) ignoring {} tracked interface due to address owner",
+                    l.name
+                ),
+            );
+            continue;
+        }
         weighted("interface", r, &l.pos, &mut out.0, d);
     }
     for l in &t.scripts {
