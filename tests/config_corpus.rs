@@ -251,6 +251,12 @@ fn lexical_rules_produce_the_right_values() {
         .collect();
     assert_eq!(names, ["VI_A", "VI_B"]);
     assert_eq!(spec_of("include_braces").instances.len(), 2);
+    let labels: Vec<Option<String>> = spec_of("lst_multi_var").instances[0]
+        .vips
+        .iter()
+        .map(|v| v.label.clone())
+        .collect();
+    assert_eq!(labels, [Some("eth1:1".into()), Some("eth1:2".into())]);
     let i = &spec_of("one_line_blocks").instances[0];
     assert_eq!((i.vips[0].prefix_len, i.unicast_peers.len()), (24, 1));
     assert_eq!(spec_of("brace_next_line").instances[0].vips.len(), 1);

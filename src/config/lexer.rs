@@ -394,17 +394,44 @@ impl<'a> Lexer<'a> {
         };
         let args_text = self.substitute(&rest[..close], pos);
         let body = rest[close + 1..].trim().to_string();
-        let args: Vec<String> = args_text.split(',').map(|s| s.trim().to_string()).collect();
-        let var = args.first().cloned().unwrap_or_default();
-        if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        let args = split_top_commas(&args_text);
+        let first = args.first().cloned().unwrap_or_default();
+        // `~LST({A,B}, {1,2}, {3,4})` binds several variables per iteration.
+        let vars: Vec<String> = match first.strip_prefix('{').and_then(|f| f.strip_suffix('}')) {
+            Some(inner) if kind == "LST" => {
+                inner.split(',').map(|v| v.trim().to_string()).collect()
+            }
+            _ => vec![first],
+        };
+        if vars
+            .iter()
+            .any(|v| v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
             self.diags.error(
                 Some(pos),
-                format!("~{kind} variable name '{var}' is not supported"),
+                format!("~{kind} variable name '{}' is not valid", vars.join(",")),
             );
             return;
         }
-        let values: Vec<String> = if kind == "LST" {
-            args[1..].to_vec()
+        let rows: Vec<Vec<String>> = if kind == "LST" {
+            let mut rows = Vec::new();
+            for a in &args[1..] {
+                let row: Vec<String> = match a.strip_prefix('{').and_then(|f| f.strip_suffix('}')) {
+                    Some(inner) if vars.len() > 1 => {
+                        inner.split(',').map(|v| v.trim().to_string()).collect()
+                    }
+                    _ => vec![a.clone()],
+                };
+                if row.len() != vars.len() {
+                    self.diags.error(
+                        Some(pos),
+                        format!("~LST value '{a}' does not have {} elements", vars.len()),
+                    );
+                    return;
+                }
+                rows.push(row);
+            }
+            rows
         } else {
             let nums: Option<Vec<i64>> = args[1..].iter().map(|a| parse_c_int(a)).collect();
             let Some(nums) = nums else {
@@ -439,11 +466,11 @@ impl<'a> Lexer<'a> {
                         .error(Some(pos), format!("~{kind} produces too many lines"));
                     return;
                 }
-                v.push(if kind == "SEQx" {
+                v.push(vec![if kind == "SEQx" {
                     format!("{i:x}")
                 } else {
                     i.to_string()
-                });
+                }]);
                 match i.checked_add(step) {
                     Some(n) => i = n,
                     None => break,
@@ -451,8 +478,11 @@ impl<'a> Lexer<'a> {
             }
             v
         };
-        let saved = self.params.get(&var).cloned();
-        for v in values {
+        let saved: Vec<(String, Option<Vec<String>>)> = vars
+            .iter()
+            .map(|v| (v.clone(), self.params.get(v).cloned()))
+            .collect();
+        for row in rows {
             self.expanded += 1;
             if self.expanded == MAX_EXPANDED_LINES {
                 self.diags.error(
@@ -463,13 +493,17 @@ impl<'a> Lexer<'a> {
             if self.expanded >= MAX_EXPANDED_LINES {
                 break;
             }
-            self.params.insert(var.clone(), vec![v]);
+            for (var, value) in vars.iter().zip(row) {
+                self.params.insert(var.clone(), vec![value]);
+            }
             self.logical_line(&body, pos, nest + 1);
         }
-        match saved {
-            Some(s) => self.params.insert(var, s),
-            None => self.params.remove(&var),
-        };
+        for (var, old) in saved {
+            match old {
+                Some(s) => self.params.insert(var, s),
+                None => self.params.remove(&var),
+            };
+        }
     }
 
     /// Replace `$NAME` / `${NAME}` / built-ins until nothing changes.
@@ -668,6 +702,29 @@ fn split_first_word(s: &str) -> (&str, &str) {
         Some(i) => (&s[..i], &s[i..]),
         None => (s, ""),
     }
+}
+
+/// Split on commas that are not inside `{...}`.
+fn split_top_commas(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                cur.push(c);
+            }
+            '}' => {
+                depth = depth.saturating_sub(1);
+                cur.push(c);
+            }
+            ',' if depth == 0 => out.push(std::mem::take(&mut cur).trim().to_string()),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur.trim().to_string());
+    out
 }
 
 fn find_close_paren(s: &str) -> Option<usize> {

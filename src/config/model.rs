@@ -1120,9 +1120,35 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, d: &mut Diags) -> VrrpInstance {
     v
 }
 
+/// Instance keywords that set one value (giving them twice is legal but suspicious).
+const SCALAR_INSTANCE_KEYWORDS: &[&str] = &[
+    "state",
+    "interface",
+    "virtual_router_id",
+    "priority",
+    "advert_int",
+    "version",
+    "preempt_delay",
+    "unicast_src_ip",
+    "mcast_src_ip",
+    "mcast_dst_ip",
+    "unicast_ttl",
+];
+
 fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool, d: &mut Diags) {
     for k in b {
         let kw = k.kw.text.as_str();
+        if SCALAR_INSTANCE_KEYWORDS.contains(&kw) {
+            if let Some((_, first)) = v.keyword_pos.iter().find(|(k2, _)| k2 == kw) {
+                d.note(
+                    Some(k.pos()),
+                    format!(
+                        "({name}) '{kw}' given twice (first at line {}); the last one wins (keepalived does not flag this)",
+                        first.line
+                    ),
+                );
+            }
+        }
         v.keyword_pos.push((kw.to_string(), k.pos().clone()));
         if notify_kw(kw, k, &mut v.notify, d) || track_kw(kw, k, name, &mut v.track, d) {
             continue;
