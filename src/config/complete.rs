@@ -74,7 +74,9 @@ impl Resolver<'_> {
             Some(u) => match self.user(u) {
                 Some(x) => x,
                 None => {
-                    d.error(
+                    // keepalived drops notify commands with an unknown user silently;
+                    // for track scripts the caller reports the removal.
+                    d.note(
                         Some(&raw.pos),
                         format!("Unable to set uid/gid for script user '{}'", u.user),
                     );
@@ -297,6 +299,16 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         let mut raw = raw.clone();
         if raw.user.is_none() {
             raw.user = s.user.clone();
+        }
+        if let Some(u) = &s.user {
+            if r.user(u).is_none() {
+                d.error(
+                    s.user_pos.as_ref(),
+                    format!("Unable to set uid/gid for script '{}'", raw.text),
+                );
+                removed.insert(s.name.clone());
+                continue;
+            }
         }
         match r.cmd(&raw, d) {
             Ok(cmd) => {

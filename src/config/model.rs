@@ -75,6 +75,7 @@ pub struct VrrpScript {
     pub rise: u32,
     pub fall: u32,
     pub user: Option<ScriptUser>,
+    pub user_pos: Option<Pos>,
     pub init_fail: bool,
 }
 
@@ -729,13 +730,27 @@ fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
         rise: 1,
         fall: 1,
         user: None,
+        user_pos: None,
         init_fail: false,
     };
     let name = s.name.clone();
     for k in require_block(st, d) {
         let kw = k.kw.text.as_str();
         match kw {
-            "script" => s.script = read_cmd(k, d),
+            "script" => {
+                // keepalived 2.2.7 compat: words after the command are ignored here (the
+                // user comes from the `user` keyword).
+                s.script = read_cmd(k, d).map(|mut c| {
+                    c.user = None;
+                    c
+                });
+                if let Some(extra) = k.args.get(1) {
+                    d.note(
+                        Some(&extra.pos),
+                        "words after the script command are ignored (quote the command and its arguments; use 'user' for the user)",
+                    );
+                }
+            }
             "interval" | "timeout" => {
                 if let Some(t) = arg(k, 0, d) {
                     // keepalived 2.2.7: whole seconds.
@@ -801,7 +816,10 @@ fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
                 }
             }
             "user" => match read_user(&k.args) {
-                Some(u) => s.user = Some(u),
+                Some(u) => {
+                    s.user = Some(u);
+                    s.user_pos = Some(k.pos().clone());
+                }
                 None => d.error(Some(k.pos()), "No script username specified"),
             },
             "init_fail" => s.init_fail = true,
