@@ -365,7 +365,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             }),
             None => d.error(
                 Some(&f.pos),
-                format!("No file set for track_file {} - removing", f.name),
+                format!("No file set for track_file {} - ignoring", f.name),
             ),
         }
     }
@@ -386,10 +386,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             }),
             None => d.error(
                 Some(&p.pos),
-                format!(
-                    "No process set for vrrp_track_process {} - removing",
-                    p.name
-                ),
+                format!("track process '{}' process name not specified", p.name),
             ),
         }
     }
@@ -425,8 +422,18 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             member_of.insert(n.clone(), (sg.name.clone(), sg.sync_group_tracking_weight));
             members.push(n.clone());
         }
+        if members.is_empty() {
+            d.error(
+                Some(&sg.pos),
+                format!(
+                    "Sync group {}, no matching virtual router found in group declaration - removing",
+                    sg.name
+                ),
+            );
+            continue;
+        }
         if members.len() == 1 {
-            d.warning(Some(&sg.pos), format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", sg.name));
+            d.error(Some(&sg.pos), format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", sg.name));
         }
         let owner = format!("sync group {}", sg.name);
         let track = resolve_tracks(&sg.track, &owner, &script_status, m, &spec, None, host, d);
@@ -564,7 +571,11 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 format!("({name}) Warning - preempt delay will not work with initial state MASTER - clearing"),
             );
             s.preempt_delay = Duration::ZERO;
-        } else if s.nopreempt {
+        } else if s.nopreempt && s.preempt_delay != Duration::ZERO {
+            d.error(
+                Some(i.pos_of("preempt_delay")),
+                format!("({name}) preempt_delay is incompatible with nopreempt mode - resetting"),
+            );
             s.preempt_delay = Duration::ZERO;
         }
         // Authentication.
@@ -590,9 +601,10 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                             "({name}) Authentication specified but no password given. Ignoring"
                         ),
                     ),
-                    (None, _) => d.error(
+                    // keepalived 2.2.7 ignores this silently.
+                    (None, _) => d.note(
                         Some(ap),
-                        format!("({name}) Authentication type not specified. Ignoring"),
+                        format!("({name}) authentication block without auth_type is ignored"),
                     ),
                 }
             }

@@ -240,9 +240,16 @@ pub struct Model {
 fn arg<'a>(st: &'a Stmt, i: usize, d: &mut Diags) -> Option<&'a Tok> {
     let t = st.args.get(i);
     if t.is_none() {
-        d.error(
+        // keepalived compat: fatal for the parse (exit 2), with this wording.
+        d.error_class(
             Some(st.pos()),
-            format!("{} requires a parameter", st.kw.text),
+            super::diag::class::MISSING_PARAMETER,
+            format!(
+                "*** Configuration line starting `{}` is missing a parameter after keyword `{}` at word position {}",
+                st.kw.text,
+                st.kw.text,
+                i + 2
+            ),
         );
     }
     t
@@ -476,6 +483,18 @@ fn unknown(st: &Stmt, d: &mut Diags, mut again: impl FnMut(&[Stmt], &mut Diags))
     }
 }
 
+/// A keyword newer keepalived versions know but Debian's 2.2.7 reports as unknown. We apply
+/// it (deliberate difference: keepalived 2.2.7 -t exits 5 on it).
+fn newer_than_227(st: &Stmt, d: &mut Diags) {
+    d.note(
+        Some(st.pos()),
+        format!(
+            "'{}' is not known to keepalived 2.2.7 (its -t reports \"Unknown keyword\"); rkeepalived applies it",
+            st.kw.text
+        ),
+    );
+}
+
 fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
     for st in b {
         let kw = st.kw.text.as_str();
@@ -493,8 +512,9 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             "use_symlink_paths" => g.use_symlink_paths = read_bool(st, d).unwrap_or(true),
             "vrrp_version" => {
                 if let Some(t) = arg(st, 0, d) {
-                    if let Some(v) = read_int(t, 2, 3, d) {
-                        g.vrrp_version = Some(v as u8);
+                    match read_int(t, 2, 3, d) {
+                        Some(v) => g.vrrp_version = Some(v as u8),
+                        None => d.error(Some(&t.pos), "VRRP Error: Version must be either 2 or 3"),
                     }
                 }
             }
@@ -510,7 +530,7 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                         }
                         _ => d.error(
                             Some(&t.pos),
-                            format!("{kw} '{}' is not a multicast address", t.text),
+                            format!("{kw} [{}] is not multicast. Skipping", t.text),
                         ),
                     }
                 }
@@ -546,7 +566,14 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "vrrp_garp_lower_prio_repeat"
             | "vrrp_garp_master_refresh_repeat" => {
                 if let Some(t) = arg(st, 0, d) {
-                    if let Some(v) = read_int(t, 0, i64::from(i32::MAX), d) {
+                    if let Some(mut v) = read_int(t, 0, i64::from(i32::MAX), d) {
+                        if v == 0 && kw != "vrrp_garp_lower_prio_repeat" {
+                            d.error(
+                                Some(&t.pos),
+                                format!("{kw} must be greater than 0, setting to 1"),
+                            );
+                            v = 1;
+                        }
                         let v = Some(v as u32);
                         match kw {
                             "vrrp_garp_master_repeat" => g.vrrp_garp_master_repeat = v,
@@ -590,9 +617,10 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 g.vrrp_owner_ignore_adverts = read_bool(st, d).unwrap_or(true)
             }
             "v3_checksum_as_v2" => g.v3_checksum_as_v2 = read_bool(st, d).unwrap_or(true),
-            "vrrp_notify_fifo" | "notify_fifo" => {
-                g.notify_fifo = st.args.first().map(|t| t.text.clone())
-            }
+            "vrrp_notify_fifo" | "notify_fifo" => match st.args.first() {
+                Some(t) => g.notify_fifo = Some(t.text.clone()),
+                None => d.error(Some(st.pos()), format!("No {kw} name specified")),
+            },
             "vrrp_notify_fifo_script" | "notify_fifo_script" => {
                 g.notify_fifo_script = read_cmd(st, d)
             }
@@ -608,9 +636,11 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 }
             }
             "state_dump_file" | "state_file_location" => {
-                g.state_dump_file = st.args.first().map(|t| t.text.clone())
+                g.state_dump_file = st.args.first().map(|t| t.text.clone());
+                newer_than_227(st, d);
             }
             "json_version" => {
+                newer_than_227(st, d);
                 if let Some(t) = arg(st, 0, d) {
                     if let Some(v) = read_int(t, 1, 2, d) {
                         g.json_version = Some(v as u8);
@@ -740,9 +770,10 @@ fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
             "script" => {
                 // keepalived 2.2.7 compat: words after the command are ignored here (the
                 // user comes from the `user` keyword).
-                s.script = read_cmd(k, d).map(|mut c| {
-                    c.user = None;
-                    c
+                s.script = k.args.first().map(|t| RawCmd {
+                    text: t.text.clone(),
+                    pos: t.pos.clone(),
+                    user: None,
                 });
                 if let Some(extra) = k.args.get(1) {
                     d.note(
@@ -1197,15 +1228,17 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
                     if t.text.len() >= 16 {
                         d.error(
                             Some(&t.pos),
-                            format!("({name}) interface name '{}' too long", t.text),
+                            format!("Interface name '{}' too long - ignoring", t.text),
                         );
                     } else if t.text == "lo" {
+                        // keepalived compat: this also forgets an earlier `interface`.
                         d.error(
                             Some(&t.pos),
                             format!(
-                                "({name}) cannot use loopback interface (lo) for vrrp - ignoring"
+                                "({name}) cannot use a loopback interface (lo) for vrrp - ignoring"
                             ),
                         );
+                        v.interface = None;
                     } else {
                         v.interface = Some((t.text.clone(), t.pos.clone()));
                     }
@@ -1257,7 +1290,10 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
                         Some(x) => v.advert_int = Some(x),
                         None => d.error(
                             Some(&t.pos),
-                            format!("({name}) Advert interval (in sec) not valid! must be between 0.01 & 255. Using default 1"),
+                            format!(
+                                "({name}) Advert interval ({}) not valid! Must be > 0 - ignoring",
+                                t.text
+                            ),
                         ),
                     }
                 }
@@ -1441,6 +1477,15 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
             "unicast_ttl" => {
                 if let Some(t) = arg(k, 0, d) {
                     v.unicast_ttl = read_int(t, 0, 255, d).map(|x| x as u8);
+                    if v.unicast_ttl.is_none() {
+                        d.error(
+                            Some(&t.pos),
+                            format!(
+                                "({name}): TTL '{}' not valid - must be between 0 & 255",
+                                t.text
+                            ),
+                        );
+                    }
                 }
             }
             "check_unicast_src" => v.check_unicast_src = true,
@@ -1479,7 +1524,14 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
             }
             "garp_master_repeat" | "garp_lower_prio_repeat" | "garp_master_refresh_repeat" => {
                 if let Some(t) = arg(k, 0, d) {
-                    if let Some(x) = read_int(t, 0, i64::from(i32::MAX), d) {
+                    if let Some(mut x) = read_int(t, 0, i64::from(i32::MAX), d) {
+                        if x == 0 && kw != "garp_lower_prio_repeat" {
+                            d.error(
+                                Some(&t.pos),
+                                format!("({name}) {kw} must be greater than 0, setting to 1"),
+                            );
+                            x = 1;
+                        }
                         let x = Some(x as u32);
                         match kw {
                             "garp_master_repeat" => v.garp_master_repeat = x,
@@ -1492,6 +1544,12 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
             "down_timer_adverts" => {
                 if let Some(t) = arg(k, 0, d) {
                     v.down_timer_adverts = read_int(t, 1, 100, d).map(|x| x as u8);
+                    if v.down_timer_adverts.is_none() {
+                        d.error(
+                            Some(&t.pos),
+                            format!("({name}): Invalid down_timer_adverts [1:100] '{}'", t.text),
+                        );
+                    }
                 }
             }
             "lower_prio_no_advert" => v.lower_prio_no_advert = read_bool(k, d),
@@ -1553,10 +1611,7 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
         if t.is_none() {
             d.error(
                 Some(&args[i].pos),
-                format!(
-                    "Missing argument for '{}' of ip address {}",
-                    args[i].text, first.text
-                ),
+                format!("No {} parameter specified for {}", args[i].text, first.text),
             );
         }
         t
@@ -1592,8 +1647,12 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
                 } else {
                     d.error(
                         Some(&t.pos),
-                        "brd is only valid for IPv4 addresses - ignoring",
+                        format!(
+                            "VRRP is trying to assign a broadcast {} to the IPv6 address {} !!?? WTF... skipping VIP...",
+                            t.text, first.text
+                        ),
                     );
+                    return None;
                 }
                 i += 1;
             }
@@ -1611,7 +1670,7 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
                             d.error(
                                 Some(&v.pos),
                                 format!(
-                                    "Invalid scope '{s}' specified for {} - setting to global",
+                                    "Invalid scope '{s}' specified for {} - ignoring",
                                     first.text
                                 ),
                             );
@@ -1624,10 +1683,15 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
             "label" => {
                 let v = need(i, d)?;
                 if v.text.len() >= 16 {
+                    // keepalived compat: the whole address is dropped.
                     d.error(
                         Some(&v.pos),
-                        format!("Label '{}' is too long - ignoring", v.text),
+                        format!(
+                            "Address label {} is longer than maximum length 15 - removing address",
+                            v.text
+                        ),
                     );
+                    return None;
                 } else {
                     vip.label = Some(v.text.clone());
                 }
@@ -1635,18 +1699,24 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
             }
             "peer" => {
                 let v = need(i, d)?;
-                let (pa, pp) = match v.text.split_once('/') {
-                    Some((a, p)) => (a, p.parse::<u8>().ok()),
-                    None => (v.text.as_str(), None),
-                };
-                match pa.parse::<IpAddr>() {
-                    Ok(p) => vip.peer = Some((p, pp.unwrap_or(if p.is_ipv4() { 32 } else { 128 }))),
-                    Err(_) => d.error(Some(&v.pos), format!("Invalid peer address {}", v.text)),
+                // keepalived 2.2.7 compat: a peer with a prefix is rejected with the address.
+                match v.text.parse::<IpAddr>() {
+                    Ok(p) if p.is_ipv4() == addr.is_ipv4() => {
+                        vip.peer = Some((p, if p.is_ipv4() { 32 } else { 128 }))
+                    }
+                    _ => {
+                        d.error(
+                            Some(&v.pos),
+                            format!("VRRP parsed invalid IP {}. skipping IP...", v.text),
+                        );
+                        d.error(Some(&v.pos), format!("Invalid peer address {}", v.text));
+                        return None;
+                    }
                 }
                 i += 1;
             }
             "home" => vip.home = true,
-            "-nodad" | "nodad" => vip.nodad = true,
+            "-nodad" => vip.nodad = true,
             "mngtmpaddr" => vip.mngtmpaddr = true,
             "noprefixroute" => vip.noprefixroute = true,
             "autojoin" => vip.autojoin = true,
