@@ -140,8 +140,17 @@ fn mutated_configs_never_panic() {
         config_id: Some("node1".into()),
         all_config: false,
     };
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let iterations = 10_000;
+    // RKA_FUZZ_ITERS / RKA_FUZZ_SEED allow longer or different runs by hand.
+    let seed = std::env::var("RKA_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15u64)
+        | 1;
+    let mut rng = Rng(seed);
+    let iterations: usize = std::env::var("RKA_FUZZ_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
     let mut nonzero = 0;
     for n in 0..iterations {
         let src = &corpus[rng.below(corpus.len())];
