@@ -85,6 +85,9 @@ fn corpus_exit_codes() {
         ("duplicate_vip", 0),
         ("lvs_blocks_skipped", 0),
         ("unsupported_features", 5),
+        ("static_address_no_dev", 4),
+        ("missing_parameter_state", 2),
+        ("newer_global_keywords", 0),
     ];
     for (name, rc) in expect {
         let p = PathBuf::from(format!("tests/configs/{name}.conf"));

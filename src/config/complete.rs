@@ -844,6 +844,31 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         spec.instances.push(s);
     }
 
+    // static_ipaddress: keepalived checks the interface even though we do not install them.
+    for (a, pos) in &m.static_ipaddress {
+        match &a.dev {
+            Some(_) => check_vip_dev(a, pos, host, g.dynamic_interfaces, d),
+            None => {
+                let def = g.default_interface.as_deref().unwrap_or("eth0");
+                if !host.interface_exists(def) {
+                    d.error_class(
+                        Some(pos),
+                        class::FATAL,
+                        format!(
+                            "Static address {}/{} requires either an interface or default interface must exist",
+                            a.addr, a.prefix_len
+                        ),
+                    );
+                    d.error_class(
+                        Some(pos),
+                        class::FATAL,
+                        "Non-existent interface specified in configuration",
+                    );
+                }
+            }
+        }
+    }
+
     // VRID conflicts per interface and family (reference §3.7).
     for (a_idx, a) in spec.instances.iter().enumerate() {
         for (b_idx, b) in spec.instances.iter().enumerate().skip(a_idx + 1) {

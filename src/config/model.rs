@@ -61,6 +61,8 @@ pub struct GlobalDefs {
     pub state_dump_file: Option<String>,
     pub json_version: Option<u8>,
     pub dynamic_interfaces: bool,
+    /// `default_interface` (for static addresses without `dev`; keepalived's default eth0).
+    pub default_interface: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -170,6 +172,9 @@ pub struct VrrpInstance {
     pub virtual_ipaddress: Vec<(VipSpec, Pos)>,
     pub virtual_ipaddress_excluded: Vec<(VipSpec, Pos)>,
     pub no_virtual_ipaddress: bool,
+    /// Parsed and checked, not installed by rkeepalived (reported as unsupported).
+    pub virtual_routes: Vec<RawLine>,
+    pub virtual_rules: Vec<RawLine>,
     pub promote_secondaries: bool,
     pub unicast_src_ip: Option<IpAddr>,
     pub mcast_src_ip: Option<IpAddr>,
@@ -232,6 +237,12 @@ pub struct Model {
     pub vrrp_track_process: Vec<TrackProcess>,
     pub vrrp_instance: Vec<VrrpInstance>,
     pub vrrp_sync_group: Vec<VrrpSyncGroup>,
+    /// `static_ipaddress` (parsed and checked; not installed by rkeepalived).
+    pub static_ipaddress: Vec<(VipSpec, Pos)>,
+    pub static_routes: Vec<RawLine>,
+    pub static_rules: Vec<RawLine>,
+    /// Other VRRP-side blocks rkeepalived does not implement, by keyword, as raw lines.
+    pub unsupported_blocks: Vec<(String, Vec<RawLine>)>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,9 +407,6 @@ const TOP_UNSUPPORTED: &[&str] = &[
     "linkbeat_interfaces",
     "interface_up_down_delays",
     "track_group",
-    "static_ipaddress",
-    "static_routes",
-    "static_rules",
     "track_bfd",
 ];
 
@@ -459,8 +467,40 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
                     format!("'{k}' has no effect in rkeepalived"),
                 );
             }
-            k if TOP_UNSUPPORTED.contains(&k) => d.unsupported(Some(st.pos()), k),
+            "static_ipaddress" => {
+                d.unsupported(Some(st.pos()), "static_ipaddress");
+                for line in require_block(st, d) {
+                    if let Some(a) = vip_line(line, false, d) {
+                        m.static_ipaddress.push((a, line.pos().clone()));
+                    }
+                }
+            }
+            "static_routes" => {
+                d.unsupported(Some(st.pos()), "static_routes");
+                let r = route_lines(require_block(st, d), d);
+                m.static_routes.extend(r);
+            }
+            "static_rules" => {
+                d.unsupported(Some(st.pos()), "static_rules");
+                let r = rule_lines(require_block(st, d), d);
+                m.static_rules.extend(r);
+            }
+            k if TOP_UNSUPPORTED.contains(&k) => {
+                d.unsupported(Some(st.pos()), k);
+                let mut lines = Vec::new();
+                flatten(st.block.as_deref().unwrap_or(&[]), &mut lines);
+                m.unsupported_blocks.push((k.to_string(), lines));
+            }
             _ => unknown(st, d, |inner, d| top_level(inner, m, skipped, d)),
+        }
+    }
+}
+
+fn flatten(b: &[Stmt], out: &mut Vec<RawLine>) {
+    for st in b {
+        out.push(raw(st));
+        if let Some(inner) = &st.block {
+            flatten(inner, out);
         }
     }
 }
@@ -647,6 +687,11 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                     }
                 }
             }
+            "default_interface" => {
+                if let Some(t) = arg(st, 0, d) {
+                    g.default_interface = Some(t.text.clone());
+                }
+            }
             "dynamic_interfaces" => {
                 g.dynamic_interfaces = true;
                 d.unsupported(Some(st.pos()), kw);
@@ -673,7 +718,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "use_pid_dir"
             | "iproute_usr_dir"
             | "iproute_etc_dir"
-            | "default_interface"
             | "log_unknown_vrids"
             | "vrrp_no_swap"
             | "vrrp_priority"
@@ -1136,6 +1180,8 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, d: &mut Diags) -> VrrpInstance {
         virtual_ipaddress: Vec::new(),
         virtual_ipaddress_excluded: Vec::new(),
         no_virtual_ipaddress: false,
+        virtual_routes: Vec::new(),
+        virtual_rules: Vec::new(),
         promote_secondaries: false,
         unicast_src_ip: None,
         mcast_src_ip: None,
@@ -1374,47 +1420,11 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
             "no_virtual_ipaddress" => v.no_virtual_ipaddress = true,
             "virtual_routes" => {
                 d.unsupported(Some(k.pos()), kw);
-                for line in require_block(k, d) {
-                    let w = line.words();
-                    let has_dev = w.iter().any(|t| t.text == "dev");
-                    let blackhole = w.iter().any(|t| {
-                        matches!(
-                            t.text.as_str(),
-                            "blackhole" | "unreachable" | "prohibit" | "throw"
-                        )
-                    });
-                    if !has_dev && !blackhole {
-                        let dest = w
-                            .iter()
-                            .find(|t| {
-                                t.text != "src"
-                                    && t.text != "to"
-                                    && t.text.contains(['.', ':', '/'])
-                                    || t.text == "default"
-                            })
-                            .map(|t| t.text.clone())
-                            .unwrap_or_default();
-                        d.error(
-                            Some(line.pos()),
-                            format!("Warning - cannot track route {dest} with no interface specified, not tracking"),
-                        );
-                    }
-                }
+                v.virtual_routes = route_lines(require_block(k, d), d);
             }
             "virtual_rules" => {
                 d.unsupported(Some(k.pos()), kw);
-                for line in require_block(k, d) {
-                    let w = line.words();
-                    if !w
-                        .iter()
-                        .any(|t| matches!(t.text.as_str(), "preference" | "priority" | "order"))
-                    {
-                        d.error(
-                            Some(line.pos()),
-                            "Rule has no preference specified - setting to 16384. This is probably not what you want.",
-                        );
-                    }
-                }
+                v.virtual_rules = rule_lines(require_block(k, d), d);
             }
             "promote_secondaries" => v.promote_secondaries = true,
             "unicast_src_ip" | "mcast_src_ip" => {
@@ -1570,6 +1580,66 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
             }),
         }
     }
+}
+
+/// The words of one route or rule line.
+pub type RawLine = Vec<String>;
+
+fn raw(line: &Stmt) -> RawLine {
+    line.words().iter().map(|t| t.text.clone()).collect()
+}
+
+/// `virtual_routes` / `static_routes` lines: kept as words (the daemon does not install
+/// routes); keepalived's one per-line check is mirrored.
+fn route_lines(b: &[Stmt], d: &mut Diags) -> Vec<RawLine> {
+    let mut out = Vec::new();
+    for line in b {
+        let w = line.words();
+        let has_dev = w.iter().any(|t| t.text == "dev");
+        let blackhole = w.iter().any(|t| {
+            matches!(
+                t.text.as_str(),
+                "blackhole" | "unreachable" | "prohibit" | "throw"
+            )
+        });
+        if !has_dev && !blackhole {
+            let dest = w
+                .iter()
+                .find(|t| {
+                    t.text != "src" && t.text != "to" && t.text.contains(['.', ':', '/'])
+                        || t.text == "default"
+                })
+                .map(|t| t.text.clone())
+                .unwrap_or_default();
+            d.error(
+                Some(line.pos()),
+                format!(
+                    "Warning - cannot track route {dest} with no interface specified, not tracking"
+                ),
+            );
+        }
+        out.push(raw(line));
+    }
+    out
+}
+
+/// `virtual_rules` / `static_rules` lines.
+fn rule_lines(b: &[Stmt], d: &mut Diags) -> Vec<RawLine> {
+    let mut out = Vec::new();
+    for line in b {
+        let w = line.words();
+        if !w
+            .iter()
+            .any(|t| matches!(t.text.as_str(), "preference" | "priority" | "order"))
+        {
+            d.error(
+                Some(line.pos()),
+                "Rule has no preference specified - setting to 16384. This is probably not what you want.",
+            );
+        }
+        out.push(raw(line));
+    }
+    out
 }
 
 /// One `virtual_ipaddress` line (reference §3.8).
