@@ -259,3 +259,47 @@ fn seed_configs_behave_like_keepalived() {
         }
     }
 }
+
+/// Debian's own sample configs (read in place from the keepalived package, not copied into
+/// this GPL-free repository) give the same exit code, except where only LVS is at fault.
+#[test]
+fn debian_sample_configs_match_keepalived() {
+    if !can_run("debian_sample_configs_match_keepalived") {
+        return;
+    }
+    let dir = Path::new("/usr/share/doc/keepalived/samples");
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        if std::env::var_os("CI").is_some() {
+            panic!("{} missing under CI", dir.display());
+        }
+        eprintln!("skipped: {} missing", dir.display());
+        return;
+    };
+    // LVS-only problems: keepalived's checker complains, we skip LVS blocks.
+    let lvs_only = ["keepalived.conf.fwmark"];
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("keepalived.conf."))
+        })
+        .collect();
+    files.sort();
+    let tmp = TempDir::new("samples");
+    // The samples name eth0..eth3 and wlan0.
+    let mut script = prelude(&["eth0", "eth1", "eth2", "eth3", "wlan0"], true);
+    script.push_str(RUN_BOTH);
+    for f in &files {
+        let name = f.file_name().unwrap_or_default().to_string_lossy();
+        script.push_str(&format!("both {name} '{}'\n", f.display()));
+    }
+    let results = parse_results(&in_namespace(&script, &tmp.0));
+    assert_eq!(results.len(), files.len());
+    let bad: Vec<String> = results
+        .iter()
+        .filter(|(n, ka, rk)| ka != rk && !lvs_only.contains(&n.as_str()))
+        .map(|(n, ka, rk)| format!("{n}: keepalived {ka}, rkeepalived {rk}"))
+        .collect();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    eprintln!("{} Debian sample configs: exit codes agree", results.len());
+}

@@ -422,6 +422,13 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             member_of.insert(n.clone(), (sg.name.clone(), sg.sync_group_tracking_weight));
             members.push(n.clone());
         }
+        if sg.group.is_empty() {
+            d.error(
+                Some(&sg.pos),
+                format!("Sync group {} has no virtual router(s). removing", sg.name),
+            );
+            continue;
+        }
         if members.is_empty() {
             d.error(
                 Some(&sg.pos),
@@ -593,6 +600,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                             b[k] = c;
                         }
                         s.auth = Auth::Pass(b);
+                    }
+                    (Some(AuthType::Ah), _) if s.initial_master && !owner => {
+                        // keepalived compat: the initial MASTER state is what gets cleared.
+                        d.error(
+                            Some(ap),
+                            format!("({name}) Initial state master is incompatible with AH authentication - clearing"),
+                        );
+                        s.initial_master = false;
+                        s.auth = Auth::Ah;
                     }
                     (Some(AuthType::Ah), _) => s.auth = Auth::Ah,
                     (Some(AuthType::Pass), None) => d.error(

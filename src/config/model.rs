@@ -243,6 +243,8 @@ pub struct Model {
     pub static_rules: Vec<RawLine>,
     /// Other VRRP-side blocks rkeepalived does not implement, by keyword, as raw lines.
     pub unsupported_blocks: Vec<(String, Vec<RawLine>)>,
+    /// keepalived's automatic rule preference counter (16384 downwards).
+    pub next_rule_pref: u32,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -412,7 +414,10 @@ const TOP_UNSUPPORTED: &[&str] = &[
 
 /// Turn the tree into the model, reporting what keepalived reports.
 pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
-    let mut m = Model::default();
+    let mut m = Model {
+        next_rule_pref: 16384,
+        ..Model::default()
+    };
     let mut skipped: Vec<(String, Pos)> = Vec::new();
     top_level(tree, &mut m, &mut skipped, d);
     if !skipped.is_empty() {
@@ -448,7 +453,12 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
                 m.vrrp_track_process.push(p);
             }
             "vrrp_instance" => {
-                let i = vrrp_instance(st, m.global_defs.dynamic_interfaces, d);
+                let i = vrrp_instance(
+                    st,
+                    m.global_defs.dynamic_interfaces,
+                    &mut m.next_rule_pref,
+                    d,
+                );
                 m.vrrp_instance.push(i);
             }
             "vrrp_sync_group" => {
@@ -482,7 +492,7 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
             }
             "static_rules" => {
                 d.unsupported(Some(st.pos()), "static_rules");
-                let r = rule_lines(require_block(st, d), d);
+                let r = rule_lines(require_block(st, d), &mut m.next_rule_pref, d);
                 m.static_rules.extend(r);
             }
             k if TOP_UNSUPPORTED.contains(&k) => {
@@ -1160,7 +1170,7 @@ fn parse_addr(t: &Tok) -> Option<IpAddr> {
     t.text.parse().ok()
 }
 
-fn vrrp_instance(st: &Stmt, dynamic_if: bool, d: &mut Diags) -> VrrpInstance {
+fn vrrp_instance(st: &Stmt, dynamic_if: bool, next_pref: &mut u32, d: &mut Diags) -> VrrpInstance {
     let name = name_of(st, d);
     let mut v = VrrpInstance {
         name: name.clone(),
@@ -1211,7 +1221,14 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, d: &mut Diags) -> VrrpInstance {
         notify: Notify::default(),
         keyword_pos: Vec::new(),
     };
-    instance_body(require_block(st, d), &mut v, &name, dynamic_if, d);
+    instance_body(
+        require_block(st, d),
+        &mut v,
+        &name,
+        dynamic_if,
+        next_pref,
+        d,
+    );
     v
 }
 
@@ -1230,7 +1247,14 @@ const SCALAR_INSTANCE_KEYWORDS: &[&str] = &[
     "unicast_ttl",
 ];
 
-fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool, d: &mut Diags) {
+fn instance_body(
+    b: &[Stmt],
+    v: &mut VrrpInstance,
+    name: &str,
+    dynamic_if: bool,
+    next_pref: &mut u32,
+    d: &mut Diags,
+) {
     for k in b {
         let kw = k.kw.text.as_str();
         if SCALAR_INSTANCE_KEYWORDS.contains(&kw) {
@@ -1424,7 +1448,7 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
             }
             "virtual_rules" => {
                 d.unsupported(Some(k.pos()), kw);
-                v.virtual_rules = rule_lines(require_block(k, d), d);
+                v.virtual_rules = rule_lines(require_block(k, d), next_pref, d);
             }
             "promote_secondaries" => v.promote_secondaries = true,
             "unicast_src_ip" | "mcast_src_ip" => {
@@ -1576,7 +1600,7 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
             "skip_check_adv_addr" => v.skip_check_adv_addr = read_bool(k, d),
             "strict_mode" => v.strict_mode = read_bool(k, d),
             _ => unknown(k, d, |inner, d| {
-                instance_body(inner, v, name, dynamic_if, d)
+                instance_body(inner, v, name, dynamic_if, next_pref, d)
             }),
         }
     }
@@ -1595,22 +1619,29 @@ fn route_lines(b: &[Stmt], d: &mut Diags) -> Vec<RawLine> {
     let mut out = Vec::new();
     for line in b {
         let w = line.words();
-        let has_dev = w.iter().any(|t| t.text == "dev");
-        let blackhole = w.iter().any(|t| {
-            matches!(
-                t.text.as_str(),
-                "blackhole" | "unreachable" | "prohibit" | "throw"
-            )
-        });
-        if !has_dev && !blackhole {
-            let dest = w
-                .iter()
-                .find(|t| {
-                    t.text != "src" && t.text != "to" && t.text.contains(['.', ':', '/'])
-                        || t.text == "default"
-                })
-                .map(|t| t.text.clone())
-                .unwrap_or_default();
+        if !w.iter().any(|t| t.text == "dev") {
+            // The destination: the first address-looking word that is not the argument of
+            // `src`, `via`/`gw` or `or`.
+            let mut dest = String::new();
+            let mut skip = false;
+            for t in &w {
+                let x = t.text.as_str();
+                if skip {
+                    skip = false;
+                    continue;
+                }
+                if matches!(
+                    x,
+                    "src" | "via" | "gw" | "or" | "table" | "metric" | "priority"
+                ) {
+                    skip = true;
+                    continue;
+                }
+                if x == "default" || x.contains(['.', ':', '/']) {
+                    dest = x.to_string();
+                    break;
+                }
+            }
             d.error(
                 Some(line.pos()),
                 format!(
@@ -1623,19 +1654,41 @@ fn route_lines(b: &[Stmt], d: &mut Diags) -> Vec<RawLine> {
     out
 }
 
-/// `virtual_rules` / `static_rules` lines.
-fn rule_lines(b: &[Stmt], d: &mut Diags) -> Vec<RawLine> {
+/// `virtual_rules` / `static_rules` lines. keepalived numbers rules without a preference
+/// downwards from 16384.
+fn rule_lines(b: &[Stmt], next_pref: &mut u32, d: &mut Diags) -> Vec<RawLine> {
     let mut out = Vec::new();
-    for line in b {
+    'lines: for line in b {
         let w = line.words();
+        for (i, t) in w.iter().enumerate() {
+            if matches!(t.text.as_str(), "from" | "to") {
+                if let Some(a) = w.get(i + 1) {
+                    let addr = a.text.split_once('/').map_or(a.text.as_str(), |(x, _)| x);
+                    if a.text != "all" && addr.parse::<IpAddr>().is_err() {
+                        d.error(
+                            Some(&a.pos),
+                            format!("VRRP parsed invalid IP {}. skipping IP...", a.text),
+                        );
+                        d.error(
+                            Some(&a.pos),
+                            format!("Invalid rule {} address {}", t.text, a.text),
+                        );
+                        continue 'lines;
+                    }
+                }
+            }
+        }
         if !w
             .iter()
             .any(|t| matches!(t.text.as_str(), "preference" | "priority" | "order"))
         {
             d.error(
                 Some(line.pos()),
-                "Rule has no preference specified - setting to 16384. This is probably not what you want.",
+                format!(
+                    "Rule has no preference specified - setting to {next_pref}. This is probably not what you want."
+                ),
             );
+            *next_pref = next_pref.saturating_sub(1);
         }
         out.push(raw(line));
     }
