@@ -97,8 +97,9 @@ fn signum_version_help_check() {
 fn dump_and_daemon_placeholder() {
     let o = run(&["-t", "-d", "-f", "config/sample.conf", "-P", "-B", "--all"]);
     let out = text(&o.stdout);
+    assert!(out.contains("vrrp_instance VI_1"), "{out}");
     assert!(
-        out.contains("NodeSpec") && out.contains("\"VI_1\""),
+        out.contains("virtual_ipaddress 10.16.200.200/24 dev eth1 label eth1:1"),
         "{out}"
     );
     let o = run(&["-n", "-l", "-f", "config/sample.conf"]);
