@@ -219,6 +219,8 @@ fn lexical_rules_produce_the_right_values() {
     assert_eq!(s.globals.router_id.as_deref(), Some("a b c"));
 
     assert_eq!(spec_of("conditional_id").instances[0].priority, 200);
+    let n = &spec_of("number_formats").instances[0];
+    assert_eq!((n.vrid, n.priority, n.advert_int.0), (51, 100, 200));
     let p = &spec_of("params").instances[0];
     assert_eq!(
         (p.interface.as_str(), p.vrid, p.priority),

@@ -270,12 +270,8 @@ fn arg<'a>(st: &'a Stmt, i: usize, d: &mut Diags) -> Option<&'a Tok> {
 
 /// keepalived's read_int: "invalid number 'x'" / "number 'x' outside range [a, b]".
 pub fn read_int(t: &Tok, min: i64, max: i64, d: &mut Diags) -> Option<i64> {
-    let Some(v) = super::lexer::parse_c_int(&t.text).filter(|_| {
-        let s = t.text.trim_start_matches(['-', '+']);
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_hexdigit() || c == 'x' || c == 'X')
-    }) else {
+    // keepalived compat: base 10 only ("010" is 10, "0x10" is invalid).
+    let Some(v) = t.text.parse::<i64>().ok() else {
         d.error(Some(&t.pos), format!("invalid number '{}'", t.text));
         return None;
     };
