@@ -83,7 +83,7 @@ impl Instance {
         let old_checksum = spec.old_unicast_checksum == OldUnicastChecksum::Always;
         Instance {
             priority: spec.priority,
-            master_adver_int: spec.advert_int,
+            master_adver_int: Centis(spec.advert_int.0.max(1)),
             notify_priority_changes: notify_priority_changes || spec.notify.priority_changes,
             spec,
             state: State::Init,
@@ -109,6 +109,11 @@ impl Instance {
 
     pub fn is_owner(&self) -> bool {
         self.spec.priority == 255
+    }
+
+    /// Own advertisement interval (never zero, so timers always move forward).
+    pub fn own_int(&self) -> Centis {
+        Centis(self.spec.advert_int.0.max(1))
     }
 
     fn adver_int_us(c: Centis) -> u64 {
@@ -301,12 +306,12 @@ impl Instance {
     pub fn become_master(&mut self, now: Instant, out: &mut VecDeque<Action>) {
         info!("({}) Entering MASTER STATE", self.spec.name);
         self.set_state(now, State::Master);
-        self.master_adver_int = self.spec.advert_int;
+        self.master_adver_int = self.own_int();
         self.preempt_until = None;
         self.timers.stop(Timer::MasterDown);
         self.send_advert(self.priority, out);
         self.timers
-            .set(Timer::Advert, now + self.spec.advert_int.to_duration());
+            .set(Timer::Advert, now + self.own_int().to_duration());
         self.add_vips(out);
         let g = self.spec.garp;
         self.garp_block(g.master_repeat, out);
@@ -351,7 +356,7 @@ impl Instance {
             // `state MASTER` (#1835).
             info!("({}) Entering BACKUP STATE (init)", self.spec.name);
             self.set_state(now, State::Backup);
-            self.master_adver_int = self.spec.advert_int;
+            self.master_adver_int = self.own_int();
             self.timers
                 .set(Timer::MasterDown, now + self.master_down_interval());
             self.notify(NotifyState::Backup, out);
@@ -381,11 +386,11 @@ impl Instance {
     fn leave_fault(&mut self, now: Instant, out: &mut VecDeque<Action>) {
         info!("({}) Entering BACKUP STATE", self.spec.name);
         self.set_state(now, State::Backup);
-        self.master_adver_int = self.spec.advert_int;
+        self.master_adver_int = self.own_int();
         self.preempt_until = None;
         // keepalived compat (§4.5): full down timer; an owner takes over after one interval.
         let d = if self.is_owner() && self.spec.initial_master {
-            self.spec.advert_int.to_duration() + self.skew()
+            self.own_int().to_duration() + self.skew()
         } else {
             self.master_down_interval()
         };
@@ -472,7 +477,7 @@ impl Instance {
                     // RFC 5798 §6.4.3: send an ADVERTISEMENT, reset the Adver_Timer.
                     self.send_advert(self.priority, out);
                     self.timers
-                        .set(Timer::Advert, now + self.spec.advert_int.to_duration());
+                        .set(Timer::Advert, now + self.own_int().to_duration());
                 }
                 (Timer::MasterDown, State::Backup) => down = true,
                 (Timer::GarpSecond, State::Master) => {
@@ -697,7 +702,7 @@ impl Instance {
         if self.spec.nopreempt || adv.priority >= ours || delaying {
             if self.spec.version == Version::V3 {
                 // RFC 5798 §6.4.2: Master_Adver_Interval := advertised interval.
-                self.master_adver_int = adv.adver_int;
+                self.master_adver_int = Centis(adv.adver_int.0.max(1));
             }
             self.note_master(src, adv);
             self.want_master = false;
@@ -723,7 +728,7 @@ impl Instance {
             // RFC 5798 §6.4.3: priority 0 → send an ADVERTISEMENT, reset the Adver_Timer.
             self.send_advert(self.priority, out);
             self.timers
-                .set(Timer::Advert, now + self.spec.advert_int.to_duration());
+                .set(Timer::Advert, now + self.own_int().to_duration());
             return RxOutcome::Accepted;
         }
         let ours = self.priority;
@@ -742,7 +747,7 @@ impl Instance {
                 if !self.spec.lower_prio_no_advert {
                     self.send_advert(self.priority, out);
                     self.timers
-                        .set(Timer::Advert, now + self.spec.advert_int.to_duration());
+                        .set(Timer::Advert, now + self.own_int().to_duration());
                 }
                 let g = self.spec.garp;
                 if g.lower_prio_repeat > 0 {
@@ -771,7 +776,7 @@ impl Instance {
                     self.send_advert(self.priority, out);
                 }
                 if self.spec.version == Version::V3 {
-                    self.master_adver_int = adv.adver_int;
+                    self.master_adver_int = Centis(adv.adver_int.0.max(1));
                 }
                 self.note_master(src, adv);
                 let keep_adv = self.master_adver_int;

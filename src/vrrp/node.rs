@@ -268,7 +268,7 @@ impl Node {
                 inst.send_advert(inst.priority, &mut self.actions);
                 inst.timers.set(
                     super::timer::Timer::Advert,
-                    now + inst.spec.advert_int.to_duration(),
+                    now + inst.own_int().to_duration(),
                 );
             }
         }
@@ -679,7 +679,7 @@ impl Node {
         if old_int != inst.spec.advert_int
             && (inst.state == State::Master || inst.spec.version == Version::V2)
         {
-            inst.master_adver_int = inst.spec.advert_int;
+            inst.master_adver_int = inst.own_int();
         }
         if !holds {
             return;

@@ -110,6 +110,11 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
         }
     }
 
+    if spec.unicast_fault_no_peer && spec.unicast_src.is_some() && spec.unicast_peers.is_empty() {
+        // keepalived compat: unicast configured without peers is a FAULT, not multicast.
+        ev.faults.push("no unicast peers".into());
+    }
+
     let ifaces = spec.track_interfaces.iter().chain(extra[0].iter());
     for r in ifaces {
         let up = t.links.get(&r.name).is_some_and(|l| l.exists && l.up);
@@ -117,7 +122,7 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
         if f {
             ev.faults.push(format!("tracked interface {} down", r.name));
         }
-        total += d;
+        total = total.saturating_add(d);
     }
     for r in spec.track_scripts.iter().chain(extra[1].iter()) {
         match t.scripts.get(&r.name) {
@@ -133,7 +138,7 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
                 if f {
                     ev.faults.push(format!("track script {} failed", r.name));
                 }
-                total += d;
+                total = total.saturating_add(d);
             }
         }
     }
@@ -163,7 +168,7 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
             ev.faults
                 .push(format!("track process {} not running", r.name));
         }
-        total += d;
+        total = total.saturating_add(d);
     }
 
     ev.priority = if spec.priority == 255 {
