@@ -657,6 +657,20 @@ impl Node {
             .collect();
         self.spec = new;
         self.reevaluate(now);
+        if self.spec.globals.fifo_write_vrrp_states_on_reload {
+            // keepalived compat: re-announce every current state on the FIFOs (no scripts).
+            for i in &self.instances {
+                let ns = match i.state {
+                    State::Master => NotifyState::Master,
+                    State::Backup => NotifyState::Backup,
+                    State::Fault => NotifyState::Fault,
+                    State::Init => continue,
+                };
+                let mut n = i.notification(ns);
+                n.scripts.clear();
+                self.actions.push_back(Action::Notify(n));
+            }
+        }
         info!("Reload finished");
     }
 
