@@ -63,17 +63,24 @@ pub struct Eval {
 }
 
 /// Contribution of one up/down tracker: (fault, priority delta).
+///
+/// keepalived.conf(5): a positive weight is added while the tracker is up, a negative one
+/// subtracted while it is down; `reverse` flips the direction of the adjustment (decrease
+/// while up / increase while down). `weight 0` means FAULT while down, or while up with
+/// `reverse`.
 fn weigh(up: bool, r: &TrackRef) -> (bool, i64) {
-    // `reverse` inverts what counts as "up" (weight 0 reverse: FAULT while up).
-    let up = up != r.reverse;
     let w = i64::from(r.weight);
     if w == 0 {
-        (!up, 0)
-    } else if w > 0 {
-        (false, if up { w } else { 0 })
-    } else {
-        (false, if up { 0 } else { w })
+        return (up == r.reverse, 0);
     }
+    let d = if w > 0 {
+        if up { w } else { 0 }
+    } else if up {
+        0
+    } else {
+        w
+    };
+    (false, if r.reverse { -d } else { d })
 }
 
 /// Evaluate `spec` (plus trackers inherited from its sync group) against `t`.
@@ -222,6 +229,20 @@ mod tests {
         assert_eq!(e.priority, 1);
         assert_eq!(e.faults, vec!["track script z failed".to_string()]);
         assert_eq!(e.src, Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))));
+    }
+
+    #[test]
+    fn reverse_flips_the_direction_of_the_adjustment() {
+        assert_eq!(weigh(true, &tr("x", 10, false)), (false, 10));
+        assert_eq!(weigh(false, &tr("x", 10, false)), (false, 0));
+        assert_eq!(weigh(true, &tr("x", 10, true)), (false, -10));
+        assert_eq!(weigh(false, &tr("x", 10, true)), (false, 0));
+        assert_eq!(weigh(false, &tr("x", -10, false)), (false, -10));
+        assert_eq!(weigh(false, &tr("x", -10, true)), (false, 10));
+        assert_eq!(weigh(true, &tr("x", -10, true)), (false, 0));
+        assert_eq!(weigh(false, &tr("x", 0, false)), (true, 0));
+        assert_eq!(weigh(true, &tr("x", 0, true)), (true, 0));
+        assert_eq!(weigh(false, &tr("x", 0, true)), (false, 0));
     }
 
     #[test]
