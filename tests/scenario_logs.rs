@@ -100,6 +100,23 @@ fn log_lines_use_keepalived_wording() {
     has(&l, "(VI_1) sent 0 priority");
     has(&l, "(VI_1) Backup received priority 0 advertisement");
 
+    // Waiting for a weight-0 script: keepalived logs a plain "Entering BACKUP STATE".
+    let mut lan = Lan::new(4);
+    let mut s = inst(100);
+    s.track_scripts = vec![script("chk", 0)];
+    let a = add(&mut lan, 1, s);
+    take();
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::Script {
+            name: "chk".into(),
+            ok: true,
+        }),
+    );
+    let l = take();
+    has(&l, "(VI_1) Entering BACKUP STATE");
+    assert!(!l.iter().any(|x| x.contains("(init)")), "{l:?}");
+
     // FAULT.
     let mut lan = Lan::new(3);
     let a = add(&mut lan, 1, inst(100));

@@ -758,7 +758,17 @@ fn dumps_show_state_and_counters() {
     );
     assert!(j.contains("\"stats\":{\"advert_rcvd\":0,\"advert_sent\":"));
     let d = n.dump_data(lan.now);
-    assert!(d.contains("State = MASTER"));
+    for want in [
+        " VRRP Instance = VI_1\n   VRRP Version = 2\n   State = MASTER\n   Wantstate = MASTER\n",
+        "   Interface = eth0\n",
+        "   Gratuitous ARP delay = 5\n",
+        "   Virtual Router ID = 51\n",
+        "   Virtual IP (1):\n     10.0.0.100/32 dev eth0 scope global set\n",
+        "   Advert interval = 1 sec\n",
+        "   Master down timer = 3218750 usecs\n",
+    ] {
+        assert!(d.contains(want), "{want:?} not in\n{d}");
+    }
     let s = n.dump_stats();
     assert!(s.starts_with("VRRP Instance: VI_1\n  Advertisements:\n    Received: 0\n    Sent: 7\n  Became master: 1\n"), "{s}");
     let mut n = lan.nodes.remove(a).node;

@@ -72,6 +72,8 @@ pub struct Instance {
     /// pseudo-header destination).
     old_checksum: bool,
     pub notify_priority_changes: bool,
+    /// INIT was held by weight-0 scripts without a first result.
+    held_by_scripts: bool,
 }
 
 fn vip_dev<'a>(spec: &'a InstanceSpec, vip: &'a VipSpec) -> &'a str {
@@ -100,6 +102,7 @@ impl Instance {
             preempt_until: None,
             logged: 0,
             old_checksum,
+            held_by_scripts: false,
         }
     }
 
@@ -353,8 +356,13 @@ impl Instance {
             self.become_master(now, out);
         } else {
             // keepalived compat: every other instance starts through BACKUP, even with
-            // `state MASTER` (#1835).
-            info!("({}) Entering BACKUP STATE (init)", self.spec.name);
+            // `state MASTER` (#1835). After waiting for scripts keepalived leaves its internal
+            // FAULT, which it logs without "(init)".
+            if self.held_by_scripts {
+                info!("({}) Entering BACKUP STATE", self.spec.name);
+            } else {
+                info!("({}) Entering BACKUP STATE (init)", self.spec.name);
+            }
             self.set_state(now, State::Backup);
             self.master_adver_int = self.own_int();
             self.timers
@@ -410,6 +418,9 @@ impl Instance {
         self.set_priority(now, ev.priority, out);
         self.faults = ev.faults;
         self.pending = ev.pending;
+        if self.state == State::Init && ev.scripts_pending {
+            self.held_by_scripts = true;
+        }
         let before = self.state;
         match self.state {
             State::Init => {

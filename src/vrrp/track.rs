@@ -56,6 +56,9 @@ pub struct Eval {
     /// Still waiting for information before the first state can be chosen (own link not
     /// reported yet, or a weight-0 script that has not reported once).
     pub pending: bool,
+    /// `pending` because of a weight-0 script (keepalived holds such instances in an internal
+    /// FAULT and later logs a plain "Entering BACKUP STATE").
+    pub scripts_pending: bool,
     /// Effective priority (owner stays 255; others clamped to 1..=254).
     pub priority: u8,
     /// Source address for adverts and the tie-break.
@@ -138,6 +141,7 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
                 // result; weighted ones contribute nothing until then.
                 if r.weight == 0 {
                     ev.pending = true;
+                    ev.scripts_pending = true;
                 }
             }
             Some(&ok) => {
