@@ -31,6 +31,7 @@ mod once {
     pub const UNICAST_SRC: u32 = 64;
     pub const V3_INTERVAL: u32 = 128;
     pub const OWN_ADDR: u32 = 256;
+    pub const OWNER: u32 = 512;
 }
 
 /// What a received advert did to the instance.
@@ -743,6 +744,13 @@ impl Instance {
             return RxOutcome::Accepted;
         }
         let ours = self.priority;
+        if adv.priority == 255 && self.is_owner() && self.log_once(once::OWNER) {
+            // keepalived compat: two address owners on one link is a configuration error;
+            // the normal tie-break on the address then decides.
+            warn!(
+                "({name}) CONFIGURATION ERROR: local instance and {src} are both configured as address owner, please resolve"
+            );
+        }
         let order = adv.priority.cmp(&ours).then_with(|| match self.src {
             Some(mine) => src.cmp(&mine),
             None => Ordering::Greater,

@@ -1,6 +1,32 @@
 //! The root object of the core: every instance of one keepalived.conf, the trackers, sync
 //! groups, reload and shutdown. Sans-IO: `handle(now, input)`, then drain `poll_action()`,
 //! then re-arm a timer from `poll_timeout()`.
+//!
+//! Gluing it to the daemon:
+//!
+//! ```text
+//! let mut node = Node::new(spec, now);           // queues DelVip for every VIP (stale copies)
+//! node.set_epoch_offset(realtime_us - monotonic_us);   // only for the dump timestamps
+//! for ifname in node.interfaces() { node.handle(now, Input::Link(state_of(ifname))) }
+//!     // instances stay INIT until their own interface has been reported once
+//! loop {
+//!     drain: while let Some(a) = node.poll_action() { execute(a) }
+//!     arm the timer at node.poll_timeout() (None = nothing scheduled)
+//!     wait; then exactly one of:
+//!       node.handle(now, Input::Timeout)                       // timer fired (spurious is fine)
+//!       node.handle(now, Input::Packet(RxPacket { .. }))       // VRRP payload + IP metadata
+//!       node.handle(now, Input::Link(..) | Input::AddressDeleted { .. })   // netlink
+//!       node.handle(now, Input::Tracker(TrackerUpdate::Script { name, ok }))
+//!           // check::Checker's CheckAction::Result: first decided state, every flip, and
+//!           // again after a reload; weight-0 scripts hold their instances in INIT until then
+//!       node.handle(now, Input::Tracker(TrackerUpdate::File { name, value }))  // read at
+//!           // start and on every inotify change (before that: init_file value, else 0)
+//!       node.handle(now, Input::Tracker(TrackerUpdate::Process { name, running }))
+//!       SIGHUP: node.send_reload_adverts(now); drain; parse; node.handle(now, Input::Reload(spec))
+//!       SIGTERM: node.handle(now, Input::Shutdown { release_vips: !dont_release_vrrp }); drain
+//!       SIGUSR1/SIGUSR2/36: node.dump_data(now) / node.dump_stats() / node.dump_json(now)
+//! }
+//! ```
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -263,6 +289,9 @@ impl Node {
     /// SIGHUP, before the new config is parsed: every MASTER advertises at once so backups
     /// do not time out during a long reload (reference §2.1 step 2).
     pub fn send_reload_adverts(&mut self, now: Instant) {
+        if self.stopped {
+            return;
+        }
         for inst in &mut self.instances {
             if inst.state == State::Master {
                 inst.send_advert(inst.priority, &mut self.actions);
@@ -279,6 +308,11 @@ impl Node {
             .iter()
             .map(|i| (i.spec.name.clone(), i.state, i.priority))
             .collect()
+    }
+
+    /// The configuration in force (globals such as `notify_fifo` live here).
+    pub fn spec(&self) -> &NodeSpec {
+        &self.spec
     }
 
     /// Read access for tests and dumps.
