@@ -771,6 +771,10 @@ fn dumps_show_state_and_counters() {
     }
     let s = n.dump_stats();
     assert!(s.starts_with("VRRP Instance: VI_1\n  Advertisements:\n    Received: 0\n    Sent: 7\n  Became master: 1\n"), "{s}");
+    let mut spec2 = node_spec(vec![inst(200)]);
+    spec2.globals.json_version = 2;
+    let n2 = rkeepalived::vrrp::node::Node::new(spec2, lan.now);
+    assert!(n2.dump_json(lan.now).starts_with("{\"vrrp\":[{\"data\":"));
     let mut n = lan.nodes.remove(a).node;
     n.clear_stats();
     assert!(n.dump_stats().contains("    Sent: 0\n"));
@@ -1004,4 +1008,46 @@ fn priority_change_is_published_when_notify_priority_changes_is_set() {
         .unwrap();
     assert_eq!(n.fifo_line(), "INSTANCE \"VI_1\" MASTER_PRIORITY 70\n");
     assert!(n.scripts.is_empty());
+}
+
+#[test]
+fn rogue_owner_that_never_yields_makes_us_step_down_to_254() {
+    let mut lan = Lan::new(40);
+    let owner = |ignore: bool| {
+        let mut s = inst(255);
+        s.initial_master = true;
+        s.owner_ignore_adverts = ignore;
+        s
+    };
+    // B (10.0.0.1) is an RFC-literal owner that ignores adverts; A (10.0.0.2) wins the
+    // address tie-break but B never yields.
+    let b = add(&mut lan, 1, owner(true));
+    let a = add(&mut lan, 2, owner(false));
+    lan.drive_for(secs(5));
+    assert_eq!(lan.masters(51), vec![b]);
+    let ia = lan.nodes[a].node.instance("VI_1").unwrap();
+    assert!(ia.owner_demoted);
+    assert_eq!(ia.priority, 254);
+    // B goes away: A takes over and is the owner again.
+    lan.crash(b);
+    lan.drive_for(secs(5));
+    assert_eq!(lan.masters(51), vec![a]);
+    let ia = lan.nodes[a].node.instance("VI_1").unwrap();
+    assert!(!ia.owner_demoted);
+    assert_eq!(ia.priority, 255);
+}
+
+#[test]
+fn two_keepalived_owners_resolve_by_address() {
+    let mut lan = Lan::new(41);
+    let owner = || {
+        let mut s = inst(255);
+        s.initial_master = true;
+        s
+    };
+    let _a = add(&mut lan, 1, owner());
+    let b = add(&mut lan, 2, owner());
+    lan.drive_for(secs(5));
+    assert_eq!(lan.masters(51), vec![b]);
+    assert!(!lan.nodes[b].node.instance("VI_1").unwrap().owner_demoted);
 }

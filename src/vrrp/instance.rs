@@ -75,6 +75,11 @@ pub struct Instance {
     pub notify_priority_changes: bool,
     /// INIT was held by weight-0 scripts without a first result.
     held_by_scripts: bool,
+    /// keepalived compat (§4.6): another owner with a lower address keeps advertising 255:
+    /// (its address, when we first answered it).
+    rogue: Option<(IpAddr, Instant)>,
+    /// We stepped down to 254 because of a rogue owner.
+    pub owner_demoted: bool,
 }
 
 fn vip_dev<'a>(spec: &'a InstanceSpec, vip: &'a VipSpec) -> &'a str {
@@ -104,6 +109,8 @@ impl Instance {
             logged: 0,
             old_checksum,
             held_by_scripts: false,
+            rogue: None,
+            owner_demoted: false,
         }
     }
 
@@ -310,6 +317,7 @@ impl Instance {
     pub fn become_master(&mut self, now: Instant, out: &mut VecDeque<Action>) {
         info!("({}) Entering MASTER STATE", self.spec.name);
         self.set_state(now, State::Master);
+        self.restore_owner(now, out);
         self.master_adver_int = self.own_int();
         self.preempt_until = None;
         self.timers.stop(Timer::MasterDown);
@@ -416,7 +424,8 @@ impl Instance {
         out: &mut VecDeque<Action>,
     ) -> Option<State> {
         self.src = ev.src;
-        self.set_priority(now, ev.priority, out);
+        let p = if self.owner_demoted { 254 } else { ev.priority };
+        self.set_priority(now, p, out);
         self.faults = ev.faults;
         self.pending = ev.pending;
         if self.state == State::Init && ev.scripts_pending {
@@ -441,6 +450,14 @@ impl Instance {
             }
         }
         (self.state != before).then_some(self.state)
+    }
+
+    fn restore_owner(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+        self.rogue = None;
+        if self.owner_demoted {
+            self.owner_demoted = false;
+            self.set_priority(now, 255, out);
+        }
     }
 
     fn set_priority(&mut self, now: Instant, new: u8, out: &mut VecDeque<Action>) {
@@ -673,7 +690,7 @@ impl Instance {
         }
         match self.state {
             State::Backup => {
-                self.backup_rx(now, src, adv);
+                self.backup_rx(now, src, adv, out);
                 RxOutcome::Accepted
             }
             State::Master => self.master_rx(now, src, adv, out),
@@ -689,7 +706,11 @@ impl Instance {
         self.master_priority = adv.priority;
     }
 
-    fn backup_rx(&mut self, now: Instant, src: IpAddr, adv: &Advert) {
+    fn backup_rx(&mut self, now: Instant, src: IpAddr, adv: &Advert, out: &mut VecDeque<Action>) {
+        if self.owner_demoted && self.rogue.is_some_and(|(r, _)| r == src) && adv.priority < 255 {
+            // keepalived compat (§4.6): the rogue owner stopped claiming 255.
+            self.restore_owner(now, out);
+        }
         let name = &self.spec.name;
         if adv.priority == 0 {
             // RFC 5798 §6.4.2: priority 0 → Master_Down_Timer := Skew_Time.
@@ -755,6 +776,32 @@ impl Instance {
             Some(mine) => src.cmp(&mine),
             None => Ordering::Greater,
         });
+        if adv.priority == 255 && self.is_owner() && order == Ordering::Less {
+            // keepalived compat (§4.6): the other owner should yield to our higher address.
+            // Answer twice; if it still claims ownership after 1.2 × the longer interval,
+            // step down to 254 so that one of us is MASTER.
+            let longer = self.own_int().max(adv.adver_int).to_duration().as_micros();
+            let patience = Duration::from_micros(longer * 12 / 10);
+            match self.rogue {
+                Some((r, since)) if r == src && now >= since + patience => {
+                    warn!(
+                        "({name}) {src} is still advertising as address owner, please resolve - reducing our priority"
+                    );
+                    self.owner_demoted = true;
+                    self.set_priority(now, 254, out);
+                    return self.master_rx(now, src, adv, out);
+                }
+                Some((r, _)) if r == src => {}
+                _ => {
+                    self.rogue = Some((src, now));
+                    self.send_advert(self.priority, out);
+                    self.send_advert(self.priority, out);
+                    self.timers
+                        .set(Timer::Advert, now + self.own_int().to_duration());
+                    return RxOutcome::Accepted;
+                }
+            }
+        }
         match order {
             Ordering::Less => {
                 // RFC 5798 §6.4.3 discards; keepalived compat: answer at once and re-GARP

@@ -808,7 +808,7 @@ impl Node {
     }
 
     /// Signal 36: keepalived's `keepalived.json` (json_version 1: an array of
-    /// `{"data": {...}, "stats": {...}}`).
+    /// `{"data": {...}, "stats": {...}}`; json_version 2: `{"vrrp": [...]}`).
     pub fn dump_json(&self, _now: Instant) -> String {
         let mut o = String::from("[");
         for (n, i) in self.instances.iter().enumerate() {
@@ -897,6 +897,10 @@ impl Node {
             o.push('}');
         }
         o.push(']');
+        if self.spec.globals.json_version >= 2 {
+            // json_version 2: the same array under a "vrrp" key.
+            o = format!("{{\"vrrp\":{o}}}");
+        }
         o
     }
 
