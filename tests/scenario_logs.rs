@@ -93,6 +93,10 @@ fn log_lines_use_keepalived_wording() {
         &l,
         "(VI_1) Received advert from 10.0.0.1 with lower priority 100, ours 100, forcing new election",
     );
+    has(
+        &l,
+        "(VI_1) Master received advert from 10.0.0.2 with same priority 100 but higher IP address than ours",
+    );
     // Shutdown of the master: priority 0, and the backup notices.
     lan.input(b, Input::Shutdown { release_vips: true });
     lan.drive_for(secs(2));

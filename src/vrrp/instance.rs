@@ -348,6 +348,7 @@ impl Instance {
     pub fn master_to_backup(&mut self, now: Instant, out: &mut VecDeque<Action>) {
         info!("({}) Entering BACKUP STATE", self.spec.name);
         self.set_state(now, State::Backup);
+        self.preempt_until = None;
         self.stop_master_timers();
         self.del_vips(out);
         self.stats.release_master += 1;
@@ -720,15 +721,20 @@ impl Instance {
         }
         let ours = self.priority;
         let delay = self.spec.preempt_delay;
+        // keepalived compat: the delay starts at the first lower-priority advert and is
+        // cancelled by an advert at or above our priority; until it runs out the lower
+        // priority master is accepted.
+        let delaying = delay > Duration::ZERO && self.preempt_until.is_none_or(|u| u > now);
         if delay > Duration::ZERO && !self.spec.nopreempt {
-            if adv.priority > ours {
-                self.preempt_until = Some(now + delay);
+            if adv.priority >= ours {
+                if self.preempt_until.take().is_some() {
+                    info!("({name}) stop preempt delay");
+                }
             } else if self.preempt_until.is_none() {
-                info!("({name}) start preempt delay({})", delay);
+                info!("({name}) start preempt delay ({delay})");
                 self.preempt_until = Some(now + delay);
             }
         }
-        let delaying = self.preempt_until.is_some_and(|u| u > now);
         // RFC 5798 §6.4.2: accept if priority >= ours or preemption is off.
         // keepalived compat: nopreempt acts here only (on the receiving backup), and a
         // running preempt_delay keeps accepting a lower-priority master.
@@ -806,8 +812,13 @@ impl Instance {
             Ordering::Less => {
                 // RFC 5798 §6.4.3 discards; keepalived compat: answer at once and re-GARP
                 // (split-brain repair, §4.8).
+                let forcing = if self.spec.lower_prio_no_advert {
+                    ""
+                } else {
+                    ", forcing new election"
+                };
                 info!(
-                    "({name}) Received advert from {src} with lower priority {}, ours {ours}, forcing new election",
+                    "({name}) Received advert from {src} with lower priority {}, ours {ours}{forcing}",
                     adv.priority
                 );
                 if !self.spec.lower_prio_no_advert {
@@ -828,16 +839,25 @@ impl Instance {
             }
             Ordering::Equal => {
                 if self.log_once(once::OWN_ADDR) {
-                    warn!("({name}) Received advert from our own address {src}");
+                    warn!(
+                        "({name}) WARNING - equal priority advert received from remote host with our IP address."
+                    );
                 }
                 RxOutcome::Accepted
             }
             Ordering::Greater => {
                 // RFC 5798 §6.4.3: higher priority (or equal and higher address) → BACKUP.
-                info!(
-                    "({name}) Master received advert from {src} with higher priority {}, ours {ours}",
-                    adv.priority
-                );
+                if adv.priority > ours {
+                    info!(
+                        "({name}) Master received advert from {src} with higher priority {}, ours {ours}",
+                        adv.priority
+                    );
+                } else {
+                    info!(
+                        "({name}) Master received advert from {src} with same priority {} but higher IP address than ours",
+                        adv.priority
+                    );
+                }
                 if self.spec.higher_prio_send_advert {
                     self.send_advert(self.priority, out);
                 }
