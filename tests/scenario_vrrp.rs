@@ -1051,3 +1051,44 @@ fn two_keepalived_owners_resolve_by_address() {
     assert_eq!(lan.masters(51), vec![b]);
     assert!(!lan.nodes[b].node.instance("VI_1").unwrap().owner_demoted);
 }
+
+#[test]
+fn check_unicast_src_and_peer_ttl_range_reject_without_resetting_the_timer() {
+    use rkeepalived::vrrp::spec::{Family, PeerSpec};
+    let mut lan = Lan::new(42);
+    let t0 = lan.now;
+    let mut s = inst(100);
+    s.unicast_src = Some(ipa(1));
+    s.unicast_peers = vec![PeerSpec {
+        addr: ipa(2),
+        min_ttl: Some(250),
+        max_ttl: None,
+    }];
+    s.check_unicast_src = true;
+    let a = add(&mut lan, 1, s);
+    let adv = lan.nodes[a]
+        .node
+        .instance("VI_1")
+        .unwrap()
+        .build_advert(200);
+    for k in 1..=3u64 {
+        let now = t0 + secs(k);
+        lan.drive_until(now);
+        // From a stranger, and from the peer with a TTL below its min_ttl.
+        lan.nodes[a]
+            .node
+            .handle_advert(now, "eth0", Family::V4, ipa(9), ipa(1), 255, &adv);
+        lan.nodes[a]
+            .node
+            .handle_advert(now, "eth0", Family::V4, ipa(2), ipa(1), 64, &adv);
+    }
+    lan.drive_for(secs(5));
+    assert_eq!(
+        first_master(&lan, a, "VI_1"),
+        Some(t0 + secs(3) + skew_v2(100))
+    );
+    let st = lan.nodes[a].node.instance("VI_1").unwrap().stats;
+    assert_eq!(st.ip_ttl_err, 3);
+    // keepalived counts these as received (type, version and length were fine).
+    assert_eq!(st.advert_rcvd, 6);
+}

@@ -624,6 +624,9 @@ impl Instance {
             }
             return RxOutcome::Rejected;
         }
+        // keepalived compat: "correct type, version and length" — counted as received
+        // before the address-list and unicast-source checks.
+        self.stats.advert_rcvd += 1;
         if self.is_owner() && self.spec.owner_ignore_adverts {
             // RFC 5798 §6.4.3 literally: the owner never leaves MASTER.
             return RxOutcome::Rejected;
@@ -685,7 +688,6 @@ impl Instance {
                 }
             }
         }
-        self.stats.advert_rcvd += 1;
         if adv.priority == 0 {
             self.stats.pri_zero_rcvd += 1;
         }
