@@ -196,6 +196,12 @@ fn seed_pair_nopreempt_fault_moves_vip_and_it_stays_after_recovery() {
     lan.input(n1, script_update("chk_ng", true));
     lan.input(n2, script_update("chk_ng", true));
     assert_eq!(lan.state(n1, "VI_NG"), State::Backup);
+    // keepalived compat: unicast instance leaving its script wait announces its own address.
+    assert!(
+        lan.actions_since(n1, t0)
+            .iter()
+            .any(|a| matches!(a, Action::SendGarp { addr, .. } if *addr == ipa(152)))
+    );
     lan.drive_for(secs(20));
     // advert_int 2: 3 × 2 s + (256 − 100)/256 s.
     assert_eq!(

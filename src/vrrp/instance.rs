@@ -378,6 +378,9 @@ impl Instance {
             self.timers
                 .set(Timer::MasterDown, now + self.master_down_interval());
             self.notify(NotifyState::Backup, out);
+            if self.held_by_scripts {
+                self.announce_unicast_src(out);
+            }
         }
     }
 
@@ -414,6 +417,23 @@ impl Instance {
         };
         self.timers.set(Timer::MasterDown, now + d);
         self.notify(NotifyState::Backup, out);
+        self.announce_unicast_src(out);
+    }
+
+    /// keepalived compat (observed on 2.0.19 and 2.2.7): a unicast IPv4 instance leaving
+    /// FAULT (including the wait for its first script results) sends one gratuitous ARP for
+    /// its own source address ("VI_1: sending gratuitous ARP for 10.0.0.1"), so peers
+    /// refresh their ARP cache for it.
+    fn announce_unicast_src(&self, out: &mut VecDeque<Action>) {
+        if let Some(src @ IpAddr::V4(_)) = self.src
+            && self.spec.is_unicast()
+        {
+            info!("{}: sending gratuitous ARP for {src}", self.spec.name);
+            out.push_back(Action::SendGarp {
+                ifname: self.spec.interface.clone(),
+                addr: src,
+            });
+        }
     }
 
     /// New tracker verdict. Returns the new state if a transition happened.
