@@ -26,6 +26,15 @@ use rkeepalived::vrrp::wire::{Advert, WireAuth};
 
 const VRID: u8 = 51;
 
+/// Number of seeds per property: `default`, or `RK_SIM_SEEDS` for long soak runs.
+fn seeds(default: u64) -> std::ops::Range<u64> {
+    let n = std::env::var("RK_SIM_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    0..n
+}
+
 #[derive(Clone, Debug)]
 struct Cfg {
     prio: u8,
@@ -268,7 +277,7 @@ fn chaos_then_calm(seed: u64) {
 
 #[test]
 fn clean_start_elects_the_rfc_master_in_thousands_of_runs() {
-    for seed in 0..2_000 {
+    for seed in seeds(2_000) {
         clean_election(seed);
     }
 }
@@ -312,14 +321,14 @@ fn nopreempt_joiners(seed: u64) {
 
 #[test]
 fn nopreempt_peers_never_take_over_a_live_master() {
-    for seed in 0..1_000 {
+    for seed in seeds(1_000) {
         nopreempt_joiners(seed);
     }
 }
 
 #[test]
 fn one_master_after_chaos_in_thousands_of_runs() {
-    for seed in 0..1_500 {
+    for seed in seeds(1_500) {
         chaos_then_calm(seed);
     }
 }
@@ -599,7 +608,7 @@ fn fuzz_node(seed: u64) {
 
 #[test]
 fn random_inputs_never_panic_and_time_moves_forward() {
-    for seed in 0..3_000 {
+    for seed in seeds(3_000) {
         fuzz_node(seed);
     }
 }
