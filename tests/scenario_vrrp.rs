@@ -1098,3 +1098,21 @@ fn check_unicast_src_and_peer_ttl_range_reject_without_resetting_the_timer() {
     // keepalived counts these as received (type, version and length were fine).
     assert_eq!(st.advert_rcvd, 6);
 }
+
+#[test]
+fn sync_group_goes_master_only_when_every_member_wants_it() {
+    let mut lan = Lan::new(43);
+    // A runs only VI_1 (master). B runs the group {VI_1, VI_2}; nobody else runs VI_2.
+    let a = add(&mut lan, 1, inst(200));
+    let b = two_if_node(&mut lan, 2, 100);
+    lan.drive_for(secs(20));
+    assert_eq!(lan.masters(51), vec![a]);
+    // VI_2's timer ran out long ago, but VI_1 still hears A: the group holds VI_2 back.
+    assert_eq!(lan.state(b, "VI_2"), State::Backup);
+    assert!(lan.nodes[b].node.instance("VI_2").unwrap().want_master);
+    lan.crash(a);
+    lan.drive_for(secs(10));
+    let t1 = first_master(&lan, b, "VI_1").unwrap();
+    assert_eq!(first_master(&lan, b, "VI_2"), Some(t1));
+    assert_eq!(lan.masters(52), vec![b]);
+}
