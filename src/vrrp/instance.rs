@@ -239,7 +239,7 @@ impl Instance {
     }
 
     /// Send one advert with `priority` (one action per unicast peer, or one multicast).
-    pub fn send_advert(&mut self, priority: u8, out: &mut VecDeque<Action>) {
+    pub(crate) fn send_advert(&mut self, priority: u8, out: &mut VecDeque<Action>) {
         let Some(src) = self.src else {
             return;
         };
@@ -286,7 +286,7 @@ impl Instance {
         }
     }
 
-    pub fn add_vips(&mut self, out: &mut VecDeque<Action>) {
+    pub(crate) fn add_vips(&mut self, out: &mut VecDeque<Action>) {
         info!("({}) setting VIPs.", self.spec.name);
         for vip in self.spec.vips.iter().chain(self.spec.excluded_vips.iter()) {
             out.push_back(Action::AddVip {
@@ -298,7 +298,7 @@ impl Instance {
         self.vipset = true;
     }
 
-    pub fn del_vips(&mut self, out: &mut VecDeque<Action>) {
+    pub(crate) fn del_vips(&mut self, out: &mut VecDeque<Action>) {
         info!("({}) removing VIPs.", self.spec.name);
         for vip in self.spec.vips.iter().chain(self.spec.excluded_vips.iter()) {
             out.push_back(Action::DelVip {
@@ -314,7 +314,7 @@ impl Instance {
 
     /// RFC 5798 §6.4.1 / §6.4.2: become MASTER. keepalived order: advert first (so the old
     /// master releases), then the addresses, then GARPs, then the notify.
-    pub fn become_master(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+    pub(crate) fn become_master(&mut self, now: Instant, out: &mut VecDeque<Action>) {
         info!("({}) Entering MASTER STATE", self.spec.name);
         self.set_state(now, State::Master);
         self.restore_owner(now, out);
@@ -345,7 +345,7 @@ impl Instance {
     }
 
     /// Leave MASTER for BACKUP (higher-priority advert, VIP deleted, sync group).
-    pub fn master_to_backup(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+    pub(crate) fn master_to_backup(&mut self, now: Instant, out: &mut VecDeque<Action>) {
         info!("({}) Entering BACKUP STATE", self.spec.name);
         self.set_state(now, State::Backup);
         self.preempt_until = None;
@@ -384,7 +384,7 @@ impl Instance {
         }
     }
 
-    pub fn enter_fault(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+    pub(crate) fn enter_fault(&mut self, now: Instant, out: &mut VecDeque<Action>) {
         let was = self.state;
         if was == State::Master {
             // keepalived compat (§4.5, §4.9): a MASTER going FAULT sends priority 0 so a
@@ -437,7 +437,7 @@ impl Instance {
     }
 
     /// New tracker verdict. Returns the new state if a transition happened.
-    pub fn apply_eval(
+    pub(crate) fn apply_eval(
         &mut self,
         now: Instant,
         ev: Eval,
@@ -519,7 +519,7 @@ impl Instance {
 
     /// Handle expired timers. Returns true if the master-down timer fired (the node decides
     /// whether to become MASTER, because of sync groups).
-    pub fn on_timers(&mut self, now: Instant, out: &mut VecDeque<Action>) -> bool {
+    pub(crate) fn on_timers(&mut self, now: Instant, out: &mut VecDeque<Action>) -> bool {
         let mut down = false;
         for t in self.timers.take_expired(now) {
             match (t, self.state) {
@@ -548,14 +548,14 @@ impl Instance {
     }
 
     /// The master-down timer fired and nothing holds us back.
-    pub fn master_down_expired(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+    pub(crate) fn master_down_expired(&mut self, now: Instant, out: &mut VecDeque<Action>) {
         info!("({}) Receive advertisement timeout", self.spec.name);
         self.become_master(now, out);
     }
 
     /// Sync groups: the group is not ready; wait another down interval (keepalived resets
     /// the timer "to avoid thrashing").
-    pub fn wait_for_group(&mut self, now: Instant) {
+    pub(crate) fn wait_for_group(&mut self, now: Instant) {
         self.want_master = true;
         self.timers
             .set(Timer::MasterDown, now + self.master_down_interval());
@@ -564,7 +564,7 @@ impl Instance {
     // ---------------------------------------------------------------- receiving
 
     /// Check and process an already parsed advert (reference §4.10, RFC 5798 §7.1).
-    pub fn handle_advert(
+    pub(crate) fn handle_advert(
         &mut self,
         now: Instant,
         src: IpAddr,
@@ -898,7 +898,7 @@ impl Instance {
     }
 
     /// A (possibly old-style) checksum for unicast v3 was detected on receive.
-    pub fn set_old_checksum(&mut self) {
+    pub(crate) fn set_old_checksum(&mut self) {
         if !self.old_checksum {
             info!(
                 "({}) Setting unicast VRRPv3 checksum to old version",
@@ -913,7 +913,7 @@ impl Instance {
     }
 
     /// An address disappeared from `ifname`. Returns true if the MASTER left for BACKUP.
-    pub fn address_deleted(
+    pub(crate) fn address_deleted(
         &mut self,
         now: Instant,
         ifname: &str,
@@ -943,7 +943,7 @@ impl Instance {
     }
 
     /// Shutdown: resign (priority 0 + DelVip unless `release_vips` is false) and notify STOP.
-    pub fn shutdown(&mut self, now: Instant, release_vips: bool, out: &mut VecDeque<Action>) {
+    pub(crate) fn shutdown(&mut self, now: Instant, release_vips: bool, out: &mut VecDeque<Action>) {
         if self.state == State::Master && release_vips {
             self.send_advert(0, out);
             self.del_vips(out);
