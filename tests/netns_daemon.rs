@@ -1,0 +1,680 @@
+//! The daemon as a process, in network namespaces: sd_notify, SIGHUP reloads, dump signals,
+//! daemonizing, and resource hygiene across reloads.
+//!
+//! Needs root; skips with a printed reason otherwise, and fails instead when `CI` is set.
+//! Addresses (only inside the lab's namespaces): node1 10.16.200.11/16, node2 10.16.200.12/16 on
+//! `eth1`; VIPs 10.16.200.200..202.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::daemon_ext::{
+    Inst, NotifySocket, VipWatch, children_states, conf, env_wrapper, fd_count, fd_targets,
+    json_eval, json_valid, kill_num, log_after_nth, node_tmp, ns_pid, stat_fields,
+};
+use common::netns::{
+    DaemonHandle, Lab, Signal, daemon_bin, require_root_or_skip, require_tools_or_skip, step,
+    wait_until, which,
+};
+
+const VIP: &str = "10.16.200.200";
+const VIP32: &str = "10.16.200.200/32";
+
+fn can_run(tools: &[&str]) -> bool {
+    require_root_or_skip() && require_tools_or_skip(tools)
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}
+
+/// Lab with node1 (and node2 if `two`).
+fn lab(tag: &str, two: bool) -> Lab {
+    let mut lab = Lab::new(tag);
+    lab.add_node("node1", "eth1", &["10.16.200.11/16"]);
+    if two {
+        lab.add_node("node2", "eth1", &["10.16.200.12/16"]);
+    }
+    lab
+}
+
+/// A single-node MASTER config (`state MASTER`, multicast) holding `vips`.
+fn master_conf(name: &str, vips: &[&str], globals: &str) -> String {
+    conf(
+        "rk_daemon",
+        globals,
+        &[Inst {
+            name,
+            state: "MASTER",
+            prio: 150,
+            vips: vips.iter().map(|v| format!("{v} dev eth1")).collect(),
+            ..Inst::default()
+        }],
+    )
+}
+
+/// Waits until node1 holds `cidr`; panics with the log otherwise.
+fn wait_master(lab: &Lab, d: &DaemonHandle, cidr: &str, limit: Duration) -> Duration {
+    wait_until(limit, Duration::from_millis(20), || {
+        lab.has_addr(d.node(), "eth1", cidr)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{} did not take {cidr} within {limit:?}; log:\n{}",
+            d.node(),
+            d.log()
+        )
+    })
+}
+
+/// Sends SIGHUP and waits for the reload's outcome line (`Reload complete`, `Reload refused`
+/// or `Reload failed`) to be the `n`th of its kind; returns (line kind, duration seen from here).
+fn hup_and_wait(d: &DaemonHandle, expect: &str) -> Duration {
+    let before = d.count_log(expect);
+    let t0 = Instant::now();
+    d.signal(Signal::SIGHUP);
+    let t = wait_until(Duration::from_secs(10), Duration::from_millis(5), || {
+        d.count_log(expect) > before
+    });
+    assert!(
+        t.is_some(),
+        "no new {expect:?} after SIGHUP; log:\n{}",
+        d.log()
+    );
+    t0.elapsed()
+}
+
+fn now_epoch() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+// ------------------------------------------------------------------ CLI
+
+/// `--signum` answers with glibc's numbers whatever libc the binary was built with.
+#[test]
+fn signum_prints_keepalived_numbers() {
+    let bin = daemon_bin();
+    for (args, want) in [
+        (vec!["--signum=JSON"], "36"),
+        (vec!["--signum", "STATS_CLEAR"], "63"),
+        (vec!["--signum=RELOAD"], "1"),
+        (vec!["--signum=STOP"], "15"),
+        (vec!["--signum=DATA"], "10"),
+        (vec!["--signum=STATS"], "12"),
+    ] {
+        let out = std::process::Command::new(&bin)
+            .args(&args)
+            .output()
+            .expect("run daemon binary");
+        assert!(out.status.success(), "{args:?}: {}", out.status);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            want,
+            "{args:?}"
+        );
+    }
+    let out = std::process::Command::new(&bin)
+        .arg("--signum=NOPE")
+        .output()
+        .expect("run daemon binary");
+    assert!(!out.status.success(), "--signum=NOPE must fail");
+}
+
+// ------------------------------------------------------------------ sd_notify
+
+/// The notifications systemd expects, in order: READY=1 + MAINPID after start, RELOADING=1
+/// then READY=1 around a SIGHUP, STOPPING=1 on SIGTERM.
+fn notify_sequence(lab: &Lab, sock: &NotifySocket) {
+    let wrapper = env_wrapper(
+        &lab.node_dir("node1"),
+        "notify-env",
+        &daemon_bin(),
+        &[("NOTIFY_SOCKET", &sock.env_value)],
+    );
+    step(format!("start with NOTIFY_SOCKET={}", sock.env_value));
+    let t0 = Instant::now();
+    let mut d = lab.spawn_daemon("node1", &wrapper, &master_conf("VI_1", &[VIP], ""), &[]);
+    let inner = ns_pid(d.pid()).expect("daemon pid inside its namespace");
+    let ready = sock
+        .recv(Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no notification after start; log:\n{}", d.log()));
+    step(format!("  {:?} {} after spawn", ready, secs(t0.elapsed())));
+    let mut lines: Vec<&str> = ready.lines().collect();
+    lines.sort_unstable();
+    let mut want = vec!["READY=1".to_string(), format!("MAINPID={inner}")];
+    want.sort_unstable();
+    assert_eq!(lines, want, "first notification");
+
+    step("SIGHUP");
+    d.signal(Signal::SIGHUP);
+    let r1 = sock.recv(Duration::from_secs(10)).expect("no RELOADING=1");
+    assert!(
+        r1.lines().any(|l| l == "RELOADING=1"),
+        "expected RELOADING=1, got {r1:?}"
+    );
+    let r2 = sock
+        .recv(Duration::from_secs(10))
+        .expect("no READY=1 after reload");
+    assert!(
+        r2.lines().any(|l| l == "READY=1") && r2.lines().any(|l| l == format!("MAINPID={inner}")),
+        "expected READY=1 + MAINPID after reload, got {r2:?}"
+    );
+    step(format!("  {r1:?} then {r2:?}"));
+    d.wait_log("Reload complete", Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    step("SIGTERM");
+    d.signal(Signal::SIGTERM);
+    let s = sock.recv(Duration::from_secs(10)).expect("no STOPPING=1");
+    assert!(
+        s.lines().any(|l| l == "STOPPING=1"),
+        "expected STOPPING=1, got {s:?}"
+    );
+    let st = d.wait_exit(Duration::from_secs(10)).expect("no exit");
+    assert!(st.success(), "exit status {st}");
+    let rest = sock.drain();
+    assert!(rest.is_empty(), "unexpected notifications: {rest:?}");
+    step(format!("  {s:?}; exited {st}"));
+}
+
+#[test]
+fn sd_notify_path_socket_ready_reloading_stopping() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("notify", false);
+    let sock = NotifySocket::bind_path(&lab.node_dir("node1").join("run/notify.sock"));
+    notify_sequence(&lab, &sock);
+}
+
+#[test]
+fn sd_notify_abstract_socket_ready_reloading_stopping() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("notifyabs", false);
+    let name = format!("rk-notify-{}", std::process::id());
+    let sock = NotifySocket::bind_abstract_in(lab.ns("node1"), &name);
+    notify_sequence(&lab, &sock);
+}
+
+// ------------------------------------------------------------------ SIGHUP
+
+/// Epoch times of gratuitous ARPs for `vip` in a capture.
+fn garp_times(cap: &mut common::netns::Capture, vip: &str) -> Vec<f64> {
+    cap.fields(
+        &format!("arp.opcode == 1 && arp.src.proto_ipv4 == {vip} && arp.dst.proto_ipv4 == {vip}"),
+        &["frame.time_epoch"],
+    )
+    .iter()
+    .filter_map(|r| r.first().and_then(|t| t.parse().ok()))
+    .collect()
+}
+
+/// SIGHUP with an unchanged config on a MASTER with a BACKUP peer: no state transition on
+/// either node, the VIP never disappears (polled during the reload), and no GARP is sent
+/// because of the reload (the initial burst is the positive control).
+#[test]
+fn sighup_unchanged_config_no_transition_no_vip_flap_no_garp() {
+    if !can_run(&["tcpdump", "tshark"]) {
+        return;
+    }
+    let lab = lab("hupsame", true);
+    let mut cap = lab.capture(lab.lan_ns(), "br0", "arp");
+    // No second GARP block: every GARP after the first burst would be the reload's doing.
+    let g = "    vrrp_garp_master_delay 0\n";
+    let inst = |prio, src, peer| Inst {
+        prio,
+        vips: vec![format!("{VIP} dev eth1")],
+        unicast: Some((src, vec![peer])),
+        auth: true,
+        ..Inst::default()
+    };
+    let c1 = conf("n1", g, &[inst(100, "10.16.200.11", "10.16.200.12")]);
+    let c2 = conf("n2", g, &[inst(90, "10.16.200.12", "10.16.200.11")]);
+    let d1 = lab.spawn_daemon("node1", &daemon_bin(), &c1, &[]);
+    let t = wait_master(&lab, &d1, VIP32, Duration::from_secs(10));
+    step(format!("node1 MASTER {} after start", secs(t)));
+    let d2 = lab.spawn_daemon("node2", &daemon_bin(), &c2, &[]);
+    d2.wait_log("Entering BACKUP STATE", Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let watch = VipWatch::start(lab.ns("node1"), "eth1", VIP32);
+    let hup_at = now_epoch();
+    let took = hup_and_wait(&d1, "Reload complete");
+    step(format!("node1 reload complete {} after SIGHUP", secs(took)));
+    let took2 = hup_and_wait(&d2, "Reload complete");
+    step(format!(
+        "node2 reload complete {} after SIGHUP",
+        secs(took2)
+    ));
+    std::thread::sleep(Duration::from_millis(2500));
+    let w = watch.finish();
+    step(format!("  VIP watch: {w:?}"));
+    assert!(w.samples > 10, "too few VIP samples: {w:?}");
+    assert_eq!(w.absent, 0, "VIP absent during the reload: {w:?}");
+    for d in [&d1, &d2] {
+        let log = d.log();
+        let after = log_after_nth(&log, "Reloading", 0);
+        assert!(!after.is_empty(), "no Reloading line");
+        assert!(
+            !after.contains("Entering"),
+            "{}: state transition after reload:\n{after}",
+            d.node()
+        );
+    }
+    assert_eq!(lab.holders(&["node1", "node2"], "eth1", VIP32), ["node1"]);
+    let times = garp_times(&mut cap, VIP);
+    let after: Vec<f64> = times.iter().copied().filter(|t| *t >= hup_at).collect();
+    step(format!(
+        "  GARPs for {VIP}: {} before SIGHUP (start burst), {} after",
+        times.len() - after.len(),
+        after.len()
+    ));
+    assert!(
+        times.len() > after.len(),
+        "positive control: no GARP at all"
+    );
+    assert!(after.is_empty(), "GARPs after the reload at {after:?}");
+}
+
+/// SIGHUP with a changed VIP list on a MASTER: the added VIP appears, the removed one goes,
+/// the unchanged one never disappears, and the instance never leaves MASTER.
+#[test]
+fn sighup_changed_vips_on_master_adds_and_removes_only_those() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("hupvips", false);
+    let (a, b, c) = ("10.16.200.200/32", "10.16.200.201/32", "10.16.200.202/32");
+    let d = lab.spawn_daemon(
+        "node1",
+        &daemon_bin(),
+        &master_conf("VI_1", &[VIP, "10.16.200.201"], ""),
+        &[],
+    );
+    wait_master(&lab, &d, b, Duration::from_secs(10));
+    assert!(lab.has_addr("node1", "eth1", a));
+    std::thread::sleep(Duration::from_millis(500));
+    lab.install_etc_file(
+        "node1",
+        "keepalived.conf",
+        &master_conf("VI_1", &[VIP, "10.16.200.202"], ""),
+        0o644,
+    );
+    let watch = VipWatch::start(lab.ns("node1"), "eth1", a);
+    let took = hup_and_wait(&d, "Reload complete");
+    let changed = wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
+        lab.has_addr("node1", "eth1", c) && !lab.has_addr("node1", "eth1", b)
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    let w = watch.finish();
+    step(format!(
+        "reload complete {} after SIGHUP; VIPs changed {:?} after it; watch of {a}: {w:?}",
+        secs(took),
+        changed
+    ));
+    assert!(
+        changed.is_some(),
+        "VIPs not changed: {:?}\n{}",
+        lab.addrs("node1", "eth1"),
+        d.log()
+    );
+    assert_eq!(w.absent, 0, "unchanged VIP {a} disappeared: {w:?}");
+    let log = d.log();
+    let after = log_after_nth(&log, "Reloading", 0);
+    assert!(
+        !after.contains("Entering"),
+        "state transition after reload:\n{after}"
+    );
+    assert!(lab.has_addr("node1", "eth1", a) && lab.has_addr("node1", "eth1", c));
+    assert!(!lab.has_addr("node1", "eth1", b));
+}
+
+/// SIGHUP with a broken config (syntax error, then a missing file) keeps the running config
+/// and says why; the VIP stays and a later good reload still works.
+#[test]
+fn sighup_broken_config_keeps_running_config() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("hupbad", false);
+    let good = master_conf("VI_1", &[VIP], "");
+    let d = lab.spawn_daemon("node1", &daemon_bin(), &good, &[]);
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    let watch = VipWatch::start(lab.ns("node1"), "eth1", VIP32);
+
+    // Syntax error: an unclosed block and an unknown instance keyword with a bad VRID.
+    let broken = good.replace("virtual_router_id 51", "virtual_router_id 0\n    {{{");
+    lab.install_etc_file("node1", "keepalived.conf", &broken, 0o644);
+    let before: usize = d.count_log("Reload refused") + d.count_log("Reload failed");
+    d.signal(Signal::SIGHUP);
+    let t = wait_until(Duration::from_secs(5), Duration::from_millis(5), || {
+        d.count_log("Reload refused") + d.count_log("Reload failed") > before
+    });
+    assert!(t.is_some(), "broken config not refused:\n{}", d.log());
+    step(format!("syntax error: refused after {}", secs(t.unwrap())));
+
+    // Unreadable: the file is gone.
+    fs::remove_file(lab.etc_dir("node1").join("keepalived.conf")).expect("rm conf");
+    let took = hup_and_wait(&d, "Reload failed");
+    step(format!("missing file: Reload failed after {}", secs(took)));
+
+    // Good again: the old instance is still there and reloads normally.
+    lab.install_etc_file("node1", "keepalived.conf", &good, 0o644);
+    let took = hup_and_wait(&d, "Reload complete");
+    step(format!("good config: Reload complete after {}", secs(took)));
+    std::thread::sleep(Duration::from_millis(500));
+    let w = watch.finish();
+    assert_eq!(w.absent, 0, "VIP absent during the bad reloads: {w:?}");
+    let log = d.log();
+    let after = log_after_nth(&log, "Reloading", 0);
+    assert!(
+        !after.contains("Entering"),
+        "state transition after bad reloads:\n{after}"
+    );
+    for l in log.lines().filter(|l| l.contains("Reload")) {
+        step(format!("  log: {l}"));
+    }
+}
+
+/// A renamed instance (same VRID/interface/family) is the same instance to a reload: it keeps
+/// MASTER and its VIP.
+#[test]
+fn sighup_renamed_instance_keeps_master() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("huprename", false);
+    let tmp = node_tmp(&lab, "node1");
+    let wrapper = env_wrapper(
+        &lab.node_dir("node1"),
+        "tmp-env",
+        &daemon_bin(),
+        &[("TMPDIR", &tmp.to_string_lossy())],
+    );
+    let d = lab.spawn_daemon("node1", &wrapper, &master_conf("VI_OLD", &[VIP], ""), &[]);
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    lab.install_etc_file(
+        "node1",
+        "keepalived.conf",
+        &master_conf("VI_NEW", &[VIP], ""),
+        0o644,
+    );
+    let watch = VipWatch::start(lab.ns("node1"), "eth1", VIP32);
+    let took = hup_and_wait(&d, "Reload complete");
+    std::thread::sleep(Duration::from_millis(1500));
+    let w = watch.finish();
+    step(format!("reload complete {}; VIP watch {w:?}", secs(took)));
+    assert_eq!(w.absent, 0, "VIP absent: {w:?}");
+    let log = d.log();
+    let after = log_after_nth(&log, "Reloading", 0);
+    assert!(
+        !after.contains("Entering"),
+        "state transition after rename:\n{after}"
+    );
+    // The JSON dump names the new instance, still MASTER.
+    let json = tmp.join("keepalived.json");
+    kill_num(d.pid(), 36);
+    wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        json.exists()
+    })
+    .expect("no keepalived.json");
+    if which("python3").is_some() {
+        assert_eq!(json_eval(&json, "j[0]['data']['iname']"), "VI_NEW");
+        assert_eq!(json_eval(&json, "j[0]['data']['state']"), "2");
+    }
+}
+
+// ------------------------------------------------------------------ dumps
+
+/// SIGUSR1 / SIGUSR2 / signal 36 write keepalived.data / .stats / .json into $TMPDIR.
+#[test]
+fn dump_signals_write_data_stats_json() {
+    if !can_run(&["python3"]) {
+        return;
+    }
+    let lab = lab("dumps", false);
+    let tmp = node_tmp(&lab, "node1");
+    let wrapper = env_wrapper(
+        &lab.node_dir("node1"),
+        "tmp-env",
+        &daemon_bin(),
+        &[("TMPDIR", &tmp.to_string_lossy())],
+    );
+    let d = lab.spawn_daemon("node1", &wrapper, &master_conf("VI_DUMP", &[VIP], ""), &[]);
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(2200));
+
+    let wait_file = |name: &str| {
+        let p = tmp.join(name);
+        wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+            p.exists()
+        })
+        .unwrap_or_else(|| panic!("{} not written; log:\n{}", p.display(), d.log()));
+        fs::read_to_string(&p).expect("read dump")
+    };
+
+    d.signal(Signal::SIGUSR1);
+    let data = wait_file("keepalived.data");
+    step(format!("keepalived.data: {} bytes", data.len()));
+    assert!(data.contains("VI_DUMP"), "data names the instance:\n{data}");
+    assert!(data.contains(VIP), "data names the VIP:\n{data}");
+
+    d.signal(Signal::SIGUSR2);
+    let stats = wait_file("keepalived.stats");
+    step(format!("keepalived.stats:\n{stats}"));
+    for want in [
+        "VRRP Instance: VI_DUMP",
+        "  Advertisements:",
+        "    Received:",
+        "    Sent:",
+        "  Became master: 1",
+        "  Released master: 0",
+        "  Packet Errors:",
+        "    Length:",
+        "    TTL:",
+        "    Invalid Type:",
+        "    Advertisement Interval:",
+        "    Address List:",
+        "  Authentication Errors:",
+        "    Type Mismatch:",
+        "    Failure:",
+        "  Priority Zero:",
+    ] {
+        assert!(
+            stats.lines().any(|l| l.starts_with(want)),
+            "no line {want:?} in stats"
+        );
+    }
+    let sent: u64 = stats
+        .lines()
+        .skip_while(|l| !l.contains("Advertisements:"))
+        .find_map(|l| l.trim().strip_prefix("Sent: "))
+        .and_then(|v| v.parse().ok())
+        .expect("Sent count");
+    assert!(sent >= 2, "a MASTER for > 2 s sent {sent} adverts");
+
+    let json = tmp.join("keepalived.json");
+    kill_num(d.pid(), 36);
+    wait_file("keepalived.json");
+    json_valid(&json).unwrap_or_else(|e| {
+        panic!(
+            "keepalived.json does not parse: {e}\n{}",
+            fs::read_to_string(&json).unwrap_or_default()
+        )
+    });
+    let iname = json_eval(&json, "j[0]['data']['iname']");
+    let state = json_eval(&json, "j[0]['data']['state']");
+    let sent_j = json_eval(&json, "j[0]['stats']['advert_sent']");
+    step(format!(
+        "keepalived.json: iname={iname} state={state} advert_sent={sent_j}"
+    ));
+    assert_eq!(iname, "VI_DUMP");
+    assert_eq!(state, "2", "state 2 = MASTER");
+    assert_eq!(json_eval(&json, "len(j)"), "1");
+
+    // STATS_CLEAR (63): writes the stats, then zeroes the counters.
+    let _ = fs::remove_file(tmp.join("keepalived.stats"));
+    kill_num(d.pid(), 63);
+    wait_file("keepalived.stats");
+    std::thread::sleep(Duration::from_millis(100));
+    let _ = fs::remove_file(tmp.join("keepalived.stats"));
+    d.signal(Signal::SIGUSR2);
+    let cleared = wait_file("keepalived.stats");
+    assert!(
+        cleared.lines().any(|l| l == "  Became master: 0"),
+        "counters not cleared:\n{cleared}"
+    );
+}
+
+// ------------------------------------------------------------------ process hygiene
+
+/// Without -n the daemon detaches: the launcher returns, the pidfile holds the daemon's pid,
+/// the daemon is in a session of its own with no terminal, and SIGTERM stops it and removes
+/// the pidfile.
+#[test]
+fn daemonize_pidfile_session_and_sigterm() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("daemonize", false);
+    lab.install_etc_file(
+        "node1",
+        "keepalived.conf",
+        &master_conf("VI_1", &[VIP], ""),
+        0o644,
+    );
+    let run = lab.node_dir("node1").join("run");
+    let (pidf, vpidf) = (run.join("k.pid"), run.join("kv.pid"));
+    let bin = daemon_bin();
+    let t0 = Instant::now();
+    let out = lab.exec(
+        "node1",
+        &[
+            &bin.to_string_lossy(),
+            "-D",
+            "-f",
+            "/etc/keepalived/keepalived.conf",
+            "-p",
+            &pidf.to_string_lossy(),
+            "-r",
+            &vpidf.to_string_lossy(),
+        ],
+    );
+    step(format!(
+        "launcher returned {} after {}",
+        out.status,
+        secs(t0.elapsed())
+    ));
+    assert!(out.status.success(), "launcher: {out:?}");
+    let read_pid = |p: &Path| -> Option<i32> { fs::read_to_string(p).ok()?.trim().parse().ok() };
+    wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        read_pid(&pidf).is_some() && read_pid(&vpidf).is_some()
+    })
+    .expect("pidfiles not written");
+    let pid = read_pid(&pidf).expect("pid");
+    assert_eq!(read_pid(&vpidf), Some(pid), "one process: both pidfiles");
+    // Inside the node's PID namespace (its /proc).
+    let stat = lab.exec_ok("node1", &["cat", &format!("/proc/{pid}/stat")]);
+    let f = stat_fields(&stat);
+    let comm = lab.exec_ok("node1", &["cat", &format!("/proc/{pid}/comm")]);
+    step(format!(
+        "pidfile {pid}: comm {} state {} ppid {} pgrp {} session {} tty {}",
+        comm.trim(),
+        f[0],
+        f[1],
+        f[2],
+        f[3],
+        f[4]
+    ));
+    assert!(comm.trim().starts_with("rkeepalived") || comm.contains("keepalived"));
+    let my_sid = lab.exec_ok("node1", &["sh", "-c", "cut -d' ' -f6 /proc/$$/stat"]);
+    assert_ne!(
+        f[3],
+        my_sid.trim(),
+        "daemon still in the launcher's session"
+    );
+    assert_eq!(f[4], "0", "daemon has a controlling terminal");
+    assert_eq!(f[1], "1", "daemon not reparented to init");
+    wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
+        lab.has_addr("node1", "eth1", VIP32)
+    })
+    .expect("detached daemon did not take the VIP");
+
+    lab.exec_ok("node1", &["kill", "-TERM", &pid.to_string()]);
+    let gone = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        !lab.exec("node1", &["kill", "-0", &pid.to_string()])
+            .status
+            .success()
+    });
+    step(format!("SIGTERM: process gone after {gone:?}"));
+    assert!(gone.is_some(), "daemon did not stop");
+    assert!(!pidf.exists(), "pidfile left behind");
+    assert!(!vpidf.exists(), "vrrp pidfile left behind");
+    assert!(!lab.has_addr("node1", "eth1", VIP32), "VIP left behind");
+}
+
+/// 20 SIGHUPs (each waited for) with a track script running: the fd count is unchanged and
+/// no zombie child is left.
+#[test]
+fn twenty_sighups_leak_no_fd_and_leave_no_zombie() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("hup20", false);
+    let c = format!(
+        "global_defs {{\n    router_id rk_hup20\n    script_user root\n    enable_script_security\n}}\n\
+         vrrp_script chk_true {{\n    script \"/bin/true\"\n    interval 1\n}}\n{}",
+        Inst {
+            state: "MASTER",
+            prio: 150,
+            vips: vec![format!("{VIP} dev eth1")],
+            extra: "    track_script {\n        chk_true\n    }\n    notify \"/bin/true\"\n",
+            ..Inst::default()
+        }
+        .render()
+    );
+    let d = lab.spawn_daemon("node1", &daemon_bin(), &c, &[]);
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    hup_and_wait(&d, "Reload complete"); // a first reload may open lazily created things
+    std::thread::sleep(Duration::from_millis(1200));
+    let before = fd_targets(d.pid());
+    let mut durations = Vec::new();
+    for _ in 0..20 {
+        durations.push(hup_and_wait(&d, "Reload complete"));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = fd_targets(d.pid());
+    durations.sort();
+    step(format!(
+        "20 reloads: median {} max {} (SIGHUP -> 'Reload complete' in the log); fds {} -> {}",
+        secs(durations[10]),
+        secs(durations[19]),
+        before.len(),
+        after.len()
+    ));
+    assert_eq!(
+        fd_count(d.pid()),
+        before.len(),
+        "fd leak:\nbefore {before:#?}\nafter {after:#?}"
+    );
+    let zombies: Vec<_> = children_states(d.pid())
+        .into_iter()
+        .filter(|(_, s)| *s == 'Z')
+        .collect();
+    assert!(zombies.is_empty(), "zombie children {zombies:?}");
+    let log = d.log();
+    assert!(
+        !log_after_nth(&log, "Reloading", 0).contains("Entering"),
+        "transition during reloads"
+    );
+    assert!(lab.has_addr("node1", "eth1", VIP32));
+}

@@ -1,0 +1,471 @@
+//! Elections and failovers of the daemon in network namespaces: three nodes in multicast mode,
+//! VRRPv3 over IPv6 and over IPv4 with a 100 ms advert interval, a VIP deleted by hand, and a
+//! master whose interface goes down.
+//!
+//! Needs root; skips with a printed reason otherwise, and fails instead when `CI` is set.
+//! Addresses (only inside the lab's namespaces): nodeN 10.16.200.1N/16 on `eth1`; VIP
+//! 10.16.200.200, IPv6 VIPs fe80::200:1 and fd00::200 (prefix 64).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::daemon_ext::{Inst, conf, log_after_nth};
+use common::netns::{
+    DaemonHandle, Lab, Signal, daemon_bin, require_root_or_skip, require_tools_or_skip, step,
+    wait_until,
+};
+
+const VIP: &str = "10.16.200.200";
+const VIP32: &str = "10.16.200.200/32";
+
+fn can_run(tools: &[&str]) -> bool {
+    require_root_or_skip() && require_tools_or_skip(tools)
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}
+
+fn addr_of(node: &str) -> String {
+    format!("10.16.200.1{}", &node[node.len() - 1..])
+}
+
+/// Lab with `nodes` (named node1, node2, ...).
+fn lab(tag: &str, nodes: &[&str]) -> Lab {
+    let mut lab = Lab::new(tag);
+    for n in nodes {
+        lab.add_node(n, "eth1", &[&format!("{}/16", addr_of(n))]);
+    }
+    lab
+}
+
+/// Waits until exactly `want` holds `cidr` among `nodes` (or panics with every log).
+fn wait_sole_holder(
+    lab: &Lab,
+    nodes: &[&str],
+    cidr: &str,
+    want: &str,
+    limit: Duration,
+    ds: &[&DaemonHandle],
+) -> Duration {
+    wait_until(limit, Duration::from_millis(10), || {
+        lab.holders(nodes, "eth1", cidr) == [want]
+    })
+    .unwrap_or_else(|| {
+        let logs: Vec<String> = ds
+            .iter()
+            .map(|d| format!("--- {}\n{}", d.node(), d.log()))
+            .collect();
+        panic!(
+            "{want} is not the sole holder of {cidr} after {limit:?} (holders {:?})\n{}",
+            lab.holders(nodes, "eth1", cidr),
+            logs.join("\n")
+        )
+    })
+}
+
+/// Asserts that for `hold`, the holders of `cidr` stay exactly `[want]`.
+fn assert_stays(lab: &Lab, nodes: &[&str], cidr: &str, want: &str, hold: Duration) {
+    let bad = wait_until(hold, Duration::from_millis(50), || {
+        lab.holders(nodes, "eth1", cidr) != [want]
+    });
+    assert!(
+        bad.is_none(),
+        "holders of {cidr} changed to {:?} {bad:?} into a {hold:?} hold",
+        lab.holders(nodes, "eth1", cidr)
+    );
+}
+
+/// Three nodes (priorities 100, 150, 200), multicast, all `state BACKUP`, started together:
+/// the highest wins; after it is SIGTERMed, the next highest takes over.
+#[test]
+fn three_nodes_multicast_elect_highest_then_next() {
+    if !can_run(&[]) {
+        return;
+    }
+    let nodes = ["node1", "node2", "node3"];
+    let lab = lab("three", &nodes);
+    let mk = |prio| {
+        conf(
+            "rk_three",
+            "",
+            &[Inst {
+                prio,
+                vips: vec![format!("{VIP} dev eth1")],
+                ..Inst::default()
+            }],
+        )
+    };
+    let t0 = Instant::now();
+    let d1 = lab.spawn_daemon("node1", &daemon_bin(), &mk(100), &[]);
+    let d2 = lab.spawn_daemon("node2", &daemon_bin(), &mk(150), &[]);
+    let mut d3 = lab.spawn_daemon("node3", &daemon_bin(), &mk(200), &[]);
+    let ds = [&d1, &d2, &d3];
+    let t = wait_sole_holder(&lab, &nodes, VIP32, "node3", Duration::from_secs(10), &ds);
+    step(format!(
+        "node3 (prio 200) sole holder {} after start",
+        secs(t)
+    ));
+    assert_stays(&lab, &nodes, VIP32, "node3", Duration::from_secs(3));
+    for d in [&d1, &d2] {
+        assert!(
+            !d.log().contains("Entering MASTER"),
+            "{} became MASTER:\n{}",
+            d.node(),
+            d.log()
+        );
+    }
+    let t_start = t0.elapsed();
+
+    step("SIGTERM node3");
+    d3.signal(Signal::SIGTERM);
+    let t = wait_sole_holder(&lab, &nodes, VIP32, "node2", Duration::from_secs(3), &ds);
+    step(format!(
+        "node2 (prio 150) sole holder {} after SIGTERM of node3",
+        secs(t)
+    ));
+    // Priority 0 advert: node2 takes over within its skew time (106/256 s) plus scheduling.
+    assert!(t < Duration::from_millis(1500), "takeover took {t:?}");
+    assert!(d3.wait_exit(Duration::from_secs(5)).is_some());
+    assert_stays(&lab, &nodes, VIP32, "node2", Duration::from_secs(3));
+    assert!(
+        !d1.log().contains("Entering MASTER"),
+        "node1 became MASTER:\n{}",
+        d1.log()
+    );
+    step(format!(
+        "  (initial election settled within {})",
+        secs(t_start)
+    ));
+}
+
+/// Waits until `dev` in `node` has a non-tentative IPv6 link-local address.
+fn wait_ipv6_ll(lab: &Lab, node: &str) {
+    let ok = wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+        let all = lab.exec_ok(node, &["ip", "-6", "-o", "addr", "show", "dev", "eth1"]);
+        all.contains("fe80::") && !all.contains("tentative")
+    });
+    assert!(ok.is_some(), "{node}: no usable IPv6 link-local address");
+}
+
+/// VRRPv3 over IPv6 (multicast ff02::12): the higher priority elects itself, holds both IPv6
+/// VIPs and announces them with unsolicited NAs; SIGTERM moves them to the peer.
+#[test]
+fn vrrpv3_ipv6_elects_and_fails_over_with_unsolicited_na() {
+    if !can_run(&["tcpdump", "tshark"]) {
+        return;
+    }
+    let nodes = ["node1", "node2"];
+    let lab = lab("v6", &nodes);
+    for n in nodes {
+        wait_ipv6_ll(&lab, n);
+    }
+    let (ll, ula) = ("fe80::200:1/64", "fd00::200/64");
+    let mk = |prio| {
+        conf(
+            "rk_v6",
+            "",
+            &[Inst {
+                name: "VI_6",
+                prio,
+                vrid: 61,
+                version: Some(3),
+                vips: vec![
+                    "fe80::200:1/64 dev eth1".into(),
+                    "fd00::200/64 dev eth1".into(),
+                ],
+                ..Inst::default()
+            }],
+        )
+    };
+    let mut cap = lab.capture(lab.lan_ns(), "br0", "icmp6 or ip6 proto 112");
+    let mut d1 = lab.spawn_daemon("node1", &daemon_bin(), &mk(100), &[]);
+    let d2 = lab.spawn_daemon("node2", &daemon_bin(), &mk(90), &[]);
+    let t = wait_sole_holder(
+        &lab,
+        &nodes,
+        ula,
+        "node1",
+        Duration::from_secs(10),
+        &[&d1, &d2],
+    );
+    step(format!("node1 holds {ula} {} after start", secs(t)));
+    assert!(lab.has_addr("node1", "eth1", ll), "{ll} not on node1");
+    assert_stays(&lab, &nodes, ula, "node1", Duration::from_secs(2));
+    assert!(!lab.has_addr("node2", "eth1", ll));
+
+    step("SIGTERM node1");
+    d1.signal(Signal::SIGTERM);
+    let t = wait_sole_holder(
+        &lab,
+        &nodes,
+        ula,
+        "node2",
+        Duration::from_secs(3),
+        &[&d1, &d2],
+    );
+    step(format!("node2 holds {ula} {} after SIGTERM", secs(t)));
+    assert!(lab.has_addr("node2", "eth1", ll), "{ll} not on node2");
+    assert!(d1.wait_exit(Duration::from_secs(5)).is_some());
+    // tcpdump hands packets over in ring blocks retired after up to 1 s; stopping it sooner
+    // loses the last packets.
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let (m1, m2) = (lab.mac_of("node1", "eth1"), lab.mac_of("node2", "eth1"));
+    let adverts = cap.fields(
+        "vrrp",
+        &["eth.src", "vrrp.version", "vrrp.prio", "ipv6.dst"],
+    );
+    let nas = cap.fields(
+        "icmpv6.type == 136 && icmpv6.nd.na.target_address == fd00::200",
+        &["eth.src", "ipv6.dst", "icmpv6.nd.na.flag.o"],
+    );
+    step(format!(
+        "  {} VRRP adverts on the wire (first {:?}); NAs for fd00::200: {:?}",
+        adverts.len(),
+        adverts.first(),
+        nas
+    ));
+    assert!(
+        adverts
+            .iter()
+            .all(|r| r[1] == "3" && r[3].eq_ignore_ascii_case("ff02::12")),
+        "adverts must be VRRPv3 to ff02::12: {adverts:?}"
+    );
+    assert!(
+        adverts
+            .iter()
+            .any(|r| r[0].eq_ignore_ascii_case(&m1) && r[2] == "0"),
+        "no priority 0 advert from node1 on SIGTERM"
+    );
+    let from = |mac: &str| {
+        nas.iter()
+            .filter(|r| r[0].eq_ignore_ascii_case(mac))
+            .count()
+    };
+    assert!(from(&m1) >= 1, "no unsolicited NA from node1 as MASTER");
+    assert!(from(&m2) >= 1, "no unsolicited NA from node2 as MASTER");
+    assert!(
+        nas.iter()
+            .all(|r| r[1].eq_ignore_ascii_case("ff02::1") && r[2] == "1"),
+        "unsolicited NAs go to ff02::1 with the Override flag: {nas:?}"
+    );
+}
+
+/// VRRPv3 over IPv4 with advert_int 0.1: after a SIGKILL of the master, the backup takes over
+/// after its master-down interval (3 x 0.1 s + skew), measured and printed.
+#[test]
+fn vrrpv3_ipv4_fast_adverts_sigkill_failover() {
+    if !can_run(&[]) {
+        return;
+    }
+    let nodes = ["node1", "node2"];
+    let lab = lab("v3fast", &nodes);
+    let mk = |prio| {
+        conf(
+            "rk_v3fast",
+            "",
+            &[Inst {
+                name: "VI_FAST",
+                prio,
+                vrid: 33,
+                version: Some(3),
+                advert: "0.1",
+                vips: vec![format!("{VIP} dev eth1")],
+                ..Inst::default()
+            }],
+        )
+    };
+    let mut d1 = lab.spawn_daemon("node1", &daemon_bin(), &mk(100), &[]);
+    let d2 = lab.spawn_daemon("node2", &daemon_bin(), &mk(90), &[]);
+    let t = wait_sole_holder(
+        &lab,
+        &nodes,
+        VIP32,
+        "node1",
+        Duration::from_secs(5),
+        &[&d1, &d2],
+    );
+    step(format!("node1 MASTER {} after start", secs(t)));
+    assert_stays(&lab, &nodes, VIP32, "node1", Duration::from_secs(2));
+
+    let mut times = Vec::new();
+    step("SIGKILL node1");
+    d1.kill();
+    let t0 = Instant::now();
+    let _ = lab.exec("node1", &["ip", "addr", "del", VIP32, "dev", "eth1"]);
+    let took = wait_until(Duration::from_secs(3), Duration::from_millis(2), || {
+        lab.has_addr("node2", "eth1", VIP32)
+    })
+    .unwrap_or_else(|| panic!("node2 did not take over:\n{}", d2.log()));
+    let _ = t0;
+    times.push(took);
+    // RFC 5798 §6.1: Master_Down_Interval = 3 x 10 cs + (256 - 90) x 10 / 256 cs = 0.365 s.
+    let down = Duration::from_micros(300_000 + 166 * 100_000 / 256);
+    step(format!(
+        "  node2 holds the VIP {} after SIGKILL (master-down interval {})",
+        secs(took),
+        secs(down)
+    ));
+    assert!(
+        took >= down - Duration::from_millis(110),
+        "takeover {took:?} sooner than the master-down interval allows"
+    );
+    assert!(
+        took < Duration::from_millis(1500),
+        "takeover {took:?} far beyond the master-down interval {down:?}"
+    );
+    assert!(d2.log().contains("Entering MASTER"));
+}
+
+/// Master (node1) and backup (node2) over unicast with PASS auth; `vip_opts` appended to the
+/// VIP line.
+fn pair(tag: &str, vip_opts: &str, nopreempt: bool) -> (Lab, DaemonHandle, DaemonHandle) {
+    let lab = lab(tag, &["node1", "node2"]);
+    let mk = |prio, me: &str, peer: &str| {
+        conf(
+            "rk_pair",
+            "",
+            &[Inst {
+                prio,
+                nopreempt,
+                vips: vec![format!("{VIP} dev eth1{vip_opts}")],
+                unicast: Some((&addr_of(me), vec![&addr_of(peer)])),
+                auth: true,
+                ..Inst::default()
+            }],
+        )
+    };
+    let d1 = lab.spawn_daemon("node1", &daemon_bin(), &mk(100, "node1", "node2"), &[]);
+    wait_sole_holder(
+        &lab,
+        &["node1", "node2"],
+        VIP32,
+        "node1",
+        Duration::from_secs(10),
+        &[&d1],
+    );
+    let d2 = lab.spawn_daemon("node2", &daemon_bin(), &mk(90, "node2", "node1"), &[]);
+    d2.wait_log("Entering BACKUP STATE", Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(lab.holders(&["node1", "node2"], "eth1", VIP32), ["node1"]);
+    (lab, d1, d2)
+}
+
+/// keepalived compat: a VIP deleted by hand on the MASTER makes it leave MASTER (it goes
+/// BACKUP); the pair then recovers to exactly one holder.
+#[test]
+fn vip_deleted_by_hand_master_leaves_and_group_recovers() {
+    if !can_run(&[]) {
+        return;
+    }
+    let nodes = ["node1", "node2"];
+    let (lab, d1, d2) = pair("vipdel", "", false);
+    let masters_before = d1.count_log("Entering MASTER");
+    step("ip addr del the VIP on node1");
+    lab.exec_ok("node1", &["ip", "addr", "del", VIP32, "dev", "eth1"]);
+    let t0 = Instant::now();
+    d1.wait_log("Entering BACKUP STATE", Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("node1 did not leave MASTER: {e}"));
+    step(format!("  node1 left MASTER after {}", secs(t0.elapsed())));
+    // Recovery: node1 (priority 100, preempting) ends up MASTER again, alone.
+    let t = wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
+        lab.holders(&nodes, "eth1", VIP32).len() == 1
+            && d1.count_log("Entering MASTER") > masters_before
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no recovery: holders {:?}\n--- node1\n{}\n--- node2\n{}",
+            lab.holders(&nodes, "eth1", VIP32),
+            d1.log(),
+            d2.log()
+        )
+    });
+    let holder = lab.holders(&nodes, "eth1", VIP32)[0].clone();
+    step(format!(
+        "  recovered: {holder} sole holder {} after the delete",
+        secs(t)
+    ));
+    assert_stays(&lab, &nodes, VIP32, &holder, Duration::from_secs(3));
+}
+
+/// A `no_track` VIP deleted by hand does not make the MASTER leave (and is not re-added).
+#[test]
+fn no_track_vip_deleted_by_hand_master_stays() {
+    if !can_run(&[]) {
+        return;
+    }
+    let nodes = ["node1", "node2"];
+    let (lab, d1, d2) = pair("notrack", " no_track", false);
+    let log_len = d1.log().len();
+    lab.exec_ok("node1", &["ip", "addr", "del", VIP32, "dev", "eth1"]);
+    std::thread::sleep(Duration::from_secs(4));
+    let log = d1.log();
+    let after = &log[log_len..];
+    step(format!("node1 log after the delete:\n{after}"));
+    assert!(!after.contains("Entering"), "node1 changed state:\n{after}");
+    assert!(
+        !d2.log().contains("Entering MASTER"),
+        "node2 took over:\n{}",
+        d2.log()
+    );
+    assert!(lab.holders(&nodes, "eth1", VIP32).is_empty());
+}
+
+/// A MASTER whose interface goes down goes FAULT and the peer takes over; when the link
+/// returns it comes back as BACKUP (nopreempt keeps the VIP on the peer).
+#[test]
+fn link_down_master_goes_fault_peer_takes_over_link_up_backup() {
+    if !can_run(&[]) {
+        return;
+    }
+    let nodes = ["node1", "node2"];
+    let (lab, d1, d2) = pair("linkdown", "", true);
+    step("ip link set eth1 down on node1");
+    lab.exec_ok("node1", &["ip", "link", "set", "eth1", "down"]);
+    let t0 = Instant::now();
+    d1.wait_log("Entering FAULT STATE", Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fault = t0.elapsed();
+    let took = wait_sole_holder(
+        &lab,
+        &nodes,
+        VIP32,
+        "node2",
+        Duration::from_secs(6),
+        &[&d1, &d2],
+    );
+    step(format!(
+        "  node1 FAULT after {}; node2 sole holder {} after link down (master-down interval 3.65 s)",
+        secs(fault),
+        secs(took)
+    ));
+    assert!(!lab.has_addr("node1", "eth1", VIP32));
+
+    let log_len = d1.log().len();
+    step("ip link set eth1 up on node1");
+    lab.exec_ok("node1", &["ip", "link", "set", "eth1", "up"]);
+    let t0 = Instant::now();
+    let ok = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        d1.log()[log_len..].contains("Entering")
+    });
+    assert!(ok.is_some(), "node1 did not leave FAULT:\n{}", d1.log());
+    let log = d1.log();
+    let first = log[log_len..]
+        .lines()
+        .find(|l| l.contains("Entering"))
+        .unwrap_or("")
+        .to_string();
+    step(format!("  node1 after {}: {first}", secs(t0.elapsed())));
+    assert!(
+        first.contains("Entering BACKUP"),
+        "first state after FAULT: {first}"
+    );
+    assert_stays(&lab, &nodes, VIP32, "node2", Duration::from_secs(4));
+    assert!(
+        !log_after_nth(&log, "Entering BACKUP", 1).contains("Entering MASTER"),
+        "node1 became MASTER after the link returned"
+    );
+}
