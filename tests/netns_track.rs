@@ -173,6 +173,46 @@ fn track_file_value_moves_the_vip_across_the_peer() {
     std::fs::rename(&tmp, &file).unwrap();
     let back = wait_holder(&lab, VIP32, "node1", Duration::from_secs(8));
     step(format!("  VIP back on node1 {} after the rename", ms(back)));
+
+    step("SIGHUP with a second track file (init_file 1, weight -30): 100 - 30 = 70 < 90");
+    let tf2 = "track_file tf2 {\n    file /etc/keepalived/other.val\n    weight -30\n    init_file 1\n}\n";
+    let conf1 = format!(
+        "{}{tf}{tf2}{}",
+        globals(""),
+        instance(
+            "VI_1",
+            61,
+            "node1",
+            100,
+            "10.16.200.200",
+            "    track_file {\n        tf\n        tf2\n    }\n"
+        )
+    );
+    lab.install_etc_file("node1", "keepalived.conf", &conf1, 0o644);
+    d1.signal(Signal::SIGHUP);
+    d1.wait_log("Reload complete", Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        std::fs::read_to_string(lab.etc_dir("node1").join("other.val")).unwrap(),
+        "1\n",
+        "init_file on reload creates a missing file"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "0",
+        "an existing file is not overwritten on reload"
+    );
+    let moved = wait_holder(&lab, VIP32, "node2", Duration::from_secs(8));
+    step(format!(
+        "  VIP moved to node2 {} after the reload",
+        ms(moved)
+    ));
+    std::fs::write(lab.etc_dir("node1").join("other.val"), "0\n").unwrap();
+    let back = wait_holder(&lab, VIP32, "node1", Duration::from_secs(8));
+    step(format!(
+        "  VIP back on node1 {} after writing 0 to the new file",
+        ms(back)
+    ));
 }
 
 #[test]
