@@ -550,7 +550,10 @@ impl<'a> Lexer<'a> {
                 let n = after
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .unwrap_or(after.len());
-                if n > 0 {
+                // keepalived compat: a bare `$NAME` must be followed by a blank or the end
+                // of the line (`10.0.0.$N/32` is left as it is; `${N}` works anywhere).
+                let delimited = after[n..].chars().next().is_none_or(char::is_whitespace);
+                if n > 0 && delimited {
                     let name = &after[..n];
                     if let Some(v) = self.builtin_or_param(name) {
                         out.push_str(&v);
