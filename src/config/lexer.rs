@@ -142,6 +142,12 @@ impl<'a> Lexer<'a> {
         } else {
             IncludeChecks::default()
         };
+        if bytes.starts_with(b"\xef\xbb\xbf") {
+            self.diags.note(
+                Some(&Pos::new(&name, 1, 1)),
+                "file starts with a UTF-8 byte order mark, which keepalived reads as part of the first keyword",
+            );
+        }
         let mut lineno = 0u32;
         for phys in bytes.split(|&b| b == b'\n') {
             lineno = lineno.saturating_add(1);
