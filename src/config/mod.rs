@@ -10,6 +10,18 @@
 //! Everything is collected into [`Diagnostic`]s with file:line:col; nothing panics. The `-t`
 //! exit code is [`diag::exit_code`]: only errors that mirror keepalived's own config errors
 //! count; our extra warnings and notes never change it.
+//!
+//! The reference for messages and exit codes is Debian's keepalived 2.2.7, checked by
+//! `tests/config_keepalived_compare.rs`. Deliberate differences:
+//! - LVS/BFD blocks are skipped with one warning, so LVS-only mistakes exit 0 (keepalived 5).
+//! - `json_version` / `state_dump_file` (unknown to 2.2.7, rc 5) are applied, with a note.
+//! - A self-including config stops at depth 32 (keepalived runs out of file descriptors);
+//!   both exit 0.
+//! - Nested `~SEQ` expansions are capped at 100000 lines, blocks at 16 levels (hostile input).
+//! - Extra notes where keepalived is silent: duplicate VIPs/peers, keywords given twice,
+//!   notify scripts dropped, IPv6 forcing VRRPv3, BOM, long lines.
+//! As keepalived: a missing `-f` file, a directory or an executable file exits 0; a missing
+//! parameter exits 2; `include_check` is an unknown keyword (2.2.7).
 
 pub mod complete;
 pub mod diag;
