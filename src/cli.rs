@@ -161,7 +161,7 @@ pub fn normalize_args(args: &[String]) -> Vec<String> {
     out
 }
 
-/// Parse a full argv (argv[0] first) the way main does.
+/// Parse a full argv (program name first) the way main does.
 pub fn parse_args(argv: &[String]) -> Result<Args, argh::EarlyExit> {
     let cmd = argv.first().map(String::as_str).unwrap_or("rkeepalived");
     let rest = normalize_args(argv.get(1..).unwrap_or(&[]));

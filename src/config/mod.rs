@@ -20,6 +20,7 @@
 //! - Nested `~SEQ` expansions are capped at 100000 lines, blocks at 16 levels (hostile input).
 //! - Extra notes where keepalived is silent: duplicate VIPs/peers, keywords given twice,
 //!   notify scripts dropped, IPv6 forcing VRRPv3, BOM, long lines.
+//!
 //! As keepalived: a missing `-f` file, a directory or an executable file exits 0; a missing
 //! parameter exits 2; `include_check` is an unknown keyword (2.2.7).
 
