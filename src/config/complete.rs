@@ -489,6 +489,31 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 }
             }
         }
+        // keepalived's checks of features rkeepalived does not implement (same exit code).
+        if i.vrf && i.interface.is_some() {
+            d.error(
+                Some(i.pos_of("vrf")),
+                format!("({name}) Cannot specify VRF interface and interface - ignoring"),
+            );
+        }
+        if i.vmac_xmit_base && !i.use_vmac {
+            d.error(
+                Some(i.pos_of("vmac_xmit_base")),
+                format!("({name}) vmac_xmit_base is only valid with a vmac"),
+            );
+        }
+        if i.use_vmac && !i.unicast_peer.is_empty() && !i.vmac_xmit_base {
+            d.error(
+                Some(i.pos_of("use_vmac")),
+                format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
+            );
+        }
+        if i.native_ipv6 && i.virtual_ipaddress.iter().any(|(v, _)| v.addr.is_ipv4()) {
+            d.error(
+                Some(i.pos_of("native_ipv6")),
+                format!("({name}) Cannot specify native_ipv6 with IPv4 addresses"),
+            );
+        }
         // VRID.
         match i.virtual_router_id {
             Some(v) => s.vrid = v,

@@ -204,6 +204,10 @@ pub struct VrrpInstance {
     pub notify: Notify,
     /// Where each keyword was last given (for diagnostics made after parsing).
     pub keyword_pos: Vec<(String, Pos)>,
+    /// Unsupported features, kept for keepalived's cross-checks.
+    pub vrf: bool,
+    pub use_vmac: bool,
+    pub vmac_xmit_base: bool,
 }
 
 impl VrrpInstance {
@@ -545,7 +549,10 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
     for st in b {
         let kw = st.kw.text.as_str();
         match kw {
-            "router_id" => g.router_id = st.args.first().map(|t| t.text.clone()),
+            "router_id" => match st.args.first() {
+                Some(t) => g.router_id = Some(t.text.clone()),
+                None => d.error(Some(st.pos()), "routerid name missing - ignoring"),
+            },
             "script_user" => match read_user(&st.args) {
                 Some(u) => {
                     g.script_user = Some(u);
@@ -554,8 +561,14 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 None => d.error(Some(st.pos()), "No script username specified"),
             },
             "enable_script_security" => g.enable_script_security = true,
-            "set_supplementary_groups" => g.set_supplementary_groups = true,
-            "use_symlink_paths" => g.use_symlink_paths = read_bool(st, d).unwrap_or(true),
+            "set_supplementary_groups" => {
+                newer_than_227(st, d);
+                g.set_supplementary_groups = true
+            }
+            "use_symlink_paths" => {
+                newer_than_227(st, d);
+                g.use_symlink_paths = read_bool(st, d).unwrap_or(true)
+            }
             "vrrp_version" => {
                 if let Some(t) = arg(st, 0, d) {
                     match read_int(t, 2, 3, d) {
@@ -660,9 +673,13 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 g.vrrp_higher_prio_send_advert = read_bool(st, d).unwrap_or(true)
             }
             "vrrp_owner_ignore_adverts" => {
+                newer_than_227(st, d);
                 g.vrrp_owner_ignore_adverts = read_bool(st, d).unwrap_or(true)
             }
-            "v3_checksum_as_v2" => g.v3_checksum_as_v2 = read_bool(st, d).unwrap_or(true),
+            "v3_checksum_as_v2" => {
+                newer_than_227(st, d);
+                g.v3_checksum_as_v2 = read_bool(st, d).unwrap_or(true)
+            }
             "vrrp_notify_fifo" | "notify_fifo" => match st.args.first() {
                 Some(t) => g.notify_fifo = Some(t.text.clone()),
                 None => d.error(Some(st.pos()), format!("No {kw} name specified")),
@@ -756,8 +773,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "bfd_rlimit_rttime"
             | "lvs_notify_fifo"
             | "lvs_notify_fifo_script"
-            | "stats_dump_file"
-            | "json_dump_file"
             | "linkbeat_use_polling"
             | "vmac_prefix"
             | "vmac_addr_prefix"
@@ -786,13 +801,14 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "enable_snmp_checker"
             | "enable_dbus"
             | "nftables"
-            | "vrrp_iptables"
-            | "vrrp_ipsets"
             | "startup_script"
             | "shutdown_script"
             | "vrrp_garp_extra_if"
-            | "vrrp_vmac_garp_intvl"
-            | "vrrp_delay_after_boot" => d.unsupported(Some(st.pos()), kw),
+            | "vrrp_vmac_garp_intvl" => d.unsupported(Some(st.pos()), kw),
+            "vrrp_iptables" | "vrrp_ipsets" => d.error(
+                Some(st.pos()),
+                "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option",
+            ),
             _ => unknown(st, d, |inner, d| global_defs(inner, g, d)),
         }
     }
@@ -1216,6 +1232,9 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, next_pref: &mut u32, d: &mut Diags
         strict_mode: None,
         notify: Notify::default(),
         keyword_pos: Vec::new(),
+        vrf: false,
+        use_vmac: false,
+        vmac_xmit_base: false,
     };
     instance_body(
         require_block(st, d),
@@ -1310,13 +1329,19 @@ fn instance_body(
                     }
                 }
             }
-            "vrf"
-            | "use_vmac"
-            | "use_vmac_addr"
-            | "vmac_xmit_base"
-            | "use_ipvlan"
-            | "timer_expired_backup"
-            | "thread_timer_expired"
+            "vrf" => {
+                d.unsupported(Some(k.pos()), kw);
+                v.vrf = true;
+            }
+            "use_vmac" | "use_ipvlan" => {
+                d.unsupported(Some(k.pos()), kw);
+                v.use_vmac = true;
+            }
+            "vmac_xmit_base" => {
+                d.unsupported(Some(k.pos()), kw);
+                v.vmac_xmit_base = true;
+            }
+            "use_vmac_addr"
             | "smtp_alert"
             | "kernel_rx_buf_size"
             | "garp_extra_if"
@@ -1425,7 +1450,6 @@ fn instance_body(
                     }
                 }
             }
-            "auth_hmac" => d.unsupported(Some(k.pos()), kw),
             "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
                 for line in require_block(k, d) {
                     if let Some(vip) = vip_line(line, dynamic_if, d) {
@@ -1437,7 +1461,10 @@ fn instance_body(
                     }
                 }
             }
-            "no_virtual_ipaddress" => v.no_virtual_ipaddress = true,
+            "no_virtual_ipaddress" => {
+                newer_than_227(k, d);
+                v.no_virtual_ipaddress = true
+            }
             "virtual_routes" => {
                 d.unsupported(Some(k.pos()), kw);
                 v.virtual_routes = route_lines(require_block(k, d), d);
@@ -1523,7 +1550,10 @@ fn instance_body(
             "old_unicast_checksum" => {
                 v.old_unicast_checksum = Some(k.args.first().is_none_or(|t| t.text != "never"))
             }
-            "v3_checksum_as_v2" => v.v3_checksum_as_v2 = read_bool(k, d),
+            "v3_checksum_as_v2" => {
+                newer_than_227(k, d);
+                v.v3_checksum_as_v2 = read_bool(k, d)
+            }
             "mcast_dst_ip" => {
                 if let Some(t) = arg(k, 0, d) {
                     match parse_addr(t) {
@@ -1584,7 +1614,10 @@ fn instance_body(
             }
             "lower_prio_no_advert" => v.lower_prio_no_advert = read_bool(k, d),
             "higher_prio_send_advert" => v.higher_prio_send_advert = read_bool(k, d),
-            "owner_ignore_adverts" => v.owner_ignore_adverts = read_bool(k, d),
+            "owner_ignore_adverts" => {
+                newer_than_227(k, d);
+                v.owner_ignore_adverts = read_bool(k, d)
+            }
             "accept" => v.accept = Some(true),
             "no_accept" => {
                 v.accept = Some(false);
