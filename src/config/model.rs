@@ -334,12 +334,10 @@ fn secs_to_us(v: f64) -> u64 {
 
 fn read_user(args: &[Tok]) -> Option<ScriptUser> {
     let user = args.first()?.text.clone();
+    // keepalived 2.2.7 compat: `user group` only; the newer `:group` form (supplementary
+    // groups) is looked up literally and so fails there, as it does in 2.2.7.
     let (group, supplementary) = match args.get(1) {
-        Some(g) => match g.text.strip_prefix(':') {
-            Some(rest) if !rest.is_empty() => (Some(rest.to_string()), true),
-            Some(_) => (args.get(2).map(|t| t.text.clone()), true),
-            None => (Some(g.text.clone()), false),
-        },
+        Some(g) => (Some(g.text.clone()), false),
         None => (None, false),
     };
     Some(ScriptUser {
@@ -850,29 +848,45 @@ fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
             }
             "interval" | "timeout" => {
                 if let Some(t) = arg(k, 0, d) {
-                    // keepalived 2.2.7: whole seconds.
-                    let v = super::lexer::parse_c_int(&t.text)
-                        .or_else(|| t.text.parse::<f64>().ok().map(|f| f as i64));
-                    match v {
-                        Some(v) if v >= 1 && v <= i64::from(u32::MAX / 1_000_000) => {
-                            if kw == "interval" {
-                                s.interval_s = v as u32
-                            } else {
-                                s.timeout_s = Some(v as u32)
-                            }
-                        }
-                        _ => {
+                    // keepalived 2.2.7: whole seconds, 1..4294; 0 becomes 1, anything else
+                    // invalid keeps the default.
+                    let v = match t.text.parse::<i64>() {
+                        Ok(0) => {
                             d.error(
                                 Some(&t.pos),
                                 format!(
                                     "({name}): vrrp script {kw} must be greater than 0, setting to 1"
                                 ),
                             );
-                            if kw == "interval" {
-                                s.interval_s = 1
-                            } else {
-                                s.timeout_s = Some(1)
+                            Some(1)
+                        }
+                        Ok(v) if (1..=4294).contains(&v) => Some(v as u32),
+                        parsed => {
+                            if parsed.is_err() {
+                                d.error(Some(&t.pos), format!("invalid number '{}'", t.text));
                             }
+                            d.error(
+                                Some(&t.pos),
+                                if kw == "interval" {
+                                    format!(
+                                        "({name}): vrrp script interval '{}' must be between 1 and 4294 - ignoring",
+                                        t.text
+                                    )
+                                } else {
+                                    format!(
+                                        "({name}): vrrp script timeout '{}' invalid - ignoring",
+                                        t.text
+                                    )
+                                },
+                            );
+                            None
+                        }
+                    };
+                    if let Some(v) = v {
+                        if kw == "interval" {
+                            s.interval_s = v
+                        } else {
+                            s.timeout_s = Some(v)
                         }
                     }
                 }
@@ -889,8 +903,13 @@ fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
                             ),
                         ),
                     }
-                    if k.args.get(1).is_some_and(|t| t.text == "reverse") {
-                        s.reverse = true;
+                    match k.args.get(1) {
+                        None => {}
+                        Some(r) if r.text == "reverse" => s.reverse = true,
+                        Some(o) => d.error(
+                            Some(&o.pos),
+                            format!("vrrp_script {name} unknown weight option {}", o.text),
+                        ),
                     }
                 }
             }
