@@ -284,6 +284,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     let mut enabled: HashSet<String> = HashSet::new();
     // Scripts keepalived removes at parse time: trackers then say "not found".
     let mut removed: HashSet<String> = HashSet::new();
+    let mut warned_default_user = false;
     for s in &m.vrrp_script {
         if !tracked.contains(s.name.as_str()) {
             continue;
@@ -333,6 +334,14 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 removed.insert(s.name.clone());
             }
             Err(ScriptProblem::NoUser) => {
+                if g.script_user.is_none() && !warned_default_user {
+                    // keepalived compat: said once, the first time the default is needed.
+                    warned_default_user = true;
+                    d.error(
+                        Some(&raw.pos),
+                        "Unable to set default user keepalived_script for script",
+                    );
+                }
                 d.error(
                     Some(&s.pos),
                     format!("Unable to set default user for vrrp script {} - removing", s.name),
@@ -952,9 +961,6 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             class::SECURITY,
             "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
         );
-    }
-    if g.enable_script_security && r.default_user.is_none() && g.script_user.is_none() {
-        d.note(None, "enable_script_security is set, but neither script_user nor a keepalived_script user exists: scripts without a user are disabled");
     }
     spec
 }
