@@ -891,6 +891,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         s.track_files = t.2;
         s.track_processes = t.3;
         s.notify = r.notify(&i.notify, g.notify_priority_changes, d);
+        // An instance without a VRID or an interface cannot run; keepalived refuses to start
+        // it, so the spec (what the daemon runs) leaves it out.
+        if s.vrid == 0 || s.interface.is_empty() {
+            d.note(
+                ipos,
+                format!("({name}) not started: it has no valid virtual_router_id or interface"),
+            );
+            continue;
+        }
         spec.instances.push(s);
     }
 
@@ -919,9 +928,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         }
     }
 
+    // Groups only name instances that are in the spec.
+    let started: HashSet<String> = spec.instances.iter().map(|i| i.name.clone()).collect();
+    for sg in &mut spec.sync_groups {
+        sg.members.retain(|n| started.contains(n));
+    }
+
     // VRID conflicts per interface and family (reference §3.7).
     for (a_idx, a) in spec.instances.iter().enumerate() {
-        for (b_idx, b) in spec.instances.iter().enumerate().skip(a_idx + 1) {
+        for b in spec.instances.iter().skip(a_idx + 1) {
             if a.vrid != 0 && a.vrid == b.vrid && a.family == b.family && a.interface == b.interface
             {
                 let overlap = match (a.is_unicast(), b.is_unicast()) {
@@ -940,7 +955,8 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                     };
                     let at = m
                         .vrrp_instance
-                        .get(b_idx)
+                        .iter()
+                        .find(|i| i.name == b.name)
                         .map(|i| i.pos_of("virtual_router_id"));
                     d.error(
                         at,
