@@ -391,6 +391,17 @@ mod tests {
     }
 
     #[test]
+    fn load_config_for_the_daemon_and_reload() {
+        let a = parse_args(&v(&["rkeepalived", "-f", "config/sample.conf"])).unwrap();
+        let (spec, _diags) = load_config(&a).expect("sample.conf loads");
+        assert_eq!(spec.instances.len(), 1);
+        assert_eq!(spec.instances[0].vrid, 51);
+        let a = parse_args(&v(&["rkeepalived", "-f", "/nonexistent.conf"])).unwrap();
+        let e = load_config(&a).unwrap_err();
+        assert_eq!(e.exit_code, 6);
+    }
+
+    #[test]
     fn signum_pinned_to_glibc() {
         assert_eq!(signum("JSON"), Some(36));
         assert_eq!(signum("STATS_CLEAR"), Some(63));
