@@ -346,3 +346,22 @@ fn validation_rewrites_like_keepalived() {
     assert_eq!(g.sync_groups[0].members, ["VI_1", "VI_2"]);
     assert_eq!(g.instances[1].sync_group.as_deref(), Some("G1"));
 }
+
+/// Without -i the config id is the hostname up to the first dot.
+#[test]
+fn default_config_id_is_short_hostname() {
+    let text = "global_defs {\n@node1 router_id short\n@^node1 router_id other\n}\n";
+    let l = config::load_str(
+        text,
+        "id.conf",
+        &LoadOptions::default(),
+        &FakeHost::standard(),
+    );
+    assert_eq!(l.spec.globals.router_id.as_deref(), Some("short"));
+    let opts = LoadOptions {
+        config_id: Some("x".into()),
+        all_config: false,
+    };
+    let l = config::load_str(text, "id.conf", &opts, &FakeHost::standard());
+    assert_eq!(l.spec.globals.router_id.as_deref(), Some("other"));
+}

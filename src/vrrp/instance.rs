@@ -943,7 +943,12 @@ impl Instance {
     }
 
     /// Shutdown: resign (priority 0 + DelVip unless `release_vips` is false) and notify STOP.
-    pub(crate) fn shutdown(&mut self, now: Instant, release_vips: bool, out: &mut VecDeque<Action>) {
+    pub(crate) fn shutdown(
+        &mut self,
+        now: Instant,
+        release_vips: bool,
+        out: &mut VecDeque<Action>,
+    ) {
         if self.state == State::Master && release_vips {
             self.send_advert(0, out);
             self.del_vips(out);
