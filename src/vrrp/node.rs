@@ -1006,7 +1006,7 @@ impl Node {
             let _ = writeln!(o, "   Virtual Router ID = {}", s.vrid);
             let _ = writeln!(o, "   Priority = {}", s.priority);
             let _ = writeln!(o, "   Effective priority = {}", i.priority);
-            if let Some(m) = i.master_addr {
+            if let (Some(m), State::Backup) = (i.master_addr, i.state) {
                 let _ = writeln!(o, "   Master router = {m}");
                 let _ = writeln!(o, "   Master priority = {}", i.master_priority);
             }
