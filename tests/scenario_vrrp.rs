@@ -1116,3 +1116,43 @@ fn sync_group_goes_master_only_when_every_member_wants_it() {
     assert_eq!(first_master(&lan, b, "VI_2"), Some(t1));
     assert_eq!(lan.masters(52), vec![b]);
 }
+
+#[test]
+fn vrrp_garp_interval_paces_announcements_per_interface() {
+    let mut lan = Lan::new(44);
+    let mut spec = node_spec(vec![inst(100)]);
+    spec.globals.garp_interval = us(100_000);
+    let a = lan.add_node("a", spec, eth0(1));
+    lan.drive_for(secs(6));
+    let t = first_master(&lan, a, "VI_1").unwrap();
+    let garps: Vec<_> = lan
+        .trace
+        .iter()
+        .filter(|e| e.node == a && matches!(e.action, Action::SendGarp { .. }))
+        .map(|e| e.at)
+        .collect();
+    let want: Vec<_> = (0..5u64).map(|k| t + us(k * 100_000)).collect();
+    assert_eq!(garps, want);
+    // A VIP removed while GARPs are queued: the queue is dropped with it.
+    let mut lan = Lan::new(45);
+    let mut spec = node_spec(vec![inst(100)]);
+    spec.globals.garp_interval = us(100_000);
+    let a = lan.add_node("a", spec, eth0(1));
+    lan.drive_for(secs(3) + skew_v2(100));
+    let t = first_master(&lan, a, "VI_1").unwrap();
+    lan.input(
+        a,
+        Input::AddressDeleted {
+            ifname: "eth0".into(),
+            addr: vip(),
+            prefix_len: 32,
+        },
+    );
+    lan.drive_for(secs(1));
+    let after = lan
+        .trace
+        .iter()
+        .filter(|e| e.node == a && e.at > t && matches!(e.action, Action::SendGarp { .. }))
+        .count();
+    assert_eq!(after, 0);
+}
