@@ -1206,3 +1206,36 @@ fn json_dump_matches_keepalived_2_2_7_byte_for_byte() {
     let now = lan.now;
     assert_eq!(lan.nodes[a].node.dump_json(now), golden);
 }
+
+#[test]
+fn echo_of_our_own_vip_deletion_does_not_demote_the_master() {
+    let mut lan = Lan::new(47);
+    let a = add(&mut lan, 1, inst(200));
+    lan.drive_for(secs(10));
+    // Reload changes the VIP's label: DelVip + AddVip of the same address.
+    let mut s = inst(200);
+    s.vips[0].label = Some("eth0:1".into());
+    lan.input(a, Input::Reload(node_spec(vec![s])));
+    lan.drive_for(us(1_000));
+    // The kernel reports the deletion we asked for.
+    lan.input(
+        a,
+        Input::AddressDeleted {
+            ifname: "eth0".into(),
+            addr: vip(),
+            prefix_len: 32,
+        },
+    );
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    // A later deletion by someone else still counts.
+    lan.drive_for(secs(5));
+    lan.input(
+        a,
+        Input::AddressDeleted {
+            ifname: "eth0".into(),
+            addr: vip(),
+            prefix_len: 32,
+        },
+    );
+    assert_eq!(lan.state(a, "VI_1"), State::Backup);
+}

@@ -93,7 +93,15 @@ pub struct Node {
     epoch_offset_us: i64,
     /// `vrrp_garp_interval` / `vrrp_gna_interval` pacing: per-interface queues.
     garp_queues: BTreeMap<String, GarpQueue>,
+    /// Addresses we asked the daemon to delete, and when: the RTM_DELADDR that follows is
+    /// ours, not an external deletion.
+    own_deletions: Vec<(String, IpAddr, Instant)>,
+    /// The `now` of the latest input (for drain-time bookkeeping).
+    last_now: Instant,
 }
+
+/// How long an RTM_DELADDR is attributed to our own DelVip.
+const OWN_DELETION_WINDOW: Duration = Duration::from_secs(2);
 
 /// GARPs / unsolicited NAs waiting for their turn on one interface.
 #[derive(Clone, Debug, Default)]
@@ -203,6 +211,8 @@ impl Node {
             stopped: false,
             epoch_offset_us: 0,
             garp_queues: BTreeMap::new(),
+            own_deletions: Vec::new(),
+            last_now: now,
         };
         for inst in &mut node.instances {
             // keepalived compat: start from a clean slate ("removing VIPs." at startup).
@@ -221,6 +231,7 @@ impl Node {
         if self.stopped {
             return;
         }
+        self.last_now = now;
         match input {
             Input::Packet(p) => self.handle_packet(now, p),
             Input::Timeout => {}
@@ -229,6 +240,18 @@ impl Node {
                 self.reevaluate(now);
             }
             Input::AddressDeleted { ifname, addr, .. } => {
+                self.own_deletions
+                    .retain(|(_, _, at)| now.saturating_since(*at) <= OWN_DELETION_WINDOW);
+                if let Some(k) = self
+                    .own_deletions
+                    .iter()
+                    .position(|(i, a, _)| *i == ifname && *a == addr)
+                {
+                    // The echo of our own DelVip (e.g. a VIP re-added with other attributes
+                    // by a reload): not a reason to leave MASTER.
+                    self.own_deletions.swap_remove(k);
+                    return;
+                }
                 for inst in &mut self.instances {
                     inst.address_deleted(now, &ifname, addr, &mut self.actions);
                 }
@@ -259,7 +282,15 @@ impl Node {
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        let a = self.actions.pop_front()?;
+        if let Action::DelVip { ifname, vip, .. } = &a {
+            self.own_deletions
+                .push((ifname.clone(), vip.addr, self.last_now));
+            if self.own_deletions.len() > 4096 {
+                self.own_deletions.remove(0);
+            }
+        }
+        Some(a)
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -522,6 +553,7 @@ impl Node {
         if self.stopped {
             return;
         }
+        self.last_now = now;
         if let Some(idx) = self.find_instance(ifname, family, adv.vrid, src, dst) {
             self.deliver(now, idx, src, dst, ttl, adv);
         }
