@@ -1116,3 +1116,126 @@ fn sync_group_goes_master_only_when_every_member_wants_it() {
     assert_eq!(first_master(&lan, b, "VI_2"), Some(t1));
     assert_eq!(lan.masters(52), vec![b]);
 }
+
+#[test]
+fn vrrp_garp_interval_paces_announcements_per_interface() {
+    let mut lan = Lan::new(44);
+    let mut spec = node_spec(vec![inst(100)]);
+    spec.globals.garp_interval = us(100_000);
+    let a = lan.add_node("a", spec, eth0(1));
+    lan.drive_for(secs(6));
+    let t = first_master(&lan, a, "VI_1").unwrap();
+    let garps: Vec<_> = lan
+        .trace
+        .iter()
+        .filter(|e| e.node == a && matches!(e.action, Action::SendGarp { .. }))
+        .map(|e| e.at)
+        .collect();
+    let want: Vec<_> = (0..5u64).map(|k| t + us(k * 100_000)).collect();
+    assert_eq!(garps, want);
+    // A VIP removed while GARPs are queued: the queue is dropped with it.
+    let mut lan = Lan::new(45);
+    let mut spec = node_spec(vec![inst(100)]);
+    spec.globals.garp_interval = us(100_000);
+    let a = lan.add_node("a", spec, eth0(1));
+    lan.drive_for(secs(3) + skew_v2(100));
+    let t = first_master(&lan, a, "VI_1").unwrap();
+    lan.input(
+        a,
+        Input::AddressDeleted {
+            ifname: "eth0".into(),
+            addr: vip(),
+            prefix_len: 32,
+        },
+    );
+    lan.drive_for(secs(1));
+    let after = lan
+        .trace
+        .iter()
+        .filter(|e| e.node == a && e.at > t && matches!(e.action, Action::SendGarp { .. }))
+        .count();
+    assert_eq!(after, 0);
+}
+
+#[test]
+fn json_dump_matches_keepalived_2_2_7_byte_for_byte() {
+    use rkeepalived::vrrp::spec::{InstanceSpec, PeerSpec, ScriptCmd, ScriptSpec};
+    // Captured from Debian's keepalived 2.2.7 (signal 36) for the same configuration: a
+    // unicast nopreempt BACKUP that became MASTER and sent two adverts.
+    let golden = r#"[{"data":{"iname":"VI_1","dont_track_primary":0,"skip_check_adv_addr":0,"strict_mode":0,"vmac_ifname":"","ifp_ifname":"eth1","master_priority":0,"last_transition":1795577751.753234,"garp_delay":5,"garp_refresh":0,"garp_rep":5,"garp_refresh_rep":1,"garp_lower_prio_delay":5,"garp_lower_prio_rep":5,"lower_prio_no_advert":0,"higher_prio_send_advert":0,"vrid":51,"base_priority":100,"effective_priority":100,"vipset":true,"promote_secondaries":false,"adver_int":1,"master_adver_int":1,"accept":1,"nopreempt":true,"preempt_delay":0,"state":2,"wantstate":2,"version":2,"smtp_alert":false,"notify_deleted":false,"vips":["10.99.0.200\/24 dev eth1 scope global label eth1:1 set"],"track_script":["'\/usr\/bin\/true'"],"auth_type":1,"auth_data":"1111"},"stats":{"advert_rcvd":0,"advert_sent":2,"become_master":1,"release_master":0,"packet_len_err":0,"advert_interval_err":0,"ip_ttl_err":0,"invalid_type_rcvd":0,"addr_list_err":0,"invalid_authtype":0,"authtype_mismatch":0,"auth_failure":0,"pri_zero_rcvd":0,"pri_zero_sent":0}}]"#;
+    let mut s = InstanceSpec::new("VI_1", "eth1", 51);
+    s.nopreempt = true;
+    s.auth = Auth::Pass(*b"1111\0\0\0\0");
+    let mut v = VipSpec::new("10.99.0.200".parse().unwrap());
+    v.prefix_len = 24;
+    v.dev = Some("eth1".into());
+    v.label = Some("eth1:1".into());
+    s.vips = vec![v];
+    s.unicast_src = Some("10.99.0.1".parse().unwrap());
+    s.unicast_peers = vec![PeerSpec {
+        addr: "10.99.0.2".parse().unwrap(),
+        min_ttl: None,
+        max_ttl: None,
+    }];
+    s.track_scripts = vec![script("chk_ng", 0)];
+    let mut spec = node_spec(vec![s]);
+    spec.scripts = vec![ScriptSpec {
+        name: "chk_ng".into(),
+        cmd: ScriptCmd {
+            argv: vec!["/usr/bin/true".into()],
+            ..Default::default()
+        },
+        ..Default::default()
+    }];
+    let mut lan = Lan::new(46);
+    let a = lan.add_node(
+        "a",
+        spec,
+        vec![SimIf {
+            link: LinkState::up_v4("eth1", "10.99.0.1".parse().unwrap()),
+            segment: 0,
+        }],
+    );
+    lan.input(a, script_update("chk_ng", true));
+    lan.drive_for(secs(5));
+    let t = first_master(&lan, a, "VI_1").unwrap();
+    lan.nodes[a]
+        .node
+        .set_epoch_offset(1_795_577_751_753_234 - t.as_micros() as i64);
+    // Two adverts sent by t0 + 5 s (at t and t + 1 s).
+    let now = lan.now;
+    assert_eq!(lan.nodes[a].node.dump_json(now), golden);
+}
+
+#[test]
+fn echo_of_our_own_vip_deletion_does_not_demote_the_master() {
+    let mut lan = Lan::new(47);
+    let a = add(&mut lan, 1, inst(200));
+    lan.drive_for(secs(10));
+    // Reload changes the VIP's label: DelVip + AddVip of the same address.
+    let mut s = inst(200);
+    s.vips[0].label = Some("eth0:1".into());
+    lan.input(a, Input::Reload(node_spec(vec![s])));
+    lan.drive_for(us(1_000));
+    // The kernel reports the deletion we asked for.
+    lan.input(
+        a,
+        Input::AddressDeleted {
+            ifname: "eth0".into(),
+            addr: vip(),
+            prefix_len: 32,
+        },
+    );
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    // A later deletion by someone else still counts.
+    lan.drive_for(secs(5));
+    lan.input(
+        a,
+        Input::AddressDeleted {
+            ifname: "eth0".into(),
+            addr: vip(),
+            prefix_len: 32,
+        },
+    );
+    assert_eq!(lan.state(a, "VI_1"), State::Backup);
+}

@@ -589,7 +589,12 @@ impl Instance {
         }
         if adv.version != self.spec.version {
             if self.log_once(once::VERSION) {
-                warn!("({name}) wrong VRRP version from {src}");
+                let n = |v: Version| if v == Version::V2 { 2 } else { 3 };
+                warn!(
+                    "({name}) wrong version. Received {} and expect {} (from {src})",
+                    n(adv.version),
+                    n(self.spec.version)
+                );
             }
             return RxOutcome::Rejected;
         }
@@ -615,9 +620,19 @@ impl Instance {
                 }
                 if self.log_once(once::AUTH) {
                     if type_mismatch {
-                        warn!("({name}) received an invalid auth type from {src}");
+                        let wire_n = match adv.auth {
+                            WireAuth::None => 0,
+                            WireAuth::Pass(_) => 1,
+                            WireAuth::Ah => 2,
+                        };
+                        let ours = match self.spec.auth {
+                            Auth::None => 0,
+                            Auth::Pass(_) => 1,
+                            Auth::Ah => 2,
+                        };
+                        warn!("({name}) received a {wire_n} auth, expecting {ours}! (from {src})");
                     } else {
-                        warn!("({name}) received an invalid passwd from {src}");
+                        warn!("({name}) received an invalid passwd! (from {src})");
                     }
                 }
                 return RxOutcome::Rejected;

@@ -28,7 +28,7 @@
 //! }
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -91,6 +91,23 @@ pub struct Node {
     stopped: bool,
     /// Added to a monotonic `Instant` to get Unix-epoch microseconds (for JSON/data dumps).
     epoch_offset_us: i64,
+    /// `vrrp_garp_interval` / `vrrp_gna_interval` pacing: per-interface queues.
+    garp_queues: BTreeMap<String, GarpQueue>,
+    /// Addresses we asked the daemon to delete, and when: the RTM_DELADDR that follows is
+    /// ours, not an external deletion.
+    own_deletions: Vec<(String, IpAddr, Instant)>,
+    /// The `now` of the latest input (for drain-time bookkeeping).
+    last_now: Instant,
+}
+
+/// How long an RTM_DELADDR is attributed to our own DelVip.
+const OWN_DELETION_WINDOW: Duration = Duration::from_secs(2);
+
+/// GARPs / unsolicited NAs waiting for their turn on one interface.
+#[derive(Clone, Debug, Default)]
+struct GarpQueue {
+    pending: VecDeque<IpAddr>,
+    next_at: Instant,
 }
 
 fn vip_string(v: &VipSpec, default_dev: &str, set: bool) -> String {
@@ -193,6 +210,9 @@ impl Node {
             startup_until,
             stopped: false,
             epoch_offset_us: 0,
+            garp_queues: BTreeMap::new(),
+            own_deletions: Vec::new(),
+            last_now: now,
         };
         for inst in &mut node.instances {
             // keepalived compat: start from a clean slate ("removing VIPs." at startup).
@@ -211,6 +231,7 @@ impl Node {
         if self.stopped {
             return;
         }
+        self.last_now = now;
         match input {
             Input::Packet(p) => self.handle_packet(now, p),
             Input::Timeout => {}
@@ -219,6 +240,18 @@ impl Node {
                 self.reevaluate(now);
             }
             Input::AddressDeleted { ifname, addr, .. } => {
+                self.own_deletions
+                    .retain(|(_, _, at)| now.saturating_since(*at) <= OWN_DELETION_WINDOW);
+                if let Some(k) = self
+                    .own_deletions
+                    .iter()
+                    .position(|(i, a, _)| *i == ifname && *a == addr)
+                {
+                    // The echo of our own DelVip (e.g. a VIP re-added with other attributes
+                    // by a reload): not a reason to leave MASTER.
+                    self.own_deletions.swap_remove(k);
+                    return;
+                }
                 for inst in &mut self.instances {
                     inst.address_deleted(now, &ifname, addr, &mut self.actions);
                 }
@@ -245,10 +278,19 @@ impl Node {
         }
         self.run_timers(now);
         self.sync_groups(now);
+        self.pace_garps(now);
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        let a = self.actions.pop_front()?;
+        if let Action::DelVip { ifname, vip, .. } = &a {
+            self.own_deletions
+                .push((ifname.clone(), vip.addr, self.last_now));
+            if self.own_deletions.len() > 4096 {
+                self.own_deletions.remove(0);
+            }
+        }
+        Some(a)
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -260,10 +302,82 @@ impl Node {
             .iter()
             .filter_map(|i| i.timers.next_timeout())
             .min();
-        match (t, self.startup_until) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let g = self
+            .garp_queues
+            .values()
+            .filter(|q| !q.pending.is_empty())
+            .map(|q| q.next_at)
+            .min();
+        [t, self.startup_until, g].into_iter().flatten().min()
+    }
+
+    fn garp_pacing(&self, addr: IpAddr) -> Duration {
+        if addr.is_ipv4() {
+            self.spec.globals.garp_interval
+        } else {
+            self.spec.globals.gna_interval
         }
+    }
+
+    /// keepalived compat (`vrrp_garp_interval`, `vrrp_gna_interval`): at most one GARP / NA
+    /// per interval on each interface; the rest wait in a queue. A VIP being removed drops
+    /// its queued announcements.
+    fn pace_garps(&mut self, now: Instant) {
+        let g = &self.spec.globals;
+        if g.garp_interval == Duration::ZERO
+            && g.gna_interval == Duration::ZERO
+            && self.garp_queues.is_empty()
+        {
+            return;
+        }
+        let mut kept = VecDeque::with_capacity(self.actions.len());
+        let actions = std::mem::take(&mut self.actions);
+        for a in actions {
+            match a {
+                Action::SendGarp { ifname, addr } if self.garp_pacing(addr) > Duration::ZERO => {
+                    self.garp_queues
+                        .entry(ifname)
+                        .or_default()
+                        .pending
+                        .push_back(addr);
+                }
+                Action::DelVip {
+                    ref ifname,
+                    ref vip,
+                    ..
+                } => {
+                    if let Some(q) = self.garp_queues.get_mut(ifname) {
+                        q.pending.retain(|x| *x != vip.addr);
+                    }
+                    kept.push_back(a);
+                }
+                a => kept.push_back(a),
+            }
+        }
+        self.actions = kept;
+        let names: Vec<String> = self.garp_queues.keys().cloned().collect();
+        for ifname in names {
+            let Some(q) = self.garp_queues.get_mut(&ifname) else {
+                continue;
+            };
+            // One per interval; everything at once if the interval is (now) zero.
+            while q.next_at <= now
+                && let Some(addr) = q.pending.pop_front()
+            {
+                let gap = if addr.is_ipv4() {
+                    self.spec.globals.garp_interval
+                } else {
+                    self.spec.globals.gna_interval
+                };
+                q.next_at = now + gap;
+                self.actions.push_back(Action::SendGarp {
+                    ifname: ifname.clone(),
+                    addr,
+                });
+            }
+        }
+        self.garp_queues
+            .retain(|_, q| !q.pending.is_empty() || q.next_at > now);
     }
 
     /// Interfaces the config needs: instance interfaces, VIP devs, track_interface names.
@@ -439,11 +553,13 @@ impl Node {
         if self.stopped {
             return;
         }
+        self.last_now = now;
         if let Some(idx) = self.find_instance(ifname, family, adv.vrid, src, dst) {
             self.deliver(now, idx, src, dst, ttl, adv);
         }
         self.run_timers(now);
         self.sync_groups(now);
+        self.pace_garps(now);
     }
 
     fn deliver(
@@ -787,6 +903,8 @@ impl Node {
             let n = group_notification(&g.spec, NotifyState::Stop);
             self.actions.push_back(Action::Notify(n));
         }
+        // keepalived compat: queued GARPs are dropped at shutdown.
+        self.garp_queues.clear();
         self.stopped = true;
     }
 
@@ -1006,7 +1124,7 @@ impl Node {
             let _ = writeln!(o, "   Virtual Router ID = {}", s.vrid);
             let _ = writeln!(o, "   Priority = {}", s.priority);
             let _ = writeln!(o, "   Effective priority = {}", i.priority);
-            if let Some(m) = i.master_addr {
+            if let (Some(m), State::Backup) = (i.master_addr, i.state) {
                 let _ = writeln!(o, "   Master router = {m}");
                 let _ = writeln!(o, "   Master priority = {}", i.master_priority);
             }
