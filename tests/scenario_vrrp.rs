@@ -790,7 +790,6 @@ fn dumps_show_state_and_counters() {
 /// `wire::parse`): v2 PASS unicast (the seed), v3 multicast IPv4 with the pseudo-header
 /// checksum, v3 unicast, and v3 over IPv6. Needs the wire bodies (wire branch).
 #[test]
-#[ignore = "needs the wire branch's parse/emit bodies; un-ignore after merging it"]
 fn elections_work_over_the_wire_bytes() {
     // Seed pair.
     let mut lan = Lan::new(30);

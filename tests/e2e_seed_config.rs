@@ -29,8 +29,16 @@ fn node(lan: &mut Lan, file: &str, addr: Ipv4Addr) -> usize {
 fn seed_configs_elect_fail_over_and_keep_the_vip_where_it_went() {
     let mut lan = Lan::new(1);
     lan.use_wire = true;
-    let n1 = node(&mut lan, "config/seed/node1.conf", Ipv4Addr::new(192, 168, 1, 152));
-    let n2 = node(&mut lan, "config/seed/node2.conf", Ipv4Addr::new(192, 168, 1, 156));
+    let n1 = node(
+        &mut lan,
+        "config/seed/node1.conf",
+        Ipv4Addr::new(192, 168, 1, 152),
+    );
+    let n2 = node(
+        &mut lan,
+        "config/seed/node2.conf",
+        Ipv4Addr::new(192, 168, 1, 156),
+    );
     let ok = |ok| {
         Input::Tracker(TrackerUpdate::Script {
             name: "chk_ng".into(),
