@@ -1238,3 +1238,35 @@ fn echo_of_our_own_vip_deletion_does_not_demote_the_master() {
     );
     assert_eq!(lan.state(a, "VI_1"), State::Backup);
 }
+
+#[test]
+fn track_file_contribution_is_capped_at_253_before_other_trackers_count() {
+    // keepalived compat: 100 + min(300 × 1, 253) - 200 = 153 (not clamp(100 + 300 - 200) = 200).
+    let mut lan = Lan::new(31);
+    let mut s = inst(100);
+    s.track_files = vec![script("f", 1)];
+    s.track_scripts = vec![script("chk", -200)];
+    let a = add(&mut lan, 1, s);
+    let b = add(&mut lan, 2, inst(180));
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::File {
+            name: "f".into(),
+            value: 300,
+        }),
+    );
+    lan.input(a, script_update("chk", false));
+    assert_eq!(lan.nodes[a].node.instance_states()[0].2, 153);
+    lan.drive_for(secs(10));
+    // 153 < 180: B wins (with 200, A would have won).
+    assert_eq!(lan.masters(51), vec![b]);
+    // A value whose contribution is -254 or less is a FAULT.
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::File {
+            name: "f".into(),
+            value: -254,
+        }),
+    );
+    assert_eq!(lan.state(a, "VI_1"), State::Fault);
+}
