@@ -10,7 +10,9 @@ use rkeepalived::time::Centis;
 use rkeepalived::vrrp::action::{Action, NotifyKind, NotifyState};
 use rkeepalived::vrrp::input::{Input, LinkState, TrackerUpdate};
 use rkeepalived::vrrp::sim::{Lan, SimIf};
-use rkeepalived::vrrp::spec::{Auth, SyncGroupSpec, Version, VipSpec};
+use rkeepalived::vrrp::spec::{
+    Auth, InstanceSpec, OldUnicastChecksum, PeerSpec, SyncGroupSpec, Version, VipSpec,
+};
 use rkeepalived::vrrp::types::State;
 
 fn vip() -> IpAddr {
@@ -1269,4 +1271,194 @@ fn track_file_contribution_is_capped_at_253_before_other_trackers_count() {
         }),
     );
     assert_eq!(lan.state(a, "VI_1"), State::Fault);
+}
+
+/// v3 unicast instance on 10.0.0.<me> with peer 10.0.0.<peer>.
+fn v3_unicast(prio: u8, me: u8, peer: u8, old: OldUnicastChecksum) -> InstanceSpec {
+    let mut s = inst(prio);
+    s.version = Version::V3;
+    s.unicast_src = Some(ipa(me));
+    s.unicast_peers = vec![PeerSpec {
+        addr: ipa(peer),
+        min_ttl: None,
+        max_ttl: None,
+    }];
+    s.old_unicast_checksum = old;
+    s
+}
+
+#[test]
+fn old_unicast_checksum_peer_is_detected_over_the_wire_and_adopted() {
+    // A plays keepalived < 1.3.6 (`old_unicast_checksum`: multicast group in the pseudo-header).
+    let mut lan = Lan::new(40);
+    lan.use_wire = true;
+    let a = add(
+        &mut lan,
+        1,
+        v3_unicast(200, 1, 2, OldUnicastChecksum::Always),
+    );
+    let b = add(&mut lan, 2, v3_unicast(100, 2, 1, OldUnicastChecksum::Auto));
+    assert!(!lan.nodes[b].node.instance("VI_1").unwrap().old_checksum());
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    let ib = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert!(ib.old_checksum(), "B switched to the old unicast checksum");
+    assert_eq!(ib.stats.chk_err, 0);
+    assert!(ib.stats.advert_rcvd > 5);
+    // B now sends the old form too: A (which only accepts the old form) hears B when B
+    // takes over, and yields back to nobody (single master throughout).
+    lan.input(a, Input::Shutdown { release_vips: true });
+    lan.drive_for(secs(5));
+    assert_eq!(lan.masters(51), vec![b]);
+    let sent = lan.trace.iter().rev().find_map(|e| match &e.action {
+        Action::SendAdvert { checksum, .. } if e.node == b => Some(*checksum),
+        _ => None,
+    });
+    assert_eq!(
+        sent.map(|c| c.dst),
+        Some(IpAddr::V4(std::net::Ipv4Addr::new(224, 0, 0, 18))),
+        "pseudo-header destination is the multicast group"
+    );
+    assert!(
+        lan.nodes[b]
+            .node
+            .dump_data(lan.now)
+            .contains("Unicast checksum = old")
+    );
+}
+
+#[test]
+fn old_unicast_checksum_never_rejects_old_form_adverts_as_checksum_errors() {
+    let mut lan = Lan::new(41);
+    lan.use_wire = true;
+    let a = add(
+        &mut lan,
+        1,
+        v3_unicast(200, 1, 2, OldUnicastChecksum::Always),
+    );
+    let b = add(
+        &mut lan,
+        2,
+        v3_unicast(100, 2, 1, OldUnicastChecksum::Never),
+    );
+    lan.drive_for(secs(10));
+    let ib = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert!(!ib.old_checksum());
+    assert_eq!(ib.stats.advert_rcvd, 0);
+    assert!(ib.stats.chk_err > 5, "{:?}", ib.stats);
+    // B never hears A, so both are master (the misconfiguration is visible).
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    assert_eq!(lan.state(b, "VI_1"), State::Master);
+    assert!(
+        lan.nodes[b]
+            .node
+            .dump_data(lan.now)
+            .contains(&format!("Errors: checksum {} version 0", ib.stats.chk_err))
+    );
+    // Two current peers (both default) never switch and see no checksum errors.
+    let mut lan = Lan::new(42);
+    lan.use_wire = true;
+    let a = add(&mut lan, 1, v3_unicast(200, 1, 2, OldUnicastChecksum::Auto));
+    let b = add(
+        &mut lan,
+        2,
+        v3_unicast(100, 2, 1, OldUnicastChecksum::Never),
+    );
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    for n in [a, b] {
+        let i = lan.nodes[n].node.instance("VI_1").unwrap();
+        assert!(!i.old_checksum());
+        assert_eq!(i.stats.chk_err, 0);
+    }
+}
+
+#[test]
+fn corrupted_checksum_is_counted_and_ipv6_kernel_checksum_is_trusted() {
+    use rkeepalived::vrrp::input::RxPacket;
+    use rkeepalived::vrrp::spec::Family;
+    use rkeepalived::vrrp::wire::{self, Advert, ChecksumCtx, WireAuth};
+    let mut lan = Lan::new(43);
+    lan.use_wire = true;
+    let b = add(&mut lan, 2, v3_unicast(100, 2, 1, OldUnicastChecksum::Auto));
+    let adv = Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: 200,
+        adver_int: Centis(100),
+        auth: WireAuth::None,
+        addrs: vec![vip()],
+    };
+    let ctx = ChecksumCtx {
+        src: ipa(1),
+        dst: ipa(2),
+        v3_ipv4_pseudo_header: true,
+        kernel_checksum: false,
+    };
+    let mut bytes = wire::emit(&adv, &ctx);
+    bytes[6] ^= 0x55;
+    let pkt = |payload: Vec<u8>| {
+        Input::Packet(RxPacket {
+            ifname: "eth0".into(),
+            family: Family::V4,
+            src: ipa(1),
+            dst: ipa(2),
+            ttl: 255,
+            payload,
+        })
+    };
+    lan.input(b, pkt(bytes));
+    let i = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert_eq!((i.stats.chk_err, i.stats.advert_rcvd), (1, 0));
+    assert!(
+        !i.old_checksum(),
+        "a corrupt packet does not switch the form"
+    );
+    lan.input(b, pkt(wire::emit(&adv, &ctx)));
+    let i = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert_eq!((i.stats.chk_err, i.stats.advert_rcvd), (1, 1));
+
+    // IPv6: the kernel verified the checksum (IPV6_CHECKSUM), so even a zero field passes.
+    let mut lan = Lan::new(44);
+    let mut s = inst(100);
+    s.version = Version::V3;
+    s.family = Family::V6;
+    s.mcast_dst = "ff02::12".parse().unwrap();
+    s.vips = vec![VipSpec::new("fe80::100".parse().unwrap())];
+    let mut l = LinkState::up_v4("eth0", ip(2));
+    l.ipv6_ll = Some("fe80::2".parse().unwrap());
+    let b = lan.add_node(
+        "b",
+        node_spec(vec![s]),
+        vec![SimIf {
+            link: l,
+            segment: 0,
+        }],
+    );
+    let adv6 = Advert {
+        addrs: vec!["fe80::100".parse().unwrap()],
+        ..adv
+    };
+    let ctx6 = ChecksumCtx {
+        src: "fe80::1".parse().unwrap(),
+        dst: "ff02::12".parse().unwrap(),
+        v3_ipv4_pseudo_header: true,
+        kernel_checksum: true,
+    };
+    let mut bytes = wire::emit(&adv6, &ctx6);
+    bytes[6] = 0;
+    bytes[7] = 0;
+    lan.input(
+        b,
+        Input::Packet(RxPacket {
+            ifname: "eth0".into(),
+            family: Family::V6,
+            src: "fe80::1".parse().unwrap(),
+            dst: "ff02::12".parse().unwrap(),
+            ttl: 255,
+            payload: bytes,
+        }),
+    );
+    let i = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert_eq!((i.stats.chk_err, i.stats.advert_rcvd), (0, 1));
 }

@@ -43,7 +43,7 @@ use super::spec::{
 };
 use super::track::{Eval, Trackers, evaluate};
 use super::types::State;
-use super::wire::{self, Advert, ChecksumCtx, WireError};
+use super::wire::{self, Advert, ChecksumCtx, ChecksumForm, WireError};
 use crate::time::{Duration, Instant};
 
 /// keepalived's reload matching key (reference §2.1 step 4): VRID, family, interface,
@@ -495,33 +495,35 @@ impl Node {
             return;
         }
         let unicast = inst.spec.is_unicast();
-        let mk_ctx = |dst: IpAddr| ChecksumCtx {
-            src: p.src,
-            dst,
-            v3_ipv4_pseudo_header: !inst.spec.v3_checksum_as_v2,
-            kernel_checksum: p.family == Family::V6,
-        };
+        // The pseudo-header destination: the packet's own destination, or the multicast group
+        // once the instance uses the pre-1.3.6 unicast checksum (configured or detected).
         let dst = if inst.old_checksum() && unicast {
             inst.spec.mcast_dst
         } else {
             p.dst
         };
-        let mut res = wire::parse(&p.payload, p.family, &mk_ctx(dst));
-        if res == Err(WireError::Checksum)
-            && unicast
-            && inst.spec.version == Version::V3
-            && p.family == Family::V4
-            && inst.spec.old_unicast_checksum == OldUnicastChecksum::Auto
-            && !inst.old_checksum()
-        {
-            // keepalived compat: detect a pre-1.3.6 peer (multicast group in the
-            // pseudo-header of unicast adverts) and switch to its checksum.
-            let retry = wire::parse(&p.payload, p.family, &mk_ctx(inst.spec.mcast_dst));
-            if retry.is_ok() {
-                self.instances[idx].set_old_checksum();
-                res = retry;
+        let ctx = ChecksumCtx {
+            src: p.src,
+            dst,
+            v3_ipv4_pseudo_header: !inst.spec.v3_checksum_as_v2,
+            kernel_checksum: p.family == Family::V6,
+        };
+        let res = match wire::parse_with_fallback(&p.payload, p.family, &ctx) {
+            Ok(parsed) if parsed.checksum == ChecksumForm::V3Ipv4OldUnicast => {
+                // keepalived compat (§4.11): a unicast v3 advert from keepalived < 1.3.6 carries
+                // the multicast group in its pseudo-header. By default the instance switches to
+                // that form (for sending too); `old_unicast_checksum never` (or a multicast
+                // instance) treats it as a bad checksum.
+                if unicast && inst.spec.old_unicast_checksum == OldUnicastChecksum::Auto {
+                    self.instances[idx].set_old_checksum();
+                    Ok(parsed.advert)
+                } else {
+                    Err(WireError::Checksum)
+                }
             }
-        }
+            Ok(parsed) => Ok(parsed.advert),
+            Err(e) => Err(e),
+        };
         match res {
             Ok(adv) => self.deliver(now, idx, p.src, p.dst, p.ttl, &adv),
             Err(e) => {
@@ -530,9 +532,24 @@ impl Node {
                     WireError::Length => inst.stats.packet_len_err += 1,
                     WireError::Type => inst.stats.invalid_type_rcvd += 1,
                     WireError::AuthType => inst.stats.invalid_authtype += 1,
-                    WireError::Version | WireError::Checksum => {}
+                    // keepalived keeps these two for SNMP only (chk_err, vers_err); we show them
+                    // in the SIGUSR1 dump, not in the 2.2.7-format stats file.
+                    WireError::Checksum => inst.stats.chk_err += 1,
+                    WireError::Version => inst.stats.vers_err += 1,
                 }
-                warn!("({}) {e} from {}", inst.spec.name, p.src);
+                if e == WireError::Checksum {
+                    let v = if inst.spec.version == Version::V3 {
+                        3
+                    } else {
+                        2
+                    };
+                    warn!(
+                        "({}) Invalid VRRPv{v} checksum from {}",
+                        inst.spec.name, p.src
+                    );
+                } else {
+                    warn!("({}) {e} from {}", inst.spec.name, p.src);
+                }
             }
         }
     }
@@ -1231,6 +1248,15 @@ impl Node {
                 i.stats.become_master,
                 i.stats.release_master
             );
+            // keepalived keeps these for SNMP only; shown here so they are visible somewhere.
+            let _ = writeln!(
+                o,
+                "   Errors: checksum {} version {}",
+                i.stats.chk_err, i.stats.vers_err
+            );
+            if i.old_checksum() && s.is_unicast() {
+                let _ = writeln!(o, "   Unicast checksum = old (pre-1.3.6)");
+            }
             let _ = now;
         }
         if !self.groups.is_empty() {
