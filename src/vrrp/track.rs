@@ -180,8 +180,11 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
         let up = n >= q && qmax.is_none_or(|m| n <= m);
         let (f, d) = weigh(up, r);
         if f {
-            ev.faults
-                .push(format!("track process {} not running", r.name));
+            ev.faults.push(format!(
+                "track process {} quorum {}",
+                r.name,
+                if up { "up" } else { "down" }
+            ));
         }
         total = total.saturating_add(d);
     }
@@ -284,6 +287,24 @@ mod tests {
         let e = evaluate(&spec, &[&[], &[], &[], &[]], &t);
         assert!(e.faults.is_empty());
         assert_eq!(e.priority, 254, "100 + 253 clamps to 254");
+    }
+
+    #[test]
+    fn process_quorum_max_zero_is_up_only_while_absent() {
+        let mut spec = InstanceSpec::new("VI_1", "eth0", 1);
+        spec.track_processes = vec![tr("p", 0, false)];
+        let mut t = Trackers::default();
+        t.links.insert(
+            "eth0".into(),
+            LinkState::up_v4("eth0", Ipv4Addr::new(10, 0, 0, 1)),
+        );
+        t.process_quorum.insert("p".into(), (0, Some(0)));
+        t.processes.insert("p".into(), 0);
+        let e = evaluate(&spec, &[&[], &[], &[], &[]], &t);
+        assert!(e.faults.is_empty(), "{:?}", e.faults);
+        t.processes.insert("p".into(), 1);
+        let e = evaluate(&spec, &[&[], &[], &[], &[]], &t);
+        assert_eq!(e.faults, vec!["track process p quorum down".to_string()]);
     }
 
     #[test]
