@@ -1462,3 +1462,86 @@ fn corrupted_checksum_is_counted_and_ipv6_kernel_checksum_is_trusted() {
     let i = lan.nodes[b].node.instance("VI_1").unwrap();
     assert_eq!((i.stats.chk_err, i.stats.advert_rcvd), (0, 1));
 }
+
+/// (kind, name, state) of every state notify node `i` emitted, in order.
+fn state_notifies(lan: &Lan, i: usize) -> Vec<String> {
+    lan.trace
+        .iter()
+        .filter(|e| e.node == i)
+        .filter_map(|e| match &e.action {
+            Action::Notify(n)
+                if matches!(
+                    n.state,
+                    NotifyState::Master | NotifyState::Backup | NotifyState::Fault
+                ) =>
+            {
+                Some(n.fifo_line().trim_end().to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn sync_group_members_notify_like_keepalived_2_2_7() {
+    // Observed with Debian's keepalived 2.2.7 (one node, group G = {VI_1 on eth1, VI_2 on
+    // eth2}, notify_* on the group and on both members): every member transition runs the
+    // member's own notifies, also when the member only follows its group (VI_1 forced to FAULT
+    // by VI_2's link, and back to BACKUP), and the group's notifies run once per group
+    // transition. Nothing is suppressed; a member whose state does not change notifies nothing.
+    let mut lan = Lan::new(45);
+    let a = two_if_node(&mut lan, 1, 100);
+    let t0 = lan.now;
+    lan.drive_for(secs(6));
+    let mut got = state_notifies(&lan, a);
+    got.sort();
+    let mut want = vec![
+        "INSTANCE \"VI_1\" BACKUP 100",
+        "INSTANCE \"VI_2\" BACKUP 100",
+        "GROUP \"G\" BACKUP 0",
+        "INSTANCE \"VI_1\" MASTER 100",
+        "INSTANCE \"VI_2\" MASTER 100",
+        "GROUP \"G\" MASTER 0",
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    let n0 = state_notifies(&lan, a).len();
+    // VI_2's link fails: VI_2 FAULT, the group drags VI_1 into FAULT; both notify, once each.
+    lan.set_link_up(a, "eth1", false);
+    lan.drive_for(secs(3));
+    let mut got = state_notifies(&lan, a)[n0..].to_vec();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "GROUP \"G\" FAULT 0",
+            "INSTANCE \"VI_1\" FAULT 100",
+            "INSTANCE \"VI_2\" FAULT 100",
+        ]
+    );
+    let n1 = state_notifies(&lan, a).len();
+    // Back up: both BACKUP then both MASTER, with the group's notifies.
+    lan.set_link_up(a, "eth1", true);
+    lan.drive_for(secs(6));
+    let got = state_notifies(&lan, a)[n1..].to_vec();
+    let (mut backup, mut master) = (got[..3].to_vec(), got[3..].to_vec());
+    backup.sort();
+    master.sort();
+    assert_eq!(
+        backup,
+        vec![
+            "GROUP \"G\" BACKUP 0",
+            "INSTANCE \"VI_1\" BACKUP 100",
+            "INSTANCE \"VI_2\" BACKUP 100",
+        ]
+    );
+    assert_eq!(
+        master,
+        vec![
+            "GROUP \"G\" MASTER 0",
+            "INSTANCE \"VI_1\" MASTER 100",
+            "INSTANCE \"VI_2\" MASTER 100",
+        ]
+    );
+    let _ = t0;
+}
