@@ -1543,5 +1543,21 @@ fn sync_group_members_notify_like_keepalived_2_2_7() {
             "INSTANCE \"VI_2\" MASTER 100",
         ]
     );
+    // A higher-priority router appears for VI_1 only: VI_1 yields, the group syncs VI_2 to
+    // BACKUP; again each member notifies (observed the same way with keepalived 2.2.7).
+    let n2 = state_notifies(&lan, a).len();
+    let _b = add(&mut lan, 2, inst(200));
+    lan.drive_for(secs(8));
+    let mut got = state_notifies(&lan, a)[n2..].to_vec();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "GROUP \"G\" BACKUP 0",
+            "INSTANCE \"VI_1\" BACKUP 100",
+            "INSTANCE \"VI_2\" BACKUP 100",
+        ]
+    );
+    assert_eq!(lan.state(a, "VI_2"), State::Backup);
     let _ = t0;
 }
