@@ -1323,7 +1323,7 @@ fn old_unicast_checksum_peer_is_detected_over_the_wire_and_adopted() {
         lan.nodes[b]
             .node
             .dump_data(lan.now)
-            .contains("Unicast checksum = old")
+            .contains("Unicast checksum compatibility = auto")
     );
 }
 
@@ -1560,4 +1560,88 @@ fn sync_group_members_notify_like_keepalived_2_2_7() {
     );
     assert_eq!(lan.state(a, "VI_2"), State::Backup);
     let _ = t0;
+}
+
+#[test]
+fn data_dump_shows_tracker_values_and_the_checkers_script_state() {
+    use rkeepalived::vrrp::node::ScriptDumpInfo;
+    use rkeepalived::vrrp::spec::{ParamMatch, ScriptSpec, TrackFileSpec, TrackProcessSpec};
+    let mut s = inst(100);
+    s.track_scripts = vec![script("chk", -20)];
+    s.track_files = vec![script("tf", 2)];
+    s.track_processes = vec![script("nginx", 10)];
+    let mut spec = node_spec(vec![s]);
+    spec.scripts = vec![ScriptSpec {
+        name: "chk".into(),
+        rise: 2,
+        fall: 3,
+        weight: -20,
+        ..Default::default()
+    }];
+    spec.track_files = vec![TrackFileSpec {
+        name: "tf".into(),
+        path: "/run/tf".into(),
+        weight: 1,
+        ..Default::default()
+    }];
+    spec.track_processes = vec![TrackProcessSpec {
+        name: "nginx".into(),
+        process: "/usr/sbin/nginx".into(),
+        params: vec!["-g".into(), "daemon off;".into()],
+        param_match: ParamMatch::Partial,
+        full_command: true,
+        quorum: 2,
+        quorum_max: Some(4),
+        weight: 10,
+        ..Default::default()
+    }];
+    let mut lan = Lan::new(46);
+    let a = lan.add_node("a", spec, eth0(1));
+    let d = lan.nodes[a].node.dump_data(lan.now);
+    for want in [
+        "   Tracked files :\n     tf weight 2\n",
+        "   Tracked processes :\n     nginx weight 10\n",
+        " VRRP Track file = tf\n   File = /run/tf\n   Status = not read yet\n",
+        "   Current processes = not counted yet\n",
+        " VRRP Script = chk\n",
+        "   Status = INIT\n",
+    ] {
+        assert!(d.contains(want), "{want:?} not in\n{d}");
+    }
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::File {
+            name: "tf".into(),
+            value: 7,
+        }),
+    );
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::Process {
+            name: "nginx".into(),
+            running: 3,
+        }),
+    );
+    let info = [ScriptDumpInfo {
+        name: "chk".into(),
+        status: "BAD",
+        state: "running",
+        counter: 1,
+        rise: 2,
+        fall: 3,
+        last_result: Some("exit status 1".into()),
+    }];
+    let d = lan.nodes[a].node.dump_data_with(lan.now, &info);
+    for want in [
+        " VRRP Track file = tf\n   File = /run/tf\n   Status = 7\n   Weight = 1\n   Tracking instances :\n     VI_1, weight 2\n",
+        " VRRP Track process = nginx\n   Process = /usr/sbin/nginx\n   Parameters = -g daemon off;\n   Param match = partial\n   Min processes = 2\n   Max processes = 4\n   Current processes = 3\n   Have quorum = true\n   Weight = 10\n",
+        "   Full command = true\n   Tracking instances :\n     VI_1, weight 10\n",
+        "   Status = BAD\n",
+        "   State = running\n   Rise/fall counter = 1 (GOOD from 2, of 4)\n   Last result = exit status 1\n",
+        "   Errors: checksum 0 version 0\n",
+    ] {
+        assert!(d.contains(want), "{want:?} not in\n{d}");
+    }
+    // 100 + 7 × 2 + 10 = 124 (the script has not reported to the core yet).
+    assert_eq!(lan.nodes[a].node.instance_states()[0].2, 124);
 }
