@@ -10,7 +10,9 @@ use rkeepalived::time::Centis;
 use rkeepalived::vrrp::action::{Action, NotifyKind, NotifyState};
 use rkeepalived::vrrp::input::{Input, LinkState, TrackerUpdate};
 use rkeepalived::vrrp::sim::{Lan, SimIf};
-use rkeepalived::vrrp::spec::{Auth, SyncGroupSpec, Version, VipSpec};
+use rkeepalived::vrrp::spec::{
+    Auth, InstanceSpec, OldUnicastChecksum, PeerSpec, SyncGroupSpec, Version, VipSpec,
+};
 use rkeepalived::vrrp::types::State;
 
 fn vip() -> IpAddr {
@@ -1237,4 +1239,409 @@ fn echo_of_our_own_vip_deletion_does_not_demote_the_master() {
         },
     );
     assert_eq!(lan.state(a, "VI_1"), State::Backup);
+}
+
+#[test]
+fn track_file_contribution_is_capped_at_253_before_other_trackers_count() {
+    // keepalived compat: 100 + min(300 × 1, 253) - 200 = 153 (not clamp(100 + 300 - 200) = 200).
+    let mut lan = Lan::new(31);
+    let mut s = inst(100);
+    s.track_files = vec![script("f", 1)];
+    s.track_scripts = vec![script("chk", -200)];
+    let a = add(&mut lan, 1, s);
+    let b = add(&mut lan, 2, inst(180));
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::File {
+            name: "f".into(),
+            value: 300,
+        }),
+    );
+    lan.input(a, script_update("chk", false));
+    assert_eq!(lan.nodes[a].node.instance_states()[0].2, 153);
+    lan.drive_for(secs(10));
+    // 153 < 180: B wins (with 200, A would have won).
+    assert_eq!(lan.masters(51), vec![b]);
+    // A value whose contribution is -254 or less is a FAULT.
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::File {
+            name: "f".into(),
+            value: -254,
+        }),
+    );
+    assert_eq!(lan.state(a, "VI_1"), State::Fault);
+}
+
+/// v3 unicast instance on 10.0.0.<me> with peer 10.0.0.<peer>.
+fn v3_unicast(prio: u8, me: u8, peer: u8, old: OldUnicastChecksum) -> InstanceSpec {
+    let mut s = inst(prio);
+    s.version = Version::V3;
+    s.unicast_src = Some(ipa(me));
+    s.unicast_peers = vec![PeerSpec {
+        addr: ipa(peer),
+        min_ttl: None,
+        max_ttl: None,
+    }];
+    s.old_unicast_checksum = old;
+    s
+}
+
+#[test]
+fn old_unicast_checksum_peer_is_detected_over_the_wire_and_adopted() {
+    // A plays keepalived < 1.3.6 (`old_unicast_checksum`: multicast group in the pseudo-header).
+    let mut lan = Lan::new(40);
+    lan.use_wire = true;
+    let a = add(
+        &mut lan,
+        1,
+        v3_unicast(200, 1, 2, OldUnicastChecksum::Always),
+    );
+    let b = add(&mut lan, 2, v3_unicast(100, 2, 1, OldUnicastChecksum::Auto));
+    assert!(!lan.nodes[b].node.instance("VI_1").unwrap().old_checksum());
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    let ib = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert!(ib.old_checksum(), "B switched to the old unicast checksum");
+    assert_eq!(ib.stats.chk_err, 0);
+    assert!(ib.stats.advert_rcvd > 5);
+    // B now sends the old form too: A (which only accepts the old form) hears B when B
+    // takes over, and yields back to nobody (single master throughout).
+    lan.input(a, Input::Shutdown { release_vips: true });
+    lan.drive_for(secs(5));
+    assert_eq!(lan.masters(51), vec![b]);
+    let sent = lan.trace.iter().rev().find_map(|e| match &e.action {
+        Action::SendAdvert { checksum, .. } if e.node == b => Some(*checksum),
+        _ => None,
+    });
+    assert_eq!(
+        sent.map(|c| c.dst),
+        Some(IpAddr::V4(std::net::Ipv4Addr::new(224, 0, 0, 18))),
+        "pseudo-header destination is the multicast group"
+    );
+    assert!(
+        lan.nodes[b]
+            .node
+            .dump_data(lan.now)
+            .contains("Unicast checksum compatibility = auto")
+    );
+}
+
+#[test]
+fn old_unicast_checksum_never_rejects_old_form_adverts_as_checksum_errors() {
+    let mut lan = Lan::new(41);
+    lan.use_wire = true;
+    let a = add(
+        &mut lan,
+        1,
+        v3_unicast(200, 1, 2, OldUnicastChecksum::Always),
+    );
+    let b = add(
+        &mut lan,
+        2,
+        v3_unicast(100, 2, 1, OldUnicastChecksum::Never),
+    );
+    lan.drive_for(secs(10));
+    let ib = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert!(!ib.old_checksum());
+    assert_eq!(ib.stats.advert_rcvd, 0);
+    assert!(ib.stats.chk_err > 5, "{:?}", ib.stats);
+    // B never hears A, so both are master (the misconfiguration is visible).
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    assert_eq!(lan.state(b, "VI_1"), State::Master);
+    assert!(
+        lan.nodes[b]
+            .node
+            .dump_data(lan.now)
+            .contains(&format!("Errors: checksum {} version 0", ib.stats.chk_err))
+    );
+    // Two current peers (both default) never switch and see no checksum errors.
+    let mut lan = Lan::new(42);
+    lan.use_wire = true;
+    let a = add(&mut lan, 1, v3_unicast(200, 1, 2, OldUnicastChecksum::Auto));
+    let b = add(
+        &mut lan,
+        2,
+        v3_unicast(100, 2, 1, OldUnicastChecksum::Never),
+    );
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    for n in [a, b] {
+        let i = lan.nodes[n].node.instance("VI_1").unwrap();
+        assert!(!i.old_checksum());
+        assert_eq!(i.stats.chk_err, 0);
+    }
+}
+
+#[test]
+fn corrupted_checksum_is_counted_and_ipv6_kernel_checksum_is_trusted() {
+    use rkeepalived::vrrp::input::RxPacket;
+    use rkeepalived::vrrp::spec::Family;
+    use rkeepalived::vrrp::wire::{self, Advert, ChecksumCtx, WireAuth};
+    let mut lan = Lan::new(43);
+    lan.use_wire = true;
+    let b = add(&mut lan, 2, v3_unicast(100, 2, 1, OldUnicastChecksum::Auto));
+    let adv = Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: 200,
+        adver_int: Centis(100),
+        auth: WireAuth::None,
+        addrs: vec![vip()],
+    };
+    let ctx = ChecksumCtx {
+        src: ipa(1),
+        dst: ipa(2),
+        v3_ipv4_pseudo_header: true,
+        kernel_checksum: false,
+    };
+    let mut bytes = wire::emit(&adv, &ctx);
+    bytes[6] ^= 0x55;
+    let pkt = |payload: Vec<u8>| {
+        Input::Packet(RxPacket {
+            ifname: "eth0".into(),
+            family: Family::V4,
+            src: ipa(1),
+            dst: ipa(2),
+            ttl: 255,
+            payload,
+        })
+    };
+    lan.input(b, pkt(bytes));
+    let i = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert_eq!((i.stats.chk_err, i.stats.advert_rcvd), (1, 0));
+    assert!(
+        !i.old_checksum(),
+        "a corrupt packet does not switch the form"
+    );
+    lan.input(b, pkt(wire::emit(&adv, &ctx)));
+    let i = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert_eq!((i.stats.chk_err, i.stats.advert_rcvd), (1, 1));
+
+    // IPv6: the kernel verified the checksum (IPV6_CHECKSUM), so even a zero field passes.
+    let mut lan = Lan::new(44);
+    let mut s = inst(100);
+    s.version = Version::V3;
+    s.family = Family::V6;
+    s.mcast_dst = "ff02::12".parse().unwrap();
+    s.vips = vec![VipSpec::new("fe80::100".parse().unwrap())];
+    let mut l = LinkState::up_v4("eth0", ip(2));
+    l.ipv6_ll = Some("fe80::2".parse().unwrap());
+    let b = lan.add_node(
+        "b",
+        node_spec(vec![s]),
+        vec![SimIf {
+            link: l,
+            segment: 0,
+        }],
+    );
+    let adv6 = Advert {
+        addrs: vec!["fe80::100".parse().unwrap()],
+        ..adv
+    };
+    let ctx6 = ChecksumCtx {
+        src: "fe80::1".parse().unwrap(),
+        dst: "ff02::12".parse().unwrap(),
+        v3_ipv4_pseudo_header: true,
+        kernel_checksum: true,
+    };
+    let mut bytes = wire::emit(&adv6, &ctx6);
+    bytes[6] = 0;
+    bytes[7] = 0;
+    lan.input(
+        b,
+        Input::Packet(RxPacket {
+            ifname: "eth0".into(),
+            family: Family::V6,
+            src: "fe80::1".parse().unwrap(),
+            dst: "ff02::12".parse().unwrap(),
+            ttl: 255,
+            payload: bytes,
+        }),
+    );
+    let i = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert_eq!((i.stats.chk_err, i.stats.advert_rcvd), (0, 1));
+}
+
+/// (kind, name, state) of every state notify node `i` emitted, in order.
+fn state_notifies(lan: &Lan, i: usize) -> Vec<String> {
+    lan.trace
+        .iter()
+        .filter(|e| e.node == i)
+        .filter_map(|e| match &e.action {
+            Action::Notify(n)
+                if matches!(
+                    n.state,
+                    NotifyState::Master | NotifyState::Backup | NotifyState::Fault
+                ) =>
+            {
+                Some(n.fifo_line().trim_end().to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn sync_group_members_notify_like_keepalived_2_2_7() {
+    // Observed with Debian's keepalived 2.2.7 (one node, group G = {VI_1 on eth1, VI_2 on
+    // eth2}, notify_* on the group and on both members): every member transition runs the
+    // member's own notifies, also when the member only follows its group (VI_1 forced to FAULT
+    // by VI_2's link, and back to BACKUP), and the group's notifies run once per group
+    // transition. Nothing is suppressed; a member whose state does not change notifies nothing.
+    let mut lan = Lan::new(45);
+    let a = two_if_node(&mut lan, 1, 100);
+    let t0 = lan.now;
+    lan.drive_for(secs(6));
+    let mut got = state_notifies(&lan, a);
+    got.sort();
+    let mut want = vec![
+        "INSTANCE \"VI_1\" BACKUP 100",
+        "INSTANCE \"VI_2\" BACKUP 100",
+        "GROUP \"G\" BACKUP 0",
+        "INSTANCE \"VI_1\" MASTER 100",
+        "INSTANCE \"VI_2\" MASTER 100",
+        "GROUP \"G\" MASTER 0",
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    let n0 = state_notifies(&lan, a).len();
+    // VI_2's link fails: VI_2 FAULT, the group drags VI_1 into FAULT; both notify, once each.
+    lan.set_link_up(a, "eth1", false);
+    lan.drive_for(secs(3));
+    let mut got = state_notifies(&lan, a)[n0..].to_vec();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "GROUP \"G\" FAULT 0",
+            "INSTANCE \"VI_1\" FAULT 100",
+            "INSTANCE \"VI_2\" FAULT 100",
+        ]
+    );
+    let n1 = state_notifies(&lan, a).len();
+    // Back up: both BACKUP then both MASTER, with the group's notifies.
+    lan.set_link_up(a, "eth1", true);
+    lan.drive_for(secs(6));
+    let got = state_notifies(&lan, a)[n1..].to_vec();
+    let (mut backup, mut master) = (got[..3].to_vec(), got[3..].to_vec());
+    backup.sort();
+    master.sort();
+    assert_eq!(
+        backup,
+        vec![
+            "GROUP \"G\" BACKUP 0",
+            "INSTANCE \"VI_1\" BACKUP 100",
+            "INSTANCE \"VI_2\" BACKUP 100",
+        ]
+    );
+    assert_eq!(
+        master,
+        vec![
+            "GROUP \"G\" MASTER 0",
+            "INSTANCE \"VI_1\" MASTER 100",
+            "INSTANCE \"VI_2\" MASTER 100",
+        ]
+    );
+    // A higher-priority router appears for VI_1 only: VI_1 yields, the group syncs VI_2 to
+    // BACKUP; again each member notifies (observed the same way with keepalived 2.2.7).
+    let n2 = state_notifies(&lan, a).len();
+    let _b = add(&mut lan, 2, inst(200));
+    lan.drive_for(secs(8));
+    let mut got = state_notifies(&lan, a)[n2..].to_vec();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "GROUP \"G\" BACKUP 0",
+            "INSTANCE \"VI_1\" BACKUP 100",
+            "INSTANCE \"VI_2\" BACKUP 100",
+        ]
+    );
+    assert_eq!(lan.state(a, "VI_2"), State::Backup);
+    let _ = t0;
+}
+
+#[test]
+fn data_dump_shows_tracker_values_and_the_checkers_script_state() {
+    use rkeepalived::vrrp::node::ScriptDumpInfo;
+    use rkeepalived::vrrp::spec::{ParamMatch, ScriptSpec, TrackFileSpec, TrackProcessSpec};
+    let mut s = inst(100);
+    s.track_scripts = vec![script("chk", -20)];
+    s.track_files = vec![script("tf", 2)];
+    s.track_processes = vec![script("nginx", 10)];
+    let mut spec = node_spec(vec![s]);
+    spec.scripts = vec![ScriptSpec {
+        name: "chk".into(),
+        rise: 2,
+        fall: 3,
+        weight: -20,
+        ..Default::default()
+    }];
+    spec.track_files = vec![TrackFileSpec {
+        name: "tf".into(),
+        path: "/run/tf".into(),
+        weight: 1,
+        ..Default::default()
+    }];
+    spec.track_processes = vec![TrackProcessSpec {
+        name: "nginx".into(),
+        process: "/usr/sbin/nginx".into(),
+        params: vec!["-g".into(), "daemon off;".into()],
+        param_match: ParamMatch::Partial,
+        full_command: true,
+        quorum: 2,
+        quorum_max: Some(4),
+        weight: 10,
+        ..Default::default()
+    }];
+    let mut lan = Lan::new(46);
+    let a = lan.add_node("a", spec, eth0(1));
+    let d = lan.nodes[a].node.dump_data(lan.now);
+    for want in [
+        "   Tracked files :\n     tf weight 2\n",
+        "   Tracked processes :\n     nginx weight 10\n",
+        " VRRP Track file = tf\n   File = /run/tf\n   Status = not read yet\n",
+        "   Current processes = not counted yet\n",
+        " VRRP Script = chk\n",
+        "   Status = INIT\n",
+    ] {
+        assert!(d.contains(want), "{want:?} not in\n{d}");
+    }
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::File {
+            name: "tf".into(),
+            value: 7,
+        }),
+    );
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::Process {
+            name: "nginx".into(),
+            running: 3,
+        }),
+    );
+    let info = [ScriptDumpInfo {
+        name: "chk".into(),
+        status: "BAD",
+        state: "running",
+        counter: 1,
+        rise: 2,
+        fall: 3,
+        last_result: Some("exit status 1".into()),
+    }];
+    let d = lan.nodes[a].node.dump_data_with(lan.now, &info);
+    for want in [
+        " VRRP Track file = tf\n   File = /run/tf\n   Status = 7\n   Weight = 1\n   Tracking instances :\n     VI_1, weight 2\n",
+        " VRRP Track process = nginx\n   Process = /usr/sbin/nginx\n   Parameters = -g daemon off;\n   Param match = partial\n   Min processes = 2\n   Max processes = 4\n   Current processes = 3\n   Have quorum = true\n   Weight = 10\n",
+        "   Full command = true\n   Tracking instances :\n     VI_1, weight 10\n",
+        "   Status = BAD\n",
+        "   State = running\n   Rise/fall counter = 1 (GOOD from 2, of 4)\n   Last result = exit status 1\n",
+        "   Errors: checksum 0 version 0\n",
+    ] {
+        assert!(d.contains(want), "{want:?} not in\n{d}");
+    }
+    // 100 + 7 × 2 + 10 = 124 (the script has not reported to the core yet).
+    assert_eq!(lan.nodes[a].node.instance_states()[0].2, 124);
 }

@@ -384,7 +384,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 name: p.name.clone(),
                 process: name.clone(),
                 params: p.params.clone(),
-                param_match_partial: p.param_match_partial,
+                param_match: p.param_match,
                 full_command: p.full_command,
                 weight: p.weight,
                 reverse: p.reverse,

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::diag::{Diags, Pos};
 use super::lexer::Tok;
 use super::tree::Stmt;
-use crate::vrrp::spec::VipSpec;
+use crate::vrrp::spec::{ParamMatch, VipSpec};
 
 /// `user [[:]group]` of a script.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -97,7 +97,7 @@ pub struct TrackProcess {
     pub pos: Pos,
     pub process: Option<String>,
     pub params: Vec<String>,
-    pub param_match_partial: bool,
+    pub param_match: ParamMatch,
     pub full_command: bool,
     pub weight: i32,
     pub reverse: bool,
@@ -990,7 +990,7 @@ fn track_process(st: &Stmt, d: &mut Diags) -> TrackProcess {
         pos: st.pos().clone(),
         process: None,
         params: Vec::new(),
-        param_match_partial: false,
+        param_match: ParamMatch::None,
         full_command: false,
         weight: 0,
         reverse: false,
@@ -1005,9 +1005,34 @@ fn track_process(st: &Stmt, d: &mut Diags) -> TrackProcess {
             "process" => {
                 p.process = k.args.first().map(|t| t.text.clone());
                 p.params = k.args.iter().skip(1).map(|t| t.text.clone()).collect();
+                if !p.params.is_empty() {
+                    // keepalived compat: parameters mean an exact match of the full command
+                    // line unless `param_match` says otherwise.
+                    if p.param_match == ParamMatch::None {
+                        p.param_match = ParamMatch::Exact;
+                    }
+                    p.full_command = true;
+                }
             }
             "param_match" => {
-                p.param_match_partial = k.args.first().is_some_and(|t| t.text == "partial")
+                // keepalived compat: bare `param_match` = exact (with no parameters
+                // configured: the process must have none); any form reads the command line.
+                let m = match k.args.first().map(|t| t.text.as_str()) {
+                    None => Some(ParamMatch::Exact),
+                    Some("initial") => Some(ParamMatch::Initial),
+                    Some("partial") => Some(ParamMatch::Partial),
+                    Some(other) => {
+                        d.error(
+                            Some(&k.args[0].pos),
+                            format!("Invalid param_match type {other} - ignoring"),
+                        );
+                        None
+                    }
+                };
+                if let Some(m) = m {
+                    p.param_match = m;
+                    p.full_command = true;
+                }
             }
             "full_command" => p.full_command = true,
             "weight" => {
@@ -1018,13 +1043,33 @@ fn track_process(st: &Stmt, d: &mut Diags) -> TrackProcess {
                     p.reverse = k.args.get(1).is_some_and(|t| t.text == "reverse");
                 }
             }
-            "quorum" | "quorum_max" => {
-                if let Some(t) = arg(k, 0, d) {
-                    if let Some(v) = read_int(t, 0, i64::from(u32::MAX), d) {
-                        if kw == "quorum" {
-                            p.quorum = v as u32
-                        } else {
-                            p.quorum_max = Some(v as u32)
+            "quorum" => {
+                if let Some(t) = arg(k, 0, d)
+                    && let Some(v) = read_int(t, 1, 65535, d)
+                {
+                    let v = v as u32;
+                    if p.quorum_max.is_some_and(|m| v > m) {
+                        d.error(Some(&t.pos), "Quorum is greater than quorum_max - ignoring");
+                    } else {
+                        p.quorum = v;
+                    }
+                }
+            }
+            "quorum_max" => {
+                if let Some(t) = arg(k, 0, d)
+                    && let Some(v) = read_int(t, 0, 65535, d)
+                {
+                    let v = v as u32;
+                    // keepalived compat: `quorum_max 0` (the process must not run) is allowed
+                    // unless a quorum above 1 was given; it sets the quorum to 0.
+                    if (v != 0 || p.quorum > 1) && v < p.quorum {
+                        d.error(Some(&t.pos), "quorum_max is less than quorum - ignoring");
+                    } else {
+                        p.quorum_max = Some(v);
+                        if v == 0 {
+                            p.quorum = 0;
+                        } else if p.quorum == 0 {
+                            p.quorum = 1;
                         }
                     }
                 }
