@@ -23,7 +23,7 @@ static:
 # Every test: unit, config corpus, simulated LAN, and (as root) network namespaces and
 # interop with Debian's keepalived. Root-only tests fail instead of skipping when CI is set.
 test: build
-	$(CARGO) test --all-targets -- --test-threads=2
+	$(CARGO) test -- --test-threads=2
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -49,7 +49,7 @@ install: release
 # What .ci/run needs on a fresh Debian machine.
 deps:
 	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y iproute2 keepalived tshark tcpdump nginx-light procps psmisc musl-tools
+	DEBIAN_FRONTEND=noninteractive apt-get install -y iproute2 keepalived tshark tcpdump nginx-light procps psmisc musl-tools curl util-linux python3 iputils-ping
 	rustup target add $(MUSL_TARGET)
 
 clean:

@@ -26,7 +26,7 @@ if [[ $EUID -ne 0 ]]; then
     echo "demo: needs root (network namespaces); try: sudo $0 $1" >&2
     exit 2
 fi
-for tool in ip unshare nsenter nginx curl pgrep mount; do
+for tool in ip unshare nsenter setsid setpriv nginx curl ping pgrep mount; do
     command -v "$tool" >/dev/null || { echo "demo: missing tool: $tool" >&2; exit 2; }
 done
 
@@ -61,6 +61,13 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     set +e
+    if [[ $rc -ne 0 && -n "$WORK" ]]; then
+        for n in "${NODES[@]}"; do
+            [[ -f $WORK/$n/daemon.log ]] || continue
+            echo "----- last lines of the daemon log on $n:"
+            tail -n 20 "$WORK/$n/daemon.log" | sed 's/^/    /'
+        done
+    fi
     for n in "${NODES[@]}"; do
         # SIGKILL of `unshare --kill-child` kills the node's PID-namespace init, which makes the
         # kernel kill every process of that node (daemon, scripts, nginx).
@@ -115,6 +122,16 @@ pump_logs() {
         fi
     done
 }
+# Fails the demo at once if a daemon we started has exited.
+check_daemons() {
+    local n
+    for n in "${!DAEMON_PID[@]}"; do
+        if ! kill -0 "${DAEMON_PID[$n]}" 2>/dev/null; then
+            bad "the daemon on $n exited"
+            exit 1
+        fi
+    done
+}
 # wait_for SECONDS CONDITION... : poll every 0.2 s; 0 if CONDITION held before the deadline.
 wait_for() {
     local limit=$1; shift
@@ -122,6 +139,7 @@ wait_for() {
     while :; do
         if "$@"; then return 0; fi
         pump_logs
+        check_daemons
         if awk -v a="$start" -v b="$EPOCHREALTIME" -v l="$limit" 'BEGIN { exit !(b - a > l) }'; then
             return 1
         fi
@@ -185,7 +203,7 @@ EOF
     chmod -R go-w "$d"
     # The node's "machine": PID namespace (init = a reaping bash loop) + private mount namespace
     # with /proc of that PID namespace and /etc/keepalived bind-mounted from $d/etc.
-    ip netns exec "$ID-$n" unshare --pid --fork --kill-child --mount-proc --mount \
+    setsid setpriv --pdeathsig KILL -- ip netns exec "$ID-$n" unshare --pid --fork --kill-child --mount-proc --mount \
         bash -c "mount --bind '$d/etc' /etc/keepalived && exec bash -c 'while :; do sleep 1; done'" &
     UNSHARE[$n]=$!
 done
@@ -209,7 +227,9 @@ done
 
 say "STEP 2: start the daemon on node1, then on node2 (systemctl start keepalived)"
 start_daemon() {
-    in_node "$1" "$DAEMON" -n -l -D -f /etc/keepalived/keepalived.conf \
+    # setsid: keep the daemon's nsenter out of the terminal's process group, so that Ctrl-C
+    # reaches only this script (whose trap tears the node down) and nsenter stays to reap it.
+    setsid nsenter -t "${HOLDER[$1]}" -n -m -p -- "$DAEMON" -n -l -D -f /etc/keepalived/keepalived.conf \
         -p "$WORK/$1/run/daemon.pid" -r "$WORK/$1/run/vrrp.pid" >"$WORK/$1/daemon.log" 2>&1 &
     DAEMON_PID[$1]=$!
 }

@@ -107,6 +107,10 @@ pub fn normalize_args(args: &[String]) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len());
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        if a == "-h" {
+            out.push("--help".into());
+            continue;
+        }
         if a == "--" {
             out.push(a.clone());
             out.extend(it.cloned());
@@ -217,13 +221,7 @@ pub fn load_config(args: &Args) -> Result<(NodeSpec, Vec<Diagnostic>), LoadError
 
 /// A readable dump of the resolved configuration (`-d`). Passwords are masked.
 pub fn dump(spec: &NodeSpec) -> String {
-    let mut s = spec.clone();
-    for i in &mut s.instances {
-        if let crate::vrrp::spec::Auth::Pass(_) = i.auth {
-            i.auth = crate::vrrp::spec::Auth::Pass(*b"********");
-        }
-    }
-    format!("{s:#?}\n")
+    config::dump::dump(spec)
 }
 
 fn config_test(args: &Args) -> i32 {

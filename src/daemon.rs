@@ -20,9 +20,12 @@ use mio::{Events, Interest, Poll, Token};
 use crate::check::{CheckAction, Checker, RunId};
 use crate::cli::Args;
 use crate::config::{Diagnostic, Severity};
+use crate::sys::fifo::NotifyFifo;
+use crate::sys::inotify::TrackFiles;
 use crate::sys::netlink::{AddrSpec, InterfaceTable, NetEvent, NlMonitor, NlRequests};
 use crate::sys::notify::Notifier;
 use crate::sys::pidfile::{self, PidFile};
+use crate::sys::procevents::ProcWatch;
 use crate::sys::signal::{self, Signal, SignalFd};
 use crate::sys::socket::{IpFamily, RecvMode, RecvSocket, SendSocket};
 use crate::sys::{link::PacketSender, process, syslog, timer};
@@ -34,6 +37,8 @@ const TOKEN_TIMER: Token = Token(0);
 const TOKEN_SIGNAL: Token = Token(1);
 const TOKEN_MONITOR: Token = Token(2);
 const TOKEN_NLREQ: Token = Token(3);
+const TOKEN_FILES: Token = Token(4);
+const TOKEN_PROCS: Token = Token(5);
 /// Receive sockets use tokens from here on (index into `Daemon::recv`).
 const TOKEN_RECV_BASE: usize = 16;
 
@@ -56,6 +61,10 @@ enum Event {
     Signal(Signal),
     Net(Vec<NetEvent>),
     Packet(RxPacket),
+    /// The track_file inotify fd is readable.
+    Files,
+    /// The track_process source (connector or pidfd set) is readable.
+    Procs,
 }
 
 struct Daemon<'a> {
@@ -82,6 +91,11 @@ struct Daemon<'a> {
     finished_runs: Vec<RunId>,
     notifier: Option<Notifier>,
     stopping: bool,
+    /// track_file watches (None while no file is tracked).
+    files: Option<TrackFiles>,
+    /// vrrp_track_process source (None while no process is tracked).
+    procs: Option<ProcWatch>,
+    fifo: Option<NotifyFifo>,
 }
 
 /// Run the daemon until SIGTERM/SIGINT. Returns the process exit code.
@@ -297,7 +311,13 @@ impl<'a> Daemon<'a> {
             finished_runs: Vec::new(),
             notifier,
             stopping: false,
+            files: None,
+            procs: None,
+            fifo: None,
         };
+        d.open_fifo();
+        // Tracker values before the interfaces, so no instance starts on a stale verdict.
+        d.sync_trackers(now, false);
         let links: Vec<LinkState> = d.ifaces.iter().map(link_state).collect();
         for l in links {
             d.node.handle(now, Input::Link(l));
@@ -362,6 +382,8 @@ impl<'a> Daemon<'a> {
                         Err(e) => warn!("{e}"),
                     },
                     TOKEN_NLREQ => self.read_acks(),
+                    TOKEN_FILES => self.dispatch(Event::Files),
+                    TOKEN_PROCS => self.dispatch(Event::Procs),
                     Token(n) if n >= TOKEN_RECV_BASE => self.read_socket(n - TOKEN_RECV_BASE),
                     _ => {}
                 }
@@ -430,6 +452,22 @@ impl<'a> Daemon<'a> {
                 }
                 self.node.handle(now, Input::Timeout);
                 self.checker.handle_timeout(now);
+                if let Some(p) = &mut self.procs {
+                    p.handle_timeout(now);
+                }
+                self.feed_procs(now);
+            }
+            Event::Files => {
+                let ups = self.files.as_mut().map(|f| f.read_events());
+                for u in ups.unwrap_or_default() {
+                    self.node.handle(now, Input::Tracker(u));
+                }
+            }
+            Event::Procs => {
+                if let Some(p) = &mut self.procs {
+                    p.on_readable(now);
+                }
+                self.feed_procs(now);
             }
             Event::Packet(p) => self.node.handle(now, Input::Packet(p)),
             Event::Net(evs) => self.on_net_events(now, evs),
@@ -443,9 +481,106 @@ impl<'a> Daemon<'a> {
     }
 
     fn earliest(&self) -> Option<Instant> {
-        match (self.node.poll_timeout(), self.checker.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        [
+            self.node.poll_timeout(),
+            self.checker.poll_timeout(),
+            self.procs.as_ref().and_then(|p| p.poll_timeout()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Pending process-count reports to the core.
+    fn feed_procs(&mut self, now: Instant) {
+        while let Some(u) = self.procs.as_mut().and_then(|p| p.poll_update()) {
+            self.node.handle(now, Input::Tracker(u));
+        }
+    }
+
+    /// Start, reconfigure or stop the track_file and track_process sources for `self.spec`,
+    /// feeding the resulting values to the core.
+    fn sync_trackers(&mut self, now: Instant, reload: bool) {
+        let reg = self.poll.registry();
+        let files = &self.spec.track_files;
+        match (&mut self.files, files.is_empty()) {
+            (Some(f), false) => {
+                for u in f.reload(files) {
+                    self.node.handle(now, Input::Tracker(u));
+                }
+            }
+            (Some(f), true) => {
+                let _ = reg.deregister(&mut SourceFd(&f.as_raw_fd()));
+                self.files = None;
+            }
+            (None, false) => match TrackFiles::start(files) {
+                Ok((f, ups)) => {
+                    if let Err(e) = reg.register(
+                        &mut SourceFd(&f.as_raw_fd()),
+                        TOKEN_FILES,
+                        Interest::READABLE,
+                    ) {
+                        error!("epoll_ctl(ADD) inotify: {e}");
+                    }
+                    self.files = Some(f);
+                    for u in ups {
+                        self.node.handle(now, Input::Tracker(u));
+                    }
+                }
+                Err(e) => error!("track files: {e}"),
+            },
+            (None, true) => {}
+        }
+        let procs = &self.spec.track_processes;
+        match (&mut self.procs, procs.is_empty()) {
+            (Some(p), _) if reload => p.reload(procs, now),
+            (Some(_), _) => {}
+            (None, false) => match ProcWatch::start(procs, now) {
+                Ok(p) => {
+                    if let Err(e) = reg.register(
+                        &mut SourceFd(&p.as_raw_fd()),
+                        TOKEN_PROCS,
+                        Interest::READABLE,
+                    ) {
+                        error!("epoll_ctl(ADD) process events: {e}");
+                    }
+                    self.procs = Some(p);
+                }
+                Err(e) => error!("track processes: {e}"),
+            },
+            (None, true) => {}
+        }
+        self.feed_procs(now);
+    }
+
+    /// Open the notify FIFO (starting `notify_fifo_script` with its name appended) if the
+    /// configuration names one and it is not open yet.
+    fn open_fifo(&mut self) {
+        let want = self.spec.globals.notify_fifo.clone();
+        if self
+            .fifo
+            .as_ref()
+            .map(|f| f.path().to_string_lossy().into_owned())
+            == want
+        {
+            return;
+        }
+        self.fifo = None;
+        let Some(path) = want else { return };
+        let script = self.spec.globals.notify_fifo_script.clone();
+        // The reader runs for the daemon's lifetime: not waited for at shutdown (closing
+        // the FIFO ends its input; PDEATHSIG ends it with us).
+        let r = NotifyFifo::open(&path, || {
+            if let Some(mut cmd) = script {
+                cmd.argv.push(path.clone());
+                if let Err(e) = process::spawn(&cmd, &[]) {
+                    warn!("notify_fifo_script: {e}");
+                }
+            }
+        });
+        match r {
+            Ok(f) => self.fifo = Some(f),
+            Err(e) => error!("Unable to open notify fifo: {e}"),
         }
     }
 
@@ -570,8 +705,8 @@ impl<'a> Daemon<'a> {
                 Err(e) => warn!("{e}"),
             }
         }
-        if let Some(fifo) = self.spec.globals.notify_fifo.clone() {
-            write_fifo(&fifo, &n.fifo_line());
+        if let Some(f) = &mut self.fifo {
+            f.write_line(&n.fifo_line());
         }
     }
 
@@ -772,6 +907,8 @@ impl<'a> Daemon<'a> {
                     self.spec = spec.clone();
                     self.checker.reload(&spec.scripts, now);
                     self.node.handle(now, Input::Reload(spec));
+                    self.open_fifo();
+                    self.sync_trackers(now, true);
                     // Interfaces newly named by the config.
                     for name in self.node.interfaces() {
                         let l = match self.ifaces.by_name(&name) {
@@ -884,14 +1021,24 @@ impl<'a> Daemon<'a> {
     fn finish_shutdown(&mut self) -> i32 {
         let deadline = timer::now() + SHUTDOWN_ACK_WAIT;
         let mut events = Events::with_capacity(16);
-        while self.nlreq.pending() > 0 && timer::now() < deadline {
+        // keepalived compat: notify_stop scripts get 1 s, then they are killed.
+        while (self.nlreq.pending() > 0 || !self.notify_pids.is_empty()) && timer::now() < deadline
+        {
             let left = deadline - timer::now();
             let _ = self.poll.poll(
                 &mut events,
-                Some(left.to_std().min(std::time::Duration::from_millis(50))),
+                Some(left.to_std().min(std::time::Duration::from_millis(20))),
             );
             self.read_acks();
+            for (pid, _) in process::reap() {
+                self.notify_pids.remove(&pid);
+            }
         }
+        for pid in self.notify_pids.drain() {
+            warn!("notify script (pid {pid}) still running after 1 s at shutdown: killed");
+            let _ = process::kill_group(pid, crate::check::KillSignal::Kill);
+        }
+        self.fifo = None;
         if self.nlreq.pending() > 0 {
             warn!(
                 "{} address change(s) not acknowledged by the kernel",
@@ -915,27 +1062,6 @@ fn ipv6_forwarding(ifname: &str) -> bool {
     std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{ifname}/forwarding"))
         .map(|s| s.trim() == "1")
         .unwrap_or(false)
-}
-
-/// Write one notify line to a FIFO without ever blocking: no reader = line dropped.
-fn write_fifo(path: &str, line: &str) {
-    use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc_o_nonblock())
-        .open(path)
-    {
-        Ok(mut f) => {
-            if let Err(e) = f.write_all(line.as_bytes()) {
-                debug!("notify fifo {path}: {e}");
-            }
-        }
-        Err(e) => debug!("notify fifo {path}: {e}"),
-    }
-}
-
-fn libc_o_nonblock() -> i32 {
-    libc::O_NONBLOCK
 }
 
 /// Offset between the wall clock and the monotonic clock, for epoch timestamps in dumps.

@@ -85,6 +85,9 @@ fn corpus_exit_codes() {
         ("duplicate_vip", 0),
         ("lvs_blocks_skipped", 0),
         ("unsupported_features", 5),
+        ("static_address_no_dev", 4),
+        ("missing_parameter_state", 2),
+        ("newer_global_keywords", 0),
     ];
     for (name, rc) in expect {
         let p = PathBuf::from(format!("tests/configs/{name}.conf"));
@@ -181,4 +184,165 @@ fn sample_conf_is_clean() {
         "sample.conf should be spotless: {:#?}",
         l.diagnostics
     );
+}
+
+fn spec_of(name: &str) -> rkeepalived::vrrp::spec::NodeSpec {
+    let opts = LoadOptions {
+        config_id: Some("node1".into()),
+        all_config: false,
+    };
+    config::load(
+        Path::new(&format!("tests/configs/{name}.conf")),
+        &opts,
+        &FakeHost::standard(),
+    )
+    .spec
+}
+
+/// What the lexical rules produce, not only that they are accepted.
+#[test]
+fn lexical_rules_produce_the_right_values() {
+    let s = spec_of("builtins");
+    assert_eq!(s.globals.router_id.as_deref(), Some("node1#x!"));
+    assert!((10..=20).contains(&s.instances[0].vrid));
+    assert!((10..=19).contains(&s.instances[0].priority));
+
+    let s = spec_of("escaped_hash");
+    assert_eq!(s.globals.router_id.as_deref(), Some("node#1!x"));
+    let s = spec_of("comments_anywhere");
+    assert_eq!(
+        s.globals.router_id.as_deref(),
+        Some("with # hash and ! bang")
+    );
+    assert_eq!(s.instances[0].priority, 100);
+    let s = spec_of("quoted_tokens");
+    assert_eq!(s.globals.router_id.as_deref(), Some("a b c"));
+
+    assert_eq!(spec_of("conditional_id").instances[0].priority, 200);
+    let n = &spec_of("number_formats").instances[0];
+    assert_eq!((n.vrid, n.priority, n.advert_int.0), (51, 100, 200));
+    let p = &spec_of("params").instances[0];
+    assert_eq!(
+        (p.interface.as_str(), p.vrid, p.priority),
+        ("eth1", 51, 150)
+    );
+    assert_eq!(p.vips[0].label.as_deref(), Some("eth1:1"));
+    assert_eq!(spec_of("params_recursive").instances[0].interface, "eth1");
+    let vips: Vec<String> = spec_of("params_multiline").instances[0]
+        .vips
+        .iter()
+        .map(|v| v.addr.to_string())
+        .collect();
+    assert_eq!(vips, ["10.16.200.200", "10.16.200.201", "10.16.200.202"]);
+    let vips: Vec<String> = spec_of("seq_lst").instances[0]
+        .vips
+        .iter()
+        .map(|v| v.addr.to_string())
+        .collect();
+    assert_eq!(
+        vips,
+        [
+            "10.16.200.21",
+            "10.16.200.22",
+            "10.16.200.23",
+            "10.16.200.15",
+            "10.16.200.17"
+        ]
+    );
+    let names: Vec<String> = spec_of("include_glob")
+        .instances
+        .iter()
+        .map(|i| i.name.clone())
+        .collect();
+    assert_eq!(names, ["VI_A", "VI_B"]);
+    assert_eq!(spec_of("include_braces").instances.len(), 2);
+    let labels: Vec<Option<String>> = spec_of("lst_multi_var").instances[0]
+        .vips
+        .iter()
+        .map(|v| v.label.clone())
+        .collect();
+    assert_eq!(labels, [Some("eth1:1".into()), Some("eth1:2".into())]);
+    let i = &spec_of("one_line_blocks").instances[0];
+    assert_eq!((i.vips[0].prefix_len, i.unicast_peers.len()), (24, 1));
+    assert_eq!(spec_of("brace_next_line").instances[0].vips.len(), 1);
+}
+
+#[test]
+fn script_commands_are_resolved() {
+    let s = spec_of("script_args_quoted");
+    assert_eq!(
+        s.scripts[0].cmd.argv,
+        ["/etc/keepalived/checkng.sh", "a b", "c d"]
+    );
+    let s = spec_of("script_no_shebang");
+    assert!(s.scripts[0].cmd.via_shell);
+    let s = spec_of("script_bare_name");
+    assert_eq!(s.scripts[0].cmd.argv, ["/usr/bin/true"]);
+    assert!(!s.scripts[0].cmd.via_shell);
+    for removed in [
+        "script_insecure",
+        "script_in_writable_dir",
+        "script_not_root_owned",
+        "script_noexec",
+        "script_unterminated_quote",
+        "user_unknown",
+    ] {
+        let s = spec_of(removed);
+        assert!(s.scripts.is_empty(), "{removed}");
+        assert!(s.instances[0].track_scripts.is_empty(), "{removed}");
+    }
+}
+
+#[test]
+fn validation_rewrites_like_keepalived() {
+    let i = &spec_of("master_nopreempt").instances[0];
+    assert!(i.initial_master && !i.nopreempt);
+    assert_eq!(spec_of("priority_256").instances[0].priority, 100);
+    assert_eq!(
+        spec_of("advert_int_half_v2").instances[0].advert_int,
+        rkeepalived::time::Centis(100)
+    );
+    assert_eq!(
+        spec_of("advert_int_v3_clamp").instances[0].advert_int,
+        rkeepalived::time::Centis(4095)
+    );
+    assert_eq!(
+        spec_of("advert_int_v3_fraction").instances[0].advert_int,
+        rkeepalived::time::Centis(25)
+    );
+    assert_eq!(
+        spec_of("v3_pass_auth").instances[0].auth,
+        rkeepalived::vrrp::spec::Auth::None
+    );
+    assert_eq!(
+        spec_of("auth_pass_long").instances[0].auth,
+        rkeepalived::vrrp::spec::Auth::Pass(*b"12345678")
+    );
+    let i = &spec_of("too_many_vips").instances[0];
+    assert_eq!((i.vips.len(), i.excluded_vips.len()), (255, 257));
+    let i = &spec_of("mtu_small_many_vips").instances[0];
+    assert_eq!(i.vips.len(), 131);
+    assert_eq!(
+        spec_of("track_script_weight_254").instances[0].track_scripts[0].weight,
+        253
+    );
+    assert!(
+        spec_of("owner_weighted_track").instances[0]
+            .track_scripts
+            .is_empty()
+    );
+    let i = &spec_of("strict_mode").instances[0];
+    assert_eq!(i.auth, rkeepalived::vrrp::spec::Auth::None);
+    assert!(!i.initial_master);
+    let i = &spec_of("ipv6_vip_v2").instances[0];
+    assert_eq!(i.family, rkeepalived::vrrp::spec::Family::V6);
+    assert_eq!(i.version, rkeepalived::vrrp::spec::Version::V3);
+    let i = &spec_of("unicast_seed_variants").instances[0];
+    assert_eq!(i.unicast_peers[0].min_ttl, Some(10));
+    assert!(i.check_unicast_src);
+    assert_eq!(i.garp.master_repeat, 2);
+    assert_eq!(i.garp.lower_prio_repeat, 2);
+    let g = spec_of("sync_group_ok");
+    assert_eq!(g.sync_groups[0].members, ["VI_1", "VI_2"]);
+    assert_eq!(g.instances[1].sync_group.as_deref(), Some("G1"));
 }

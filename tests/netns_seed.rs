@@ -12,98 +12,11 @@
 mod common;
 
 use common::netns::{
-    Lab, Signal, daemon_bin, require_root_or_skip, require_tools_or_skip, step, wait_until,
+    DaemonHandle, Lab, Signal, daemon_bin, require_root_or_skip, require_tools_or_skip, step,
+    wait_until,
 };
+use common::seed::*;
 use std::time::Duration;
-
-const VIP: &str = "10.16.200.200";
-const VIP32: &str = "10.16.200.200/32";
-const NODES: [&str; 2] = ["node1", "node2"];
-const NODE1_CONF: &str = include_str!("../config/demo/node1.conf");
-const NODE2_CONF: &str = include_str!("../config/demo/node2.conf");
-const CHECKNG: &str = include_str!("../config/demo/checkng.sh");
-
-/// VRRPv2 skew time of a priority (RFC 3768: (256 - prio) / 256 s).
-fn skew(prio: u32) -> Duration {
-    Duration::from_micros(u64::from(256 - prio) * 1_000_000 / 256)
-}
-
-fn secs(d: Duration) -> String {
-    format!("{:.2} s", d.as_secs_f64())
-}
-
-fn can_run() -> bool {
-    require_root_or_skip()
-        && require_tools_or_skip(&["nginx", "curl", "tcpdump", "tshark", "setpriv"])
-}
-
-/// Lab with node1/node2 (nginx serving their names) and a client.
-fn seed_lab(tag: &str) -> Lab {
-    let mut lab = Lab::new(tag);
-    lab.add_node("node1", "eth1", &["10.16.200.11/16"]);
-    lab.add_node("node2", "eth1", &["10.16.200.12/16"]);
-    lab.add_node("client", "eth1", &["10.16.200.100/16"]);
-    for n in NODES {
-        lab.install_etc_file(n, "checkng.sh", CHECKNG, 0o755);
-        lab.start_nginx(n, n);
-    }
-    lab
-}
-
-/// A short config in the seed's shape (unicast, PASS auth, nopreempt, VIP with label) but
-/// advert_int 1 and no track script, for the takeover tests.
-fn fast_conf(prio: u32, src: &str, peer: &str) -> String {
-    format!(
-        "global_defs {{\n    router_id rk_fast\n}}\n\
-         vrrp_instance VI_FAST {{\n    state BACKUP\n    nopreempt\n    interface eth1\n\
-         \x20   virtual_router_id 76\n    priority {prio}\n    advert_int 1\n\
-         \x20   authentication {{\n        auth_type PASS\n        auth_pass dWc4Tddl\n    }}\n\
-         \x20   virtual_ipaddress {{\n        {VIP} dev eth1 label eth1:1\n    }}\n\
-         \x20   unicast_src_ip {src}\n    unicast_peer {{\n        {peer}\n    }}\n}}\n"
-    )
-}
-
-/// Asserts exactly `node` holds the VIP as /32 with label eth1:1 and the client reaches it.
-fn assert_serving(lab: &Lab, node: &str) {
-    assert_eq!(
-        lab.holders(&NODES, "eth1", VIP32),
-        vec![node.to_string()],
-        "VIP holders"
-    );
-    assert_eq!(
-        lab.label_of(node, "eth1", VIP32).as_deref(),
-        Some("eth1:1"),
-        "VIP label"
-    );
-    assert!(lab.ping("client", VIP), "client cannot ping the VIP");
-    let page = lab.fetch("client", &format!("http://{VIP}/"));
-    assert_eq!(page.as_deref(), Some(node), "page fetched through the VIP");
-    step(format!(
-        "  VIP {VIP32} (label eth1:1) on {node} only; client ping ok; GET / -> {page:?}"
-    ));
-}
-
-/// Starts node1 and waits for it to take the VIP; returns (handle, startup-to-MASTER time).
-fn start_first_master(
-    lab: &Lab,
-    conf: &str,
-    limit: Duration,
-) -> (common::netns::DaemonHandle, Duration) {
-    let bin = daemon_bin();
-    step(format!("start {} on node1", bin.display()));
-    let d1 = lab.spawn_daemon("node1", &bin, conf, &[]);
-    let t = wait_until(limit, Duration::from_millis(50), || {
-        lab.has_addr("node1", "eth1", VIP32)
-    });
-    let t = t.unwrap_or_else(|| {
-        panic!(
-            "node1 did not take the VIP within {limit:?}; log:\n{}",
-            d1.log()
-        )
-    });
-    step(format!("  node1 MASTER (VIP set) {} after start", secs(t)));
-    (d1, t)
-}
 
 #[test]
 fn harness_isolates_nodes() {
@@ -172,6 +85,25 @@ fn harness_isolates_nodes() {
         "namespace {ns} left behind"
     );
     assert!(!dir.exists(), "{} left behind", dir.display());
+}
+
+/// The seed's two configs, as adapted for the lab, pass `-t` on their nodes (exit 0: the
+/// script is secure, eth1 exists).
+#[test]
+fn seed_configs_pass_config_test() {
+    if !can_run() {
+        return;
+    }
+    let mut lab = Lab::new("cfg");
+    lab.add_node("node1", "eth1", &["10.16.200.11/16"]);
+    lab.add_node("node2", "eth1", &["10.16.200.12/16"]);
+    for (node, conf) in [("node1", NODE1_CONF), ("node2", NODE2_CONF)] {
+        lab.install_etc_file(node, "checkng.sh", CHECKNG, 0o755);
+        let out = lab.config_test(node, &daemon_bin(), conf);
+        let err = String::from_utf8_lossy(&out.stderr);
+        step(format!("  {node}: -t -> {} {}", out.status, err.trim()));
+        assert_eq!(out.status.code(), Some(0), "{node}: -t failed: {err}");
+    }
 }
 
 /// The seed's story with its exact configs and timing: node1 (prio 100) serves; nginx stops on
@@ -246,13 +178,7 @@ fn seed_story_nginx_failover_and_nopreempt() {
 
 /// Fast pair: node1 prio 100 MASTER, node2 prio 90 BACKUP (advert_int 1, no scripts); a
 /// capture of ARP on the bridge runs from before the takeover.
-fn fast_pair(
-    tag: &str,
-) -> (
-    Lab,
-    common::netns::DaemonHandle,
-    common::netns::DaemonHandle,
-) {
+fn fast_pair(tag: &str) -> (Lab, DaemonHandle, DaemonHandle) {
     let lab = seed_lab(tag);
     let (d1, _) = start_first_master(
         &lab,
@@ -269,29 +195,6 @@ fn fast_pair(
     std::thread::sleep(Duration::from_millis(1500));
     assert_serving(&lab, "node1");
     (lab, d1, d2)
-}
-
-/// Counts the gratuitous ARPs for the VIP (ARP requests with sender = target = VIP) sent with
-/// node2's MAC in the capture.
-fn count_garps(lab: &Lab, cap: &mut common::netns::Capture) -> usize {
-    let mac = lab.mac_of("node2", "eth1");
-    let rows = cap.fields(
-        &format!("arp.opcode == 1 && arp.src.proto_ipv4 == {VIP} && arp.dst.proto_ipv4 == {VIP}"),
-        &["frame.time_relative", "arp.src.hw_mac", "eth.dst"],
-    );
-    for r in &rows {
-        step(format!("    GARP: {}", r.join(" ")));
-    }
-    let n = rows
-        .iter()
-        .filter(|r| r.get(1).map(|m| m.eq_ignore_ascii_case(&mac)) == Some(true))
-        .count();
-    assert!(
-        rows.iter()
-            .all(|r| r.get(2).map(String::as_str) == Some("ff:ff:ff:ff:ff:ff")),
-        "GARPs must be broadcast"
-    );
-    n
 }
 
 /// SIGTERM on the master: it sends a priority 0 advert and drops the VIP; the backup takes over
@@ -333,11 +236,15 @@ fn sigterm_master_backup_takes_over_within_skew() {
     assert!(st.success(), "node1 daemon exit status after SIGTERM: {st}");
     std::thread::sleep(Duration::from_millis(1500));
     assert_serving(&lab, "node2");
-    let garps = count_garps(&lab, &mut cap);
+    let garps = count_garps(&lab, &mut cap, "node2");
     step(format!(
         "  {garps} gratuitous ARPs for {VIP} from node2 on the wire"
     ));
-    assert!(garps >= 1, "no gratuitous ARP from the new master");
+    // keepalived compat: garp_master_repeat defaults to 5 GARPs at once on becoming MASTER.
+    assert!(
+        garps >= 5,
+        "{garps} gratuitous ARPs from the new master, expected 5"
+    );
 }
 
 /// SIGKILL on the master (every process of it): no priority 0 advert, so the backup takes over
@@ -379,9 +286,13 @@ fn sigkill_master_backup_takes_over_within_master_down_interval() {
     );
     std::thread::sleep(Duration::from_millis(1500));
     assert_serving(&lab, "node2");
-    let garps = count_garps(&lab, &mut cap);
+    let garps = count_garps(&lab, &mut cap, "node2");
     step(format!(
         "  {garps} gratuitous ARPs for {VIP} from node2 on the wire"
     ));
-    assert!(garps >= 1, "no gratuitous ARP from the new master");
+    // keepalived compat: garp_master_repeat defaults to 5 GARPs at once on becoming MASTER.
+    assert!(
+        garps >= 5,
+        "{garps} gratuitous ARPs from the new master, expected 5"
+    );
 }

@@ -33,6 +33,8 @@
 
 mod script;
 mod track;
+pub mod track_file;
+pub mod track_process;
 
 pub use script::{
     CheckAction, Checker, ExitStatus, KILL_GRACE, KillSignal, RunId, ScriptState, ScriptStatus,

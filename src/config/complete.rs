@@ -15,9 +15,15 @@ const IPV4_HDR: u32 = 20;
 const IPV6_HDR: u32 = 40;
 const VRRP_HDR: u32 = 8;
 const V2_AUTH: u32 = 8;
+/// keepalived compat: the VIP room also subtracts the Ethernet header from the MTU.
+const ETH_HDR: u32 = 14;
 
 /// Why a script was refused.
 enum ScriptProblem {
+    /// The command string does not parse (already reported).
+    BadString,
+    /// No user to run it as (already reported).
+    NoUser,
     NotFound,
     NotExecutable,
     Insecure,
@@ -55,26 +61,31 @@ impl Resolver<'_> {
     fn cmd(&mut self, raw: &RawCmd, d: &mut Diags) -> Result<ScriptCmd, ScriptProblem> {
         let mut argv = match shell::split(&raw.text) {
             Ok(a) if !a.is_empty() => a,
-            Ok(_) => return Err(ScriptProblem::NotFound),
-            Err(e) => {
-                d.error(Some(&raw.pos), format!("script '{}': {e}", raw.text));
-                return Err(ScriptProblem::NotFound);
+            Ok(_) => return Err(ScriptProblem::BadString),
+            Err(shell::ShellError::UnterminatedQuote(q)) => {
+                d.error(
+                    Some(&raw.pos),
+                    format!("String '{}': missing terminating {q}", raw.text),
+                );
+                return Err(ScriptProblem::BadString);
             }
         };
         let (uid, gid, groups) = match &raw.user {
             Some(u) => match self.user(u) {
                 Some(x) => x,
                 None => {
-                    d.error(
+                    // keepalived drops notify commands with an unknown user silently;
+                    // for track scripts the caller reports the removal.
+                    d.note(
                         Some(&raw.pos),
                         format!("Unable to set uid/gid for script user '{}'", u.user),
                     );
-                    return Err(ScriptProblem::NotFound);
+                    return Err(ScriptProblem::NoUser);
                 }
             },
             None => match &self.default_user {
                 Some((_, u, g)) => (*u, *g, Vec::new()),
-                None => return Err(ScriptProblem::NotFound),
+                None => return Err(ScriptProblem::NoUser),
             },
         };
         // Bare names are searched in PATH.
@@ -172,7 +183,8 @@ impl Resolver<'_> {
             Ok(c) => Some(c),
             Err(p) => {
                 let why = match p {
-                    ScriptProblem::NotFound => "not found/accessible",
+                    ScriptProblem::NotFound | ScriptProblem::BadString => "not found/accessible",
+                    ScriptProblem::NoUser => "without a user to run as",
                     ScriptProblem::NotExecutable => "not executable",
                     ScriptProblem::Insecure => "insecure",
                 };
@@ -220,8 +232,8 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             }
             None => {
                 d.error(
-                    None,
-                    format!("Unable to resolve script username '{}'", u.user),
+                    g.script_user_pos.as_ref(),
+                    "Error setting global script uid/gid",
                 );
                 None
             }
@@ -270,6 +282,8 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         tracked.extend(sg.track.scripts.iter().map(|t| t.name.as_str()));
     }
     let mut enabled: HashSet<String> = HashSet::new();
+    // Scripts keepalived removes at parse time: trackers then say "not found".
+    let mut removed: HashSet<String> = HashSet::new();
     for s in &m.vrrp_script {
         if !tracked.contains(s.name.as_str()) {
             continue;
@@ -279,11 +293,22 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 Some(&s.pos),
                 format!("No script set for vrrp_script {} - removing", s.name),
             );
+            removed.insert(s.name.clone());
             continue;
         };
         let mut raw = raw.clone();
         if raw.user.is_none() {
             raw.user = s.user.clone();
+        }
+        if let Some(u) = &s.user {
+            if r.user(u).is_none() {
+                d.error(
+                    s.user_pos.as_ref(),
+                    format!("Unable to set uid/gid for script '{}'", raw.text),
+                );
+                removed.insert(s.name.clone());
+                continue;
+            }
         }
         match r.cmd(&raw, d) {
             Ok(cmd) => {
@@ -299,6 +324,20 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                     reverse: s.reverse,
                     init_fail: s.init_fail,
                 });
+            }
+            Err(ScriptProblem::BadString) => {
+                d.error(
+                    Some(&s.pos),
+                    format!("No script set for vrrp_script {} - removing", s.name),
+                );
+                removed.insert(s.name.clone());
+            }
+            Err(ScriptProblem::NoUser) => {
+                d.error(
+                    Some(&s.pos),
+                    format!("Unable to set default user for vrrp script {} - removing", s.name),
+                );
+                removed.insert(s.name.clone());
             }
             // keepalived compat: disabled track scripts are removed from every tracker.
             Err(ScriptProblem::NotFound) => d.error(
@@ -326,7 +365,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             }),
             None => d.error(
                 Some(&f.pos),
-                format!("No file set for track_file {} - removing", f.name),
+                format!("No file set for track_file {} - ignoring", f.name),
             ),
         }
     }
@@ -347,13 +386,12 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             }),
             None => d.error(
                 Some(&p.pos),
-                format!(
-                    "No process set for vrrp_track_process {} - removing",
-                    p.name
-                ),
+                format!("track process '{}' process name not specified", p.name),
             ),
         }
     }
+
+    let script_status = ScriptStatus { enabled, removed };
 
     // Sync group membership first (weights of members depend on it).
     let inst_names: HashSet<&str> = m.vrrp_instance.iter().map(|i| i.name.as_str()).collect();
@@ -384,11 +422,28 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             member_of.insert(n.clone(), (sg.name.clone(), sg.sync_group_tracking_weight));
             members.push(n.clone());
         }
+        if sg.group.is_empty() {
+            d.error(
+                Some(&sg.pos),
+                format!("Sync group {} has no virtual router(s). removing", sg.name),
+            );
+            continue;
+        }
+        if members.is_empty() {
+            d.error(
+                Some(&sg.pos),
+                format!(
+                    "Sync group {}, no matching virtual router found in group declaration - removing",
+                    sg.name
+                ),
+            );
+            continue;
+        }
         if members.len() == 1 {
-            d.warning(Some(&sg.pos), format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", sg.name));
+            d.error(Some(&sg.pos), format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", sg.name));
         }
         let owner = format!("sync group {}", sg.name);
-        let track = resolve_tracks(&sg.track, &owner, &enabled, m, &spec, None, d);
+        let track = resolve_tracks(&sg.track, &owner, &script_status, m, &spec, None, host, d);
         spec.sync_groups.push(SyncGroupSpec {
             name: sg.name.clone(),
             members,
@@ -504,15 +559,30 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         };
         // nopreempt / preempt_delay.
         s.nopreempt = i.nopreempt;
-        if s.nopreempt && s.initial_master {
+        if s.nopreempt && owner {
+            d.error(
+                Some(i.pos_of("nopreempt")),
+                format!(
+                    "({name}) nopreempt is incompatible with priority 255. resetting nopreempt"
+                ),
+            );
+            s.nopreempt = false;
+        } else if s.nopreempt && s.initial_master {
             d.error(Some(i.pos_of("nopreempt")), format!("({name}) Warning - nopreempt will not work with initial state MASTER - clearing"));
             s.nopreempt = false;
         }
-        if s.nopreempt && owner {
-            s.nopreempt = false;
-        }
         s.preempt_delay = Duration::from_micros(i.preempt_delay_us.unwrap_or(0));
-        if (s.initial_master || s.nopreempt) && s.preempt_delay != Duration::ZERO {
+        if s.preempt_delay != Duration::ZERO && s.initial_master {
+            d.error(
+                Some(i.pos_of("preempt_delay")),
+                format!("({name}) Warning - preempt delay will not work with initial state MASTER - clearing"),
+            );
+            s.preempt_delay = Duration::ZERO;
+        } else if s.nopreempt && s.preempt_delay != Duration::ZERO {
+            d.error(
+                Some(i.pos_of("preempt_delay")),
+                format!("({name}) preempt_delay is incompatible with nopreempt mode - resetting"),
+            );
             s.preempt_delay = Duration::ZERO;
         }
         // Authentication.
@@ -531,6 +601,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                         }
                         s.auth = Auth::Pass(b);
                     }
+                    (Some(AuthType::Ah), _) if s.initial_master && !owner => {
+                        // keepalived compat: the initial MASTER state is what gets cleared.
+                        d.error(
+                            Some(ap),
+                            format!("({name}) Initial state master is incompatible with AH authentication - clearing"),
+                        );
+                        s.initial_master = false;
+                        s.auth = Auth::Ah;
+                    }
                     (Some(AuthType::Ah), _) => s.auth = Auth::Ah,
                     (Some(AuthType::Pass), None) => d.error(
                         Some(ap),
@@ -538,9 +617,10 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                             "({name}) Authentication specified but no password given. Ignoring"
                         ),
                     ),
-                    (None, _) => d.error(
+                    // keepalived 2.2.7 ignores this silently.
+                    (None, _) => d.note(
                         Some(ap),
-                        format!("({name}) Authentication type not specified. Ignoring"),
+                        format!("({name}) authentication block without auth_type is ignored"),
                     ),
                 }
             }
@@ -599,7 +679,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             (IPV4_HDR, 4)
         };
         let auth_len = if s.version == Version::V2 { V2_AUTH } else { 0 };
-        let room = mtu.saturating_sub(iphdr + VRRP_HDR + auth_len) / alen;
+        let room = mtu.saturating_sub(ETH_HDR + iphdr + VRRP_HDR + auth_len) / alen;
         let max_vips = usize::try_from(room.min(255)).unwrap_or(255);
         if s.vips.len() > max_vips {
             d.error(Some(i.pos_of("virtual_ipaddress")), format!("({name}) Number of VIPs ({}) exceeds maximum/space available in packet (max {max_vips} addresses) - excess moved to eVIPs", s.vips.len()));
@@ -614,7 +694,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 d.error(
                     Some(&p.pos),
                     format!(
-                        "({name}) unicast peer {} has the wrong address family - ignoring",
+                        "Configuration error: VRRP instance[{name}] and unicast peer address[{}] MUST be of the same family !!! Skipping...",
                         p.addr
                     ),
                 );
@@ -635,6 +715,19 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 min_ttl: p.min_ttl,
                 max_ttl: p.max_ttl,
             });
+        }
+        let unicast_kw =
+            i.unicast_src_ip.is_some() || i.keyword_pos.iter().any(|(k, _)| k == "unicast_peer");
+        if unicast_kw && s.unicast_peers.is_empty() && !i.unicast_fault_no_peer {
+            let at = if i.unicast_src_ip.is_some() {
+                "unicast_src_ip"
+            } else {
+                "unicast_peer"
+            };
+            d.error(
+                Some(i.pos_of(at)),
+                format!("({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."),
+            );
         }
         s.mcast_dst = i.mcast_dst_ip.unwrap_or(match s.family {
             Family::V4 => g
@@ -715,6 +808,18 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         s.accept = i.accept.unwrap_or(true);
         // Strict mode rewrites (reference §4.13).
         if i.strict_mode.unwrap_or(g.vrrp_strict) {
+            if i.state_master == Some(true) && !owner {
+                d.error(
+                    Some(i.pos_of("state")),
+                    format!("({name}) State MASTER must match being address owner"),
+                );
+            }
+            if s.auth != Auth::None {
+                d.error(
+                    i.auth_pos.as_ref(),
+                    format!("({name}) Strict mode does not support authentication. Ignoring."),
+                );
+            }
             s.auth = Auth::None;
             s.preempt_delay = Duration::ZERO;
             s.lower_prio_no_advert = true;
@@ -733,17 +838,18 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         let weights_allowed = if owner {
             Some("address_owner")
         } else if sync.is_some_and(|(_, tw)| !tw) {
-            Some("sync group")
+            Some("SYNC group")
         } else {
             None
         };
         let t = resolve_tracks(
             &i.track,
             name,
-            &enabled,
+            &script_status,
             m,
             &spec,
             Some((&s.interface, weights_allowed)),
+            host,
             d,
         );
         s.track_interfaces = t.0;
@@ -752,6 +858,31 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         s.track_processes = t.3;
         s.notify = r.notify(&i.notify, g.notify_priority_changes, d);
         spec.instances.push(s);
+    }
+
+    // static_ipaddress: keepalived checks the interface even though we do not install them.
+    for (a, pos) in &m.static_ipaddress {
+        match &a.dev {
+            Some(_) => check_vip_dev(a, pos, host, g.dynamic_interfaces, d),
+            None => {
+                let def = g.default_interface.as_deref().unwrap_or("eth0");
+                if !host.interface_exists(def) {
+                    d.error_class(
+                        Some(pos),
+                        class::FATAL,
+                        format!(
+                            "Static address {}/{} requires either an interface or default interface must exist",
+                            a.addr, a.prefix_len
+                        ),
+                    );
+                    d.error_class(
+                        Some(pos),
+                        class::FATAL,
+                        "Non-existent interface specified in configuration",
+                    );
+                }
+            }
+        }
     }
 
     // VRID conflicts per interface and family (reference §3.7).
@@ -828,17 +959,27 @@ fn check_vip_dev(
     }
 }
 
+/// Which `vrrp_script`s survived the checks, and which keepalived removed outright.
+struct ScriptStatus {
+    enabled: HashSet<String>,
+    removed: HashSet<String>,
+}
+
 type Resolved = (Vec<TrackRef>, Vec<TrackRef>, Vec<TrackRef>, Vec<TrackRef>);
 
 /// Resolve track lists: unknown/disabled names dropped, weights defaulted from the tracked
 /// object, owner/sync-group weight rules applied.
+// The lookups it needs (scripts, model, spec, host) are unrelated borrows of different
+// lifetimes in the caller; bundling them would only move the list elsewhere.
+#[allow(clippy::too_many_arguments)]
 fn resolve_tracks(
     t: &Tracks,
     owner: &str,
-    enabled_scripts: &HashSet<String>,
+    scripts: &ScriptStatus,
     m: &Model,
     spec: &NodeSpec,
     inst: Option<(&String, Option<&str>)>,
+    host: &dyn Host,
     d: &mut Diags,
 ) -> Resolved {
     let no_weights = inst.and_then(|(_, w)| w);
@@ -875,22 +1016,45 @@ fn resolve_tracks(
                 continue;
             }
         }
+        if !host.interface_exists(&l.name) {
+            d.error(
+                Some(&l.pos),
+                format!("({owner}) tracked interface {} doesn't exist", l.name),
+            );
+            d.error_class(
+                Some(&l.pos),
+                class::FATAL,
+                "Non-existent interface specified in configuration",
+            );
+            continue;
+        }
         let r = TrackRef {
             name: l.name.clone(),
             weight: l.weight.unwrap_or(0),
             reverse: l.reverse.unwrap_or(false),
         };
+        if r.weight != 0 && no_weights == Some("address_owner") {
+            d.error(
+                Some(&l.pos),
+                format!(
+                    "({owner}) ignoring {} tracked interface due to address owner",
+                    l.name
+                ),
+            );
+            continue;
+        }
         weighted("interface", r, &l.pos, &mut out.0, d);
     }
     for l in &t.scripts {
-        let Some(sc) = m.vrrp_script.iter().find(|s| s.name == l.name) else {
+        let sc = m.vrrp_script.iter().find(|s| s.name == l.name);
+        let Some(sc) = sc.filter(|_| !scripts.removed.contains(&l.name)) else {
             d.error(
                 Some(&l.pos),
                 format!("({owner}) track script {} not found, ignoring...", l.name),
             );
             continue;
         };
-        if !enabled_scripts.contains(&l.name) {
+        if !scripts.enabled.contains(&l.name) {
             continue;
         }
         let r = track_ref(l, sc.weight, sc.reverse);

@@ -51,6 +51,9 @@ impl fmt::Display for Severity {
 /// keepalived's `-t` error classes, as exit codes. keepalived keeps the *highest* class value
 /// reported, and its enum is ordered by decreasing severity, so 6 beats 5 beats 4.
 pub mod class {
+    /// A keyword missing its parameter: keepalived stops reading the configuration at that
+    /// line and exits 2, whatever else was reported.
+    pub const MISSING_PARAMETER: u8 = 2;
     /// File not found / bad interface / fatal.
     pub const FATAL: u8 = 4;
     /// Any other config error (keepalived would still run).
@@ -77,8 +80,13 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// keepalived compat: the exit code of `-t` is the highest class reported (0 when none).
+/// keepalived compat: the exit code of `-t` is the highest class reported (0 when none),
+/// except that a missing parameter ends keepalived's parse at once with 2.
 pub fn exit_code(diags: &[Diagnostic]) -> i32 {
+    let errors = || diags.iter().filter(|d| d.severity == Severity::Error);
+    if errors().any(|d| d.rc == class::MISSING_PARAMETER) {
+        return i32::from(class::MISSING_PARAMETER);
+    }
     diags
         .iter()
         .filter(|d| d.severity == Severity::Error)

@@ -168,8 +168,11 @@ pub struct FakeHost {
 }
 
 impl FakeHost {
-    /// Interfaces `eth1`/`eth2` (MTU 1500), root-owned `/`, `/etc`, `/etc/keepalived`, and
-    /// scripts there: `checkng.sh` (0755), `insecure.sh` (0777), `noexec.sh` (0644).
+    /// Interfaces `eth1` (MTU 1500) and `eth2` (MTU 576); root-owned `/`, `/etc`,
+    /// `/etc/keepalived` and scripts there: `checkng.sh` (0755), `insecure.sh` (0777),
+    /// `noexec.sh` (0644), `wdir/check.sh` (in a 0777 directory), `notroot.sh` (owned by
+    /// 65534), `noshebang.sh` (no `#!`); and `/usr/bin/true`. The namespace tests build the
+    /// same tree for keepalived.
     pub fn standard() -> Self {
         let dir = |mode| FileStat {
             uid: 0,
@@ -187,7 +190,7 @@ impl FakeHost {
         };
         let sh = b"#!/bin/sh".to_vec();
         FakeHost {
-            interfaces: vec![("eth1".into(), 1500), ("eth2".into(), 1500)],
+            interfaces: vec![("eth1".into(), 1500), ("eth2".into(), 576)],
             files: vec![
                 ("/".into(), dir(0o755), Vec::new()),
                 ("/etc".into(), dir(0o755), Vec::new()),
@@ -198,7 +201,30 @@ impl FakeHost {
                     file(0o777),
                     sh.clone(),
                 ),
-                ("/etc/keepalived/noexec.sh".into(), file(0o644), sh),
+                ("/etc/keepalived/noexec.sh".into(), file(0o644), sh.clone()),
+                ("/etc/keepalived/wdir".into(), dir(0o777), Vec::new()),
+                (
+                    "/etc/keepalived/wdir/check.sh".into(),
+                    file(0o755),
+                    sh.clone(),
+                ),
+                (
+                    "/etc/keepalived/notroot.sh".into(),
+                    FileStat {
+                        uid: 65534,
+                        gid: 65534,
+                        ..file(0o755)
+                    },
+                    sh,
+                ),
+                (
+                    "/etc/keepalived/noshebang.sh".into(),
+                    file(0o755),
+                    b"exit".to_vec(),
+                ),
+                ("/usr".into(), dir(0o755), Vec::new()),
+                ("/usr/bin".into(), dir(0o755), Vec::new()),
+                ("/usr/bin/true".into(), file(0o755), b"\x7fELF".to_vec()),
             ],
             hostname: "node1.example".into(),
             passwd: "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n".into(),

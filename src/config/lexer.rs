@@ -17,7 +17,9 @@ pub const MAX_INCLUDE_DEPTH: usize = 32;
 /// Parameter substitution passes per line (recursive definitions).
 const MAX_SUBST_PASSES: usize = 32;
 /// Lines one `~SEQ`/`~LST` may produce.
-const MAX_SEQ_LINES: usize = 100_000;
+const MAX_SEQ_LINES: usize = 65_536;
+/// Lines all `~SEQ`/`~LST` expansions together may produce (nested sequences multiply).
+const MAX_EXPANDED_LINES: usize = 100_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tok {
@@ -72,6 +74,7 @@ pub struct Lexer<'a> {
     depth: usize,
     pub items: Vec<Item>,
     pub files: Vec<PathBuf>,
+    expanded: usize,
 }
 
 impl<'a> Lexer<'a> {
@@ -87,6 +90,7 @@ impl<'a> Lexer<'a> {
             depth: 0,
             items: Vec::new(),
             files: Vec::new(),
+            expanded: 0,
         }
     }
 
@@ -133,7 +137,7 @@ impl<'a> Lexer<'a> {
         self.sources.insert(&name, &text);
         let saved_pwd = std::mem::replace(&mut self.pwd, dir);
         self.depth += 1;
-        let mut checks = if self.opts.all_config {
+        let checks = if self.opts.all_config {
             IncludeChecks::all()
         } else {
             IncludeChecks::default()
@@ -165,7 +169,7 @@ impl<'a> Lexer<'a> {
                 let raw = String::from_utf8_lossy(chunk);
                 let raw = raw.trim_end_matches('\r');
                 let col0 = u32::try_from(ci * MAX_LINE).unwrap_or(0);
-                self.physical_line(&name, lineno, col0, raw, &mut checks);
+                self.physical_line(&name, lineno, col0, raw, &checks);
             }
         }
         if let Some((n, _)) = self.pending_def.take() {
@@ -184,7 +188,7 @@ impl<'a> Lexer<'a> {
         line: u32,
         col0: u32,
         raw: &str,
-        checks: &mut IncludeChecks,
+        checks: &IncludeChecks,
     ) {
         let (text, lead) = decomment(raw);
         let col = col0 + u32::try_from(lead).unwrap_or(0) + 1;
@@ -212,10 +216,9 @@ impl<'a> Lexer<'a> {
             self.include(first, &text, &pos, *checks);
             return;
         }
-        if first == "include_check" {
-            *checks = parse_include_check(&text, *checks);
-            // Also seen by the grammar (it is a global_defs keyword too).
-        }
+        // keepalived compat: `include_check` (newer keepalived) is unknown to 2.2.7, which
+        // reports it as an unknown keyword and does not apply it; so do we (the grammar
+        // reports it). `-e` and the includer/m/w/b/a variants select the checks.
         self.logical_line(&text, &pos, 0);
     }
 
@@ -315,16 +318,19 @@ impl<'a> Lexer<'a> {
             format!("{}/{}", self.pwd, pattern)
         };
         let mut files: Vec<PathBuf> = Vec::new();
-        for alt in glob::expand_braces(&full) {
-            let m = glob::glob(&alt);
-            if m.is_empty() && c.brace_match && alt != full {
-                self.diags.error_class(
-                    Some(pos),
-                    class::SECURITY,
-                    format!("No config files matched '{alt}'."),
-                );
-            }
+        let alts = glob::expand_braces(&full);
+        let mut some_missing = false;
+        for alt in &alts {
+            let m = glob::glob(alt);
+            some_missing |= m.is_empty();
             files.extend(m);
+        }
+        if some_missing && c.brace_match && alts.len() > 1 && !files.is_empty() {
+            self.diags.error_class(
+                Some(pos),
+                class::SECURITY,
+                format!("Some config files missing: \"{pattern}\"."),
+            );
         }
         if files.is_empty() {
             let wild = glob::has_wildcard(&pattern);
@@ -388,17 +394,44 @@ impl<'a> Lexer<'a> {
         };
         let args_text = self.substitute(&rest[..close], pos);
         let body = rest[close + 1..].trim().to_string();
-        let args: Vec<String> = args_text.split(',').map(|s| s.trim().to_string()).collect();
-        let var = args.first().cloned().unwrap_or_default();
-        if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        let args = split_top_commas(&args_text);
+        let first = args.first().cloned().unwrap_or_default();
+        // `~LST({A,B}, {1,2}, {3,4})` binds several variables per iteration.
+        let vars: Vec<String> = match first.strip_prefix('{').and_then(|f| f.strip_suffix('}')) {
+            Some(inner) if kind == "LST" => {
+                inner.split(',').map(|v| v.trim().to_string()).collect()
+            }
+            _ => vec![first],
+        };
+        if vars
+            .iter()
+            .any(|v| v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
             self.diags.error(
                 Some(pos),
-                format!("~{kind} variable name '{var}' is not supported"),
+                format!("~{kind} variable name '{}' is not valid", vars.join(",")),
             );
             return;
         }
-        let values: Vec<String> = if kind == "LST" {
-            args[1..].to_vec()
+        let rows: Vec<Vec<String>> = if kind == "LST" {
+            let mut rows = Vec::new();
+            for a in &args[1..] {
+                let row: Vec<String> = match a.strip_prefix('{').and_then(|f| f.strip_suffix('}')) {
+                    Some(inner) if vars.len() > 1 => {
+                        inner.split(',').map(|v| v.trim().to_string()).collect()
+                    }
+                    _ => vec![a.clone()],
+                };
+                if row.len() != vars.len() {
+                    self.diags.error(
+                        Some(pos),
+                        format!("~LST value '{a}' does not have {} elements", vars.len()),
+                    );
+                    return;
+                }
+                rows.push(row);
+            }
+            rows
         } else {
             let nums: Option<Vec<i64>> = args[1..].iter().map(|a| parse_c_int(a)).collect();
             let Some(nums) = nums else {
@@ -433,11 +466,11 @@ impl<'a> Lexer<'a> {
                         .error(Some(pos), format!("~{kind} produces too many lines"));
                     return;
                 }
-                v.push(if kind == "SEQx" {
+                v.push(vec![if kind == "SEQx" {
                     format!("{i:x}")
                 } else {
                     i.to_string()
-                });
+                }]);
                 match i.checked_add(step) {
                     Some(n) => i = n,
                     None => break,
@@ -445,15 +478,32 @@ impl<'a> Lexer<'a> {
             }
             v
         };
-        let saved = self.params.get(&var).cloned();
-        for v in values {
-            self.params.insert(var.clone(), vec![v]);
+        let saved: Vec<(String, Option<Vec<String>>)> = vars
+            .iter()
+            .map(|v| (v.clone(), self.params.get(v).cloned()))
+            .collect();
+        for row in rows {
+            self.expanded += 1;
+            if self.expanded == MAX_EXPANDED_LINES {
+                self.diags.error(
+                    Some(pos),
+                    format!("~{kind}: sequences expand to more than {MAX_EXPANDED_LINES} lines - stopping"),
+                );
+            }
+            if self.expanded >= MAX_EXPANDED_LINES {
+                break;
+            }
+            for (var, value) in vars.iter().zip(row) {
+                self.params.insert(var.clone(), vec![value]);
+            }
             self.logical_line(&body, pos, nest + 1);
         }
-        match saved {
-            Some(s) => self.params.insert(var, s),
-            None => self.params.remove(&var),
-        };
+        for (var, old) in saved {
+            match old {
+                Some(s) => self.params.insert(var, s),
+                None => self.params.remove(&var),
+            };
+        }
     }
 
     /// Replace `$NAME` / `${NAME}` / built-ins until nothing changes.
@@ -654,6 +704,29 @@ fn split_first_word(s: &str) -> (&str, &str) {
     }
 }
 
+/// Split on commas that are not inside `{...}`.
+fn split_top_commas(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                cur.push(c);
+            }
+            '}' => {
+                depth = depth.saturating_sub(1);
+                cur.push(c);
+            }
+            ',' if depth == 0 => out.push(std::mem::take(&mut cur).trim().to_string()),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur.trim().to_string());
+    out
+}
+
 fn find_close_paren(s: &str) -> Option<usize> {
     let mut depth = 0usize;
     for (i, c) in s.char_indices() {
@@ -706,27 +779,6 @@ fn tokenize_plain(text: &str, out: &mut Vec<String>) {
     if in_tok {
         out.push(cur);
     }
-}
-
-fn parse_include_check(text: &str, mut c: IncludeChecks) -> IncludeChecks {
-    let words: Vec<&str> = text.split_whitespace().skip(1).collect();
-    if words.is_empty() {
-        return IncludeChecks::all();
-    }
-    for w in words {
-        let (on, name) = match w.strip_prefix('-') {
-            Some(n) => (false, n),
-            None => (true, w.strip_prefix('+').unwrap_or(w)),
-        };
-        match name {
-            "readable" => c.readable = on,
-            "match" => c.matched = on,
-            "wildcard_match" => c.wildcard_match = on,
-            "brace_match" => c.brace_match = on,
-            _ => {}
-        }
-    }
-    c
 }
 
 /// Lex a whole config (entry point for tests): items, diagnostics, sources.

@@ -13,6 +13,7 @@
 
 pub mod complete;
 pub mod diag;
+pub mod dump;
 pub mod glob;
 pub mod host;
 pub mod lexer;

@@ -29,6 +29,7 @@ pub struct RawCmd {
 pub struct GlobalDefs {
     pub router_id: Option<String>,
     pub script_user: Option<ScriptUser>,
+    pub script_user_pos: Option<Pos>,
     pub enable_script_security: bool,
     pub set_supplementary_groups: bool,
     pub use_symlink_paths: bool,
@@ -60,6 +61,8 @@ pub struct GlobalDefs {
     pub state_dump_file: Option<String>,
     pub json_version: Option<u8>,
     pub dynamic_interfaces: bool,
+    /// `default_interface` (for static addresses without `dev`; keepalived's default eth0).
+    pub default_interface: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -74,6 +77,7 @@ pub struct VrrpScript {
     pub rise: u32,
     pub fall: u32,
     pub user: Option<ScriptUser>,
+    pub user_pos: Option<Pos>,
     pub init_fail: bool,
 }
 
@@ -168,6 +172,9 @@ pub struct VrrpInstance {
     pub virtual_ipaddress: Vec<(VipSpec, Pos)>,
     pub virtual_ipaddress_excluded: Vec<(VipSpec, Pos)>,
     pub no_virtual_ipaddress: bool,
+    /// Parsed and checked, not installed by rkeepalived (reported as unsupported).
+    pub virtual_routes: Vec<RawLine>,
+    pub virtual_rules: Vec<RawLine>,
     pub promote_secondaries: bool,
     pub unicast_src_ip: Option<IpAddr>,
     pub mcast_src_ip: Option<IpAddr>,
@@ -230,6 +237,14 @@ pub struct Model {
     pub vrrp_track_process: Vec<TrackProcess>,
     pub vrrp_instance: Vec<VrrpInstance>,
     pub vrrp_sync_group: Vec<VrrpSyncGroup>,
+    /// `static_ipaddress` (parsed and checked; not installed by rkeepalived).
+    pub static_ipaddress: Vec<(VipSpec, Pos)>,
+    pub static_routes: Vec<RawLine>,
+    pub static_rules: Vec<RawLine>,
+    /// Other VRRP-side blocks rkeepalived does not implement, by keyword, as raw lines.
+    pub unsupported_blocks: Vec<(String, Vec<RawLine>)>,
+    /// keepalived's automatic rule preference counter (16384 downwards).
+    pub next_rule_pref: u32,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -238,9 +253,16 @@ pub struct Model {
 fn arg<'a>(st: &'a Stmt, i: usize, d: &mut Diags) -> Option<&'a Tok> {
     let t = st.args.get(i);
     if t.is_none() {
-        d.error(
+        // keepalived compat: fatal for the parse (exit 2), with this wording.
+        d.error_class(
             Some(st.pos()),
-            format!("{} requires a parameter", st.kw.text),
+            super::diag::class::MISSING_PARAMETER,
+            format!(
+                "*** Configuration line starting `{}` is missing a parameter after keyword `{}` at word position {}",
+                st.kw.text,
+                st.kw.text,
+                i + 2
+            ),
         );
     }
     t
@@ -248,12 +270,8 @@ fn arg<'a>(st: &'a Stmt, i: usize, d: &mut Diags) -> Option<&'a Tok> {
 
 /// keepalived's read_int: "invalid number 'x'" / "number 'x' outside range [a, b]".
 pub fn read_int(t: &Tok, min: i64, max: i64, d: &mut Diags) -> Option<i64> {
-    let Some(v) = super::lexer::parse_c_int(&t.text).filter(|_| {
-        let s = t.text.trim_start_matches(['-', '+']);
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_hexdigit() || c == 'x' || c == 'X')
-    }) else {
+    // keepalived compat: base 10 only ("010" is 10, "0x10" is invalid).
+    let Some(v) = t.text.parse::<i64>().ok() else {
         d.error(Some(&t.pos), format!("invalid number '{}'", t.text));
         return None;
     };
@@ -387,15 +405,15 @@ const TOP_UNSUPPORTED: &[&str] = &[
     "linkbeat_interfaces",
     "interface_up_down_delays",
     "track_group",
-    "static_ipaddress",
-    "static_routes",
-    "static_rules",
     "track_bfd",
 ];
 
 /// Turn the tree into the model, reporting what keepalived reports.
 pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
-    let mut m = Model::default();
+    let mut m = Model {
+        next_rule_pref: 16384,
+        ..Model::default()
+    };
     let mut skipped: Vec<(String, Pos)> = Vec::new();
     top_level(tree, &mut m, &mut skipped, d);
     if !skipped.is_empty() {
@@ -431,14 +449,18 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
                 m.vrrp_track_process.push(p);
             }
             "vrrp_instance" => {
-                let i = vrrp_instance(st, m.global_defs.dynamic_interfaces, d);
+                let i = vrrp_instance(
+                    st,
+                    m.global_defs.dynamic_interfaces,
+                    &mut m.next_rule_pref,
+                    d,
+                );
                 m.vrrp_instance.push(i);
             }
             "vrrp_sync_group" => {
                 let g = sync_group(st, d);
                 m.vrrp_sync_group.push(g);
             }
-            "include_check" => {}
             k if SKIPPED_BLOCKS.contains(&k) => {
                 skipped.push((
                     format!("{} {}", k, args_text(st)).trim().to_string(),
@@ -451,8 +473,40 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
                     format!("'{k}' has no effect in rkeepalived"),
                 );
             }
-            k if TOP_UNSUPPORTED.contains(&k) => d.unsupported(Some(st.pos()), k),
+            "static_ipaddress" => {
+                d.unsupported(Some(st.pos()), "static_ipaddress");
+                for line in require_block(st, d) {
+                    if let Some(a) = vip_line(line, false, d) {
+                        m.static_ipaddress.push((a, line.pos().clone()));
+                    }
+                }
+            }
+            "static_routes" => {
+                d.unsupported(Some(st.pos()), "static_routes");
+                let r = route_lines(require_block(st, d), d);
+                m.static_routes.extend(r);
+            }
+            "static_rules" => {
+                d.unsupported(Some(st.pos()), "static_rules");
+                let r = rule_lines(require_block(st, d), &mut m.next_rule_pref, d);
+                m.static_rules.extend(r);
+            }
+            k if TOP_UNSUPPORTED.contains(&k) => {
+                d.unsupported(Some(st.pos()), k);
+                let mut lines = Vec::new();
+                flatten(st.block.as_deref().unwrap_or(&[]), &mut lines);
+                m.unsupported_blocks.push((k.to_string(), lines));
+            }
             _ => unknown(st, d, |inner, d| top_level(inner, m, skipped, d)),
+        }
+    }
+}
+
+fn flatten(b: &[Stmt], out: &mut Vec<RawLine>) {
+    for st in b {
+        out.push(raw(st));
+        if let Some(inner) = &st.block {
+            flatten(inner, out);
         }
     }
 }
@@ -475,13 +529,28 @@ fn unknown(st: &Stmt, d: &mut Diags, mut again: impl FnMut(&[Stmt], &mut Diags))
     }
 }
 
+/// A keyword newer keepalived versions know but Debian's 2.2.7 reports as unknown. We apply
+/// it (deliberate difference: keepalived 2.2.7 -t exits 5 on it).
+fn newer_than_227(st: &Stmt, d: &mut Diags) {
+    d.note(
+        Some(st.pos()),
+        format!(
+            "'{}' is not known to keepalived 2.2.7 (its -t reports \"Unknown keyword\"); rkeepalived applies it",
+            st.kw.text
+        ),
+    );
+}
+
 fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
     for st in b {
         let kw = st.kw.text.as_str();
         match kw {
             "router_id" => g.router_id = st.args.first().map(|t| t.text.clone()),
             "script_user" => match read_user(&st.args) {
-                Some(u) => g.script_user = Some(u),
+                Some(u) => {
+                    g.script_user = Some(u);
+                    g.script_user_pos = Some(st.pos().clone());
+                }
                 None => d.error(Some(st.pos()), "No script username specified"),
             },
             "enable_script_security" => g.enable_script_security = true,
@@ -489,8 +558,9 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             "use_symlink_paths" => g.use_symlink_paths = read_bool(st, d).unwrap_or(true),
             "vrrp_version" => {
                 if let Some(t) = arg(st, 0, d) {
-                    if let Some(v) = read_int(t, 2, 3, d) {
-                        g.vrrp_version = Some(v as u8);
+                    match read_int(t, 2, 3, d) {
+                        Some(v) => g.vrrp_version = Some(v as u8),
+                        None => d.error(Some(&t.pos), "VRRP Error: Version must be either 2 or 3"),
                     }
                 }
             }
@@ -506,7 +576,7 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                         }
                         _ => d.error(
                             Some(&t.pos),
-                            format!("{kw} '{}' is not a multicast address", t.text),
+                            format!("{kw} [{}] is not multicast. Skipping", t.text),
                         ),
                     }
                 }
@@ -542,7 +612,14 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "vrrp_garp_lower_prio_repeat"
             | "vrrp_garp_master_refresh_repeat" => {
                 if let Some(t) = arg(st, 0, d) {
-                    if let Some(v) = read_int(t, 0, i64::from(i32::MAX), d) {
+                    if let Some(mut v) = read_int(t, 0, i64::from(i32::MAX), d) {
+                        if v == 0 && kw != "vrrp_garp_lower_prio_repeat" {
+                            d.error(
+                                Some(&t.pos),
+                                format!("{kw} must be greater than 0, setting to 1"),
+                            );
+                            v = 1;
+                        }
                         let v = Some(v as u32);
                         match kw {
                             "vrrp_garp_master_repeat" => g.vrrp_garp_master_repeat = v,
@@ -586,9 +663,10 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 g.vrrp_owner_ignore_adverts = read_bool(st, d).unwrap_or(true)
             }
             "v3_checksum_as_v2" => g.v3_checksum_as_v2 = read_bool(st, d).unwrap_or(true),
-            "vrrp_notify_fifo" | "notify_fifo" => {
-                g.notify_fifo = st.args.first().map(|t| t.text.clone())
-            }
+            "vrrp_notify_fifo" | "notify_fifo" => match st.args.first() {
+                Some(t) => g.notify_fifo = Some(t.text.clone()),
+                None => d.error(Some(st.pos()), format!("No {kw} name specified")),
+            },
             "vrrp_notify_fifo_script" | "notify_fifo_script" => {
                 g.notify_fifo_script = read_cmd(st, d)
             }
@@ -604,21 +682,27 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 }
             }
             "state_dump_file" | "state_file_location" => {
-                g.state_dump_file = st.args.first().map(|t| t.text.clone())
+                g.state_dump_file = st.args.first().map(|t| t.text.clone());
+                newer_than_227(st, d);
             }
             "json_version" => {
+                newer_than_227(st, d);
                 if let Some(t) = arg(st, 0, d) {
                     if let Some(v) = read_int(t, 1, 2, d) {
                         g.json_version = Some(v as u8);
                     }
                 }
             }
+            "default_interface" => {
+                if let Some(t) = arg(st, 0, d) {
+                    g.default_interface = Some(t.text.clone());
+                }
+            }
             "dynamic_interfaces" => {
                 g.dynamic_interfaces = true;
                 d.unsupported(Some(st.pos()), kw);
             }
-            "include_check"
-            | "notification_email_from"
+            "notification_email_from"
             | "smtp_connect_timeout"
             | "smtp_helo_name"
             | "no_email_faults"
@@ -640,7 +724,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "use_pid_dir"
             | "iproute_usr_dir"
             | "iproute_etc_dir"
-            | "default_interface"
             | "log_unknown_vrids"
             | "vrrp_no_swap"
             | "vrrp_priority"
@@ -727,13 +810,28 @@ fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
         rise: 1,
         fall: 1,
         user: None,
+        user_pos: None,
         init_fail: false,
     };
     let name = s.name.clone();
     for k in require_block(st, d) {
         let kw = k.kw.text.as_str();
         match kw {
-            "script" => s.script = read_cmd(k, d),
+            "script" => {
+                // keepalived 2.2.7 compat: words after the command are ignored here (the
+                // user comes from the `user` keyword).
+                s.script = k.args.first().map(|t| RawCmd {
+                    text: t.text.clone(),
+                    pos: t.pos.clone(),
+                    user: None,
+                });
+                if let Some(extra) = k.args.get(1) {
+                    d.note(
+                        Some(&extra.pos),
+                        "words after the script command are ignored (quote the command and its arguments; use 'user' for the user)",
+                    );
+                }
+            }
             "interval" | "timeout" => {
                 if let Some(t) = arg(k, 0, d) {
                     // keepalived 2.2.7: whole seconds.
@@ -799,7 +897,10 @@ fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
                 }
             }
             "user" => match read_user(&k.args) {
-                Some(u) => s.user = Some(u),
+                Some(u) => {
+                    s.user = Some(u);
+                    s.user_pos = Some(k.pos().clone());
+                }
                 None => d.error(Some(k.pos()), "No script username specified"),
             },
             "init_fail" => s.init_fail = true,
@@ -922,43 +1023,75 @@ fn track_lines(st: &Stmt, owner: &str, wmin: i32, wmax: i32, d: &mut Diags) -> V
             weight: None,
             reverse: None,
         };
-        let mut i = 0;
-        while i < line.args.len() {
-            let t = &line.args[i];
-            match t.text.as_str() {
-                "weight" => {
-                    if let Some(w) = line.args.get(i + 1) {
-                        if let Some(x) = read_int(w, i64::from(wmin), i64::from(wmax), d) {
-                            let mut x = x as i32;
-                            // keepalived compat: +/-254 parses, then is clamped with an error.
-                            if x.abs() == 254 && wmax == 254 && st.kw.text != "track_file" {
-                                d.error(
-                                    Some(&w.pos),
-                                    format!(
-                                        "({owner}) weight for {} cannot be +/-254. Setting to +/-253",
-                                        tl.name
-                                    ),
-                                );
-                                x = x.signum() * 253;
-                            }
-                            tl.weight = Some(x);
+        // keepalived 2.2.7 grammar: `NAME [weight W [reverse]]`. Anything else in the
+        // first place is an error; after the weight, track_interface complains about
+        // unknown words and the other trackers ignore them.
+        let kind = match st.kw.text.as_str() {
+            "track_script" => "track script",
+            "track_file" => "track file",
+            "track_process" => "track process",
+            _ => "track_interface",
+        };
+        match line.args.first() {
+            None => {}
+            Some(t) if t.text == "weight" => {
+                if let Some(w) = line.args.get(1) {
+                    if let Some(x) = read_int(w, i64::from(wmin), i64::from(wmax), d) {
+                        let mut x = x as i32;
+                        // keepalived compat: +/-254 parses, then is clamped with an error.
+                        if x.abs() == 254 && st.kw.text != "track_file" {
+                            d.error(
+                                Some(&w.pos),
+                                format!(
+                                    "({owner}) weight for {} cannot be +/-254. Setting to +/-253",
+                                    tl.name
+                                ),
+                            );
+                            x = x.signum() * 253;
                         }
-                        i += 1;
-                    } else {
-                        d.error(
-                            Some(&t.pos),
-                            format!("({owner}) weight without value for {}", tl.name),
-                        );
+                        tl.weight = Some(x);
                     }
+                } else {
+                    d.error(
+                        Some(&t.pos),
+                        format!(
+                            "({owner}) weight without value specified for {kind} {}",
+                            tl.name
+                        ),
+                    );
                 }
-                "reverse" => tl.reverse = Some(true),
-                "noreverse" => tl.reverse = Some(false),
-                other => d.error(
-                    Some(&t.pos),
-                    format!("({owner}) unknown track option '{other}' for {}", tl.name),
-                ),
+                match line.args.get(2).map(|t| (t, t.text.as_str())) {
+                    None => {}
+                    Some((_, "reverse")) => tl.reverse = Some(true),
+                    // Newer keepalived's spelling; 2.2.7 ignores it, which means the same.
+                    Some((_, "noreverse")) => tl.reverse = Some(false),
+                    Some((t, other)) if kind == "track_interface" => d.error(
+                        Some(&t.pos),
+                        format!(
+                            "({owner}) unknown track_interace {} weight option {other} - ignoring",
+                            tl.name
+                        ),
+                    ),
+                    Some((t, other)) => d.note(
+                        Some(&t.pos),
+                        format!(
+                            "({owner}) '{other}' after the weight of {kind} {} is ignored",
+                            tl.name
+                        ),
+                    ),
+                }
             }
-            i += 1;
+            Some(t) => d.error(
+                Some(&t.pos),
+                format!("({owner}) unknown {kind} option {} - ignoring", t.text),
+            ),
+        }
+        if kind == "track_interface" && v.iter().any(|o: &TrackLine| o.name == tl.name) {
+            d.error(
+                Some(&tl.pos),
+                format!("({owner}) duplicate track_interface {} - ignoring", tl.name),
+            );
+            continue;
         }
         v.push(tl);
     }
@@ -1033,7 +1166,7 @@ fn parse_addr(t: &Tok) -> Option<IpAddr> {
     t.text.parse().ok()
 }
 
-fn vrrp_instance(st: &Stmt, dynamic_if: bool, d: &mut Diags) -> VrrpInstance {
+fn vrrp_instance(st: &Stmt, dynamic_if: bool, next_pref: &mut u32, d: &mut Diags) -> VrrpInstance {
     let name = name_of(st, d);
     let mut v = VrrpInstance {
         name: name.clone(),
@@ -1053,6 +1186,8 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, d: &mut Diags) -> VrrpInstance {
         virtual_ipaddress: Vec::new(),
         virtual_ipaddress_excluded: Vec::new(),
         no_virtual_ipaddress: false,
+        virtual_routes: Vec::new(),
+        virtual_rules: Vec::new(),
         promote_secondaries: false,
         unicast_src_ip: None,
         mcast_src_ip: None,
@@ -1082,13 +1217,53 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, d: &mut Diags) -> VrrpInstance {
         notify: Notify::default(),
         keyword_pos: Vec::new(),
     };
-    instance_body(require_block(st, d), &mut v, &name, dynamic_if, d);
+    instance_body(
+        require_block(st, d),
+        &mut v,
+        &name,
+        dynamic_if,
+        next_pref,
+        d,
+    );
     v
 }
 
-fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool, d: &mut Diags) {
+/// Instance keywords that set one value (giving them twice is legal but suspicious).
+const SCALAR_INSTANCE_KEYWORDS: &[&str] = &[
+    "state",
+    "interface",
+    "virtual_router_id",
+    "priority",
+    "advert_int",
+    "version",
+    "preempt_delay",
+    "unicast_src_ip",
+    "mcast_src_ip",
+    "mcast_dst_ip",
+    "unicast_ttl",
+];
+
+fn instance_body(
+    b: &[Stmt],
+    v: &mut VrrpInstance,
+    name: &str,
+    dynamic_if: bool,
+    next_pref: &mut u32,
+    d: &mut Diags,
+) {
     for k in b {
         let kw = k.kw.text.as_str();
+        if SCALAR_INSTANCE_KEYWORDS.contains(&kw) {
+            if let Some((_, first)) = v.keyword_pos.iter().find(|(k2, _)| k2 == kw) {
+                d.note(
+                    Some(k.pos()),
+                    format!(
+                        "({name}) '{kw}' given twice (first at line {}); the last one wins (keepalived does not flag this)",
+                        first.line
+                    ),
+                );
+            }
+        }
         v.keyword_pos.push((kw.to_string(), k.pos().clone()));
         if notify_kw(kw, k, &mut v.notify, d) || track_kw(kw, k, name, &mut v.track, d) {
             continue;
@@ -1119,15 +1294,17 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
                     if t.text.len() >= 16 {
                         d.error(
                             Some(&t.pos),
-                            format!("({name}) interface name '{}' too long", t.text),
+                            format!("Interface name '{}' too long - ignoring", t.text),
                         );
                     } else if t.text == "lo" {
+                        // keepalived compat: this also forgets an earlier `interface`.
                         d.error(
                             Some(&t.pos),
                             format!(
-                                "({name}) cannot use loopback interface (lo) for vrrp - ignoring"
+                                "({name}) cannot use a loopback interface (lo) for vrrp - ignoring"
                             ),
                         );
+                        v.interface = None;
                     } else {
                         v.interface = Some((t.text.clone(), t.pos.clone()));
                     }
@@ -1179,7 +1356,10 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
                         Some(x) => v.advert_int = Some(x),
                         None => d.error(
                             Some(&t.pos),
-                            format!("({name}) Advert interval (in sec) not valid! must be between 0.01 & 255. Using default 1"),
+                            format!(
+                                "({name}) Advert interval ({}) not valid! Must be > 0 - ignoring",
+                                t.text
+                            ),
                         ),
                     }
                 }
@@ -1260,47 +1440,11 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
             "no_virtual_ipaddress" => v.no_virtual_ipaddress = true,
             "virtual_routes" => {
                 d.unsupported(Some(k.pos()), kw);
-                for line in require_block(k, d) {
-                    let w = line.words();
-                    let has_dev = w.iter().any(|t| t.text == "dev");
-                    let blackhole = w.iter().any(|t| {
-                        matches!(
-                            t.text.as_str(),
-                            "blackhole" | "unreachable" | "prohibit" | "throw"
-                        )
-                    });
-                    if !has_dev && !blackhole {
-                        let dest = w
-                            .iter()
-                            .find(|t| {
-                                t.text != "src"
-                                    && t.text != "to"
-                                    && t.text.contains(['.', ':', '/'])
-                                    || t.text == "default"
-                            })
-                            .map(|t| t.text.clone())
-                            .unwrap_or_default();
-                        d.error(
-                            Some(line.pos()),
-                            format!("Warning - cannot track route {dest} with no interface specified, not tracking"),
-                        );
-                    }
-                }
+                v.virtual_routes = route_lines(require_block(k, d), d);
             }
             "virtual_rules" => {
                 d.unsupported(Some(k.pos()), kw);
-                for line in require_block(k, d) {
-                    let w = line.words();
-                    if !w
-                        .iter()
-                        .any(|t| matches!(t.text.as_str(), "preference" | "priority" | "order"))
-                    {
-                        d.error(
-                            Some(line.pos()),
-                            "Rule has no preference specified - setting to 16384. This is probably not what you want.",
-                        );
-                    }
-                }
+                v.virtual_rules = rule_lines(require_block(k, d), next_pref, d);
             }
             "promote_secondaries" => v.promote_secondaries = true,
             "unicast_src_ip" | "mcast_src_ip" => {
@@ -1363,6 +1507,15 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
             "unicast_ttl" => {
                 if let Some(t) = arg(k, 0, d) {
                     v.unicast_ttl = read_int(t, 0, 255, d).map(|x| x as u8);
+                    if v.unicast_ttl.is_none() {
+                        d.error(
+                            Some(&t.pos),
+                            format!(
+                                "({name}): TTL '{}' not valid - must be between 0 & 255",
+                                t.text
+                            ),
+                        );
+                    }
                 }
             }
             "check_unicast_src" => v.check_unicast_src = true,
@@ -1401,7 +1554,14 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
             }
             "garp_master_repeat" | "garp_lower_prio_repeat" | "garp_master_refresh_repeat" => {
                 if let Some(t) = arg(k, 0, d) {
-                    if let Some(x) = read_int(t, 0, i64::from(i32::MAX), d) {
+                    if let Some(mut x) = read_int(t, 0, i64::from(i32::MAX), d) {
+                        if x == 0 && kw != "garp_lower_prio_repeat" {
+                            d.error(
+                                Some(&t.pos),
+                                format!("({name}) {kw} must be greater than 0, setting to 1"),
+                            );
+                            x = 1;
+                        }
                         let x = Some(x as u32);
                         match kw {
                             "garp_master_repeat" => v.garp_master_repeat = x,
@@ -1414,6 +1574,12 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
             "down_timer_adverts" => {
                 if let Some(t) = arg(k, 0, d) {
                     v.down_timer_adverts = read_int(t, 1, 100, d).map(|x| x as u8);
+                    if v.down_timer_adverts.is_none() {
+                        d.error(
+                            Some(&t.pos),
+                            format!("({name}): Invalid down_timer_adverts [1:100] '{}'", t.text),
+                        );
+                    }
                 }
             }
             "lower_prio_no_advert" => v.lower_prio_no_advert = read_bool(k, d),
@@ -1430,10 +1596,99 @@ fn instance_body(b: &[Stmt], v: &mut VrrpInstance, name: &str, dynamic_if: bool,
             "skip_check_adv_addr" => v.skip_check_adv_addr = read_bool(k, d),
             "strict_mode" => v.strict_mode = read_bool(k, d),
             _ => unknown(k, d, |inner, d| {
-                instance_body(inner, v, name, dynamic_if, d)
+                instance_body(inner, v, name, dynamic_if, next_pref, d)
             }),
         }
     }
+}
+
+/// The words of one route or rule line.
+pub type RawLine = Vec<String>;
+
+fn raw(line: &Stmt) -> RawLine {
+    line.words().iter().map(|t| t.text.clone()).collect()
+}
+
+/// `virtual_routes` / `static_routes` lines: kept as words (the daemon does not install
+/// routes); keepalived's one per-line check is mirrored.
+fn route_lines(b: &[Stmt], d: &mut Diags) -> Vec<RawLine> {
+    let mut out = Vec::new();
+    for line in b {
+        let w = line.words();
+        if !w.iter().any(|t| t.text == "dev") {
+            // The destination: the first address-looking word that is not the argument of
+            // `src`, `via`/`gw` or `or`.
+            let mut dest = String::new();
+            let mut skip = false;
+            for t in &w {
+                let x = t.text.as_str();
+                if skip {
+                    skip = false;
+                    continue;
+                }
+                if matches!(
+                    x,
+                    "src" | "via" | "gw" | "or" | "table" | "metric" | "priority"
+                ) {
+                    skip = true;
+                    continue;
+                }
+                if x == "default" || x.contains(['.', ':', '/']) {
+                    dest = x.to_string();
+                    break;
+                }
+            }
+            d.error(
+                Some(line.pos()),
+                format!(
+                    "Warning - cannot track route {dest} with no interface specified, not tracking"
+                ),
+            );
+        }
+        out.push(raw(line));
+    }
+    out
+}
+
+/// `virtual_rules` / `static_rules` lines. keepalived numbers rules without a preference
+/// downwards from 16384.
+fn rule_lines(b: &[Stmt], next_pref: &mut u32, d: &mut Diags) -> Vec<RawLine> {
+    let mut out = Vec::new();
+    'lines: for line in b {
+        let w = line.words();
+        for (i, t) in w.iter().enumerate() {
+            if matches!(t.text.as_str(), "from" | "to") {
+                if let Some(a) = w.get(i + 1) {
+                    let addr = a.text.split_once('/').map_or(a.text.as_str(), |(x, _)| x);
+                    if a.text != "all" && addr.parse::<IpAddr>().is_err() {
+                        d.error(
+                            Some(&a.pos),
+                            format!("VRRP parsed invalid IP {}. skipping IP...", a.text),
+                        );
+                        d.error(
+                            Some(&a.pos),
+                            format!("Invalid rule {} address {}", t.text, a.text),
+                        );
+                        continue 'lines;
+                    }
+                }
+            }
+        }
+        if !w
+            .iter()
+            .any(|t| matches!(t.text.as_str(), "preference" | "priority" | "order"))
+        {
+            d.error(
+                Some(line.pos()),
+                format!(
+                    "Rule has no preference specified - setting to {next_pref}. This is probably not what you want."
+                ),
+            );
+            *next_pref = next_pref.saturating_sub(1);
+        }
+        out.push(raw(line));
+    }
+    out
 }
 
 /// One `virtual_ipaddress` line (reference §3.8).
@@ -1475,10 +1730,7 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
         if t.is_none() {
             d.error(
                 Some(&args[i].pos),
-                format!(
-                    "Missing argument for '{}' of ip address {}",
-                    args[i].text, first.text
-                ),
+                format!("No {} parameter specified for {}", args[i].text, first.text),
             );
         }
         t
@@ -1514,8 +1766,12 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
                 } else {
                     d.error(
                         Some(&t.pos),
-                        "brd is only valid for IPv4 addresses - ignoring",
+                        format!(
+                            "VRRP is trying to assign a broadcast {} to the IPv6 address {} !!?? WTF... skipping VIP...",
+                            t.text, first.text
+                        ),
                     );
+                    return None;
                 }
                 i += 1;
             }
@@ -1533,7 +1789,7 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
                             d.error(
                                 Some(&v.pos),
                                 format!(
-                                    "Invalid scope '{s}' specified for {} - setting to global",
+                                    "Invalid scope '{s}' specified for {} - ignoring",
                                     first.text
                                 ),
                             );
@@ -1546,10 +1802,15 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
             "label" => {
                 let v = need(i, d)?;
                 if v.text.len() >= 16 {
+                    // keepalived compat: the whole address is dropped.
                     d.error(
                         Some(&v.pos),
-                        format!("Label '{}' is too long - ignoring", v.text),
+                        format!(
+                            "Address label {} is longer than maximum length 15 - removing address",
+                            v.text
+                        ),
                     );
+                    return None;
                 } else {
                     vip.label = Some(v.text.clone());
                 }
@@ -1557,18 +1818,24 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
             }
             "peer" => {
                 let v = need(i, d)?;
-                let (pa, pp) = match v.text.split_once('/') {
-                    Some((a, p)) => (a, p.parse::<u8>().ok()),
-                    None => (v.text.as_str(), None),
-                };
-                match pa.parse::<IpAddr>() {
-                    Ok(p) => vip.peer = Some((p, pp.unwrap_or(if p.is_ipv4() { 32 } else { 128 }))),
-                    Err(_) => d.error(Some(&v.pos), format!("Invalid peer address {}", v.text)),
+                // keepalived 2.2.7 compat: a peer with a prefix is rejected with the address.
+                match v.text.parse::<IpAddr>() {
+                    Ok(p) if p.is_ipv4() == addr.is_ipv4() => {
+                        vip.peer = Some((p, if p.is_ipv4() { 32 } else { 128 }))
+                    }
+                    _ => {
+                        d.error(
+                            Some(&v.pos),
+                            format!("VRRP parsed invalid IP {}. skipping IP...", v.text),
+                        );
+                        d.error(Some(&v.pos), format!("Invalid peer address {}", v.text));
+                        return None;
+                    }
                 }
                 i += 1;
             }
             "home" => vip.home = true,
-            "-nodad" | "nodad" => vip.nodad = true,
+            "-nodad" => vip.nodad = true,
             "mngtmpaddr" => vip.mngtmpaddr = true,
             "noprefixroute" => vip.noprefixroute = true,
             "autojoin" => vip.autojoin = true,

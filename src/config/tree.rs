@@ -44,6 +44,29 @@ pub fn build(items: &[Item], diags: &mut Diags) -> Vec<Stmt> {
     top
 }
 
+/// Deepest block nesting parsed (keepalived's own grammar needs 4).
+pub const MAX_DEPTH: usize = 16;
+
+/// Skip to the `}` matching an already consumed `{`, iteratively.
+fn skip_block(items: &[Item], i: &mut usize, unclosed: &mut usize) {
+    let mut depth = 1usize;
+    while *i < items.len() {
+        match &items[*i] {
+            Item::Open(_) => depth += 1,
+            Item::Close(_) => {
+                depth -= 1;
+                if depth == 0 {
+                    *i += 1;
+                    return;
+                }
+            }
+            Item::Words(_) => {}
+        }
+        *i += 1;
+    }
+    *unclosed += 1;
+}
+
 fn parse_body(
     items: &[Item],
     i: &mut usize,
@@ -67,10 +90,15 @@ fn parse_body(
                 if let Some(Item::Open(p)) = items.get(*i) {
                     *i += 1;
                     st.open = Some(p.clone());
-                    if depth >= 64 {
-                        diags.error(Some(p), "blocks nested too deeply");
+                    if depth >= MAX_DEPTH {
+                        // keepalived's grammar nests 4 deep at most; anything deeper is
+                        // skipped without recursing, so hostile input cannot exhaust the stack.
+                        diags.error(Some(p), "blocks nested too deeply - skipping block");
+                        skip_block(items, i, unclosed);
+                        st.block = Some(Vec::new());
+                    } else {
+                        st.block = Some(parse_body(items, i, depth + 1, diags, unclosed));
                     }
-                    st.block = Some(parse_body(items, i, depth + 1, diags, unclosed));
                 }
                 out.push(st);
             }
@@ -79,8 +107,12 @@ fn parse_body(
                 // what follows at the current level.
                 *i += 1;
                 diags.error(Some(p), "Unexpected '{' - ignoring");
-                let inner = parse_body(items, i, depth + 1, diags, unclosed);
-                out.extend(inner);
+                if depth >= MAX_DEPTH {
+                    skip_block(items, i, unclosed);
+                } else {
+                    let inner = parse_body(items, i, depth + 1, diags, unclosed);
+                    out.extend(inner);
+                }
             }
             Item::Close(p) => {
                 *i += 1;

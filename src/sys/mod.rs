@@ -18,16 +18,22 @@
 //! | [`notify`] | `Notifier::from_env()`, `ready` / `reloading` / `stopping` / `status` |
 //! | [`pidfile`] | `PidFile::create(path)` / `remove`, `running_pid(path)` |
 //! | [`daemonize`] | `daemonize()` (without `-n`, before any thread) |
+//! | [`fifo`] | `NotifyFifo::open(path, before_open)` / `write_line` (notify FIFO, created if missing) |
+//! | [`inotify`] | `TrackFiles::start(&specs)` / `read_events()` / `reload(&specs)` → `TrackerUpdate::File` |
+//! | [`procevents`] | `ProcWatch::start(&specs, now)`: process-events connector or /proc + pidfd fallback → `TrackerUpdate::Process` |
 //! | [`syslog`] | `init(LogConfig)`: `log` backend for /dev/log and the console |
 #![allow(unsafe_code)]
 
 pub mod daemonize;
 pub mod error;
+pub mod fifo;
+pub mod inotify;
 pub mod link;
 pub mod netlink;
 pub mod notify;
 pub mod pidfile;
 pub mod process;
+pub mod procevents;
 pub mod signal;
 pub mod socket;
 pub mod syslog;

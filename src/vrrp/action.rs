@@ -97,7 +97,7 @@ pub struct Notification {
     pub state: NotifyState,
     /// Effective priority (always 0 for groups).
     pub priority: u8,
-    /// Commands to spawn in order: the specific notify_<state> first, then the generic `notify`
+    /// Commands to spawn in order: the specific `notify_<state>` first, then the generic `notify`
     /// with its four arguments (INSTANCE|GROUP, name, STATE, priority) already appended.
     pub scripts: Vec<ScriptCmd>,
 }

@@ -31,6 +31,7 @@ mod once {
     pub const UNICAST_SRC: u32 = 64;
     pub const V3_INTERVAL: u32 = 128;
     pub const OWN_ADDR: u32 = 256;
+    pub const OWNER: u32 = 512;
 }
 
 /// What a received advert did to the instance.
@@ -72,6 +73,13 @@ pub struct Instance {
     /// pseudo-header destination).
     old_checksum: bool,
     pub notify_priority_changes: bool,
+    /// INIT was held by weight-0 scripts without a first result.
+    held_by_scripts: bool,
+    /// keepalived compat (§4.6): another owner with a lower address keeps advertising 255:
+    /// (its address, when we first answered it).
+    rogue: Option<(IpAddr, Instant)>,
+    /// We stepped down to 254 because of a rogue owner.
+    pub owner_demoted: bool,
 }
 
 fn vip_dev<'a>(spec: &'a InstanceSpec, vip: &'a VipSpec) -> &'a str {
@@ -83,7 +91,7 @@ impl Instance {
         let old_checksum = spec.old_unicast_checksum == OldUnicastChecksum::Always;
         Instance {
             priority: spec.priority,
-            master_adver_int: spec.advert_int,
+            master_adver_int: Centis(spec.advert_int.0.max(1)),
             notify_priority_changes: notify_priority_changes || spec.notify.priority_changes,
             spec,
             state: State::Init,
@@ -100,6 +108,9 @@ impl Instance {
             preempt_until: None,
             logged: 0,
             old_checksum,
+            held_by_scripts: false,
+            rogue: None,
+            owner_demoted: false,
         }
     }
 
@@ -109,6 +120,11 @@ impl Instance {
 
     pub fn is_owner(&self) -> bool {
         self.spec.priority == 255
+    }
+
+    /// Own advertisement interval (never zero, so timers always move forward).
+    pub fn own_int(&self) -> Centis {
+        Centis(self.spec.advert_int.0.max(1))
     }
 
     fn adver_int_us(c: Centis) -> u64 {
@@ -223,7 +239,7 @@ impl Instance {
     }
 
     /// Send one advert with `priority` (one action per unicast peer, or one multicast).
-    pub fn send_advert(&mut self, priority: u8, out: &mut VecDeque<Action>) {
+    pub(crate) fn send_advert(&mut self, priority: u8, out: &mut VecDeque<Action>) {
         let Some(src) = self.src else {
             return;
         };
@@ -270,7 +286,7 @@ impl Instance {
         }
     }
 
-    pub fn add_vips(&mut self, out: &mut VecDeque<Action>) {
+    pub(crate) fn add_vips(&mut self, out: &mut VecDeque<Action>) {
         info!("({}) setting VIPs.", self.spec.name);
         for vip in self.spec.vips.iter().chain(self.spec.excluded_vips.iter()) {
             out.push_back(Action::AddVip {
@@ -282,7 +298,7 @@ impl Instance {
         self.vipset = true;
     }
 
-    pub fn del_vips(&mut self, out: &mut VecDeque<Action>) {
+    pub(crate) fn del_vips(&mut self, out: &mut VecDeque<Action>) {
         info!("({}) removing VIPs.", self.spec.name);
         for vip in self.spec.vips.iter().chain(self.spec.excluded_vips.iter()) {
             out.push_back(Action::DelVip {
@@ -298,15 +314,16 @@ impl Instance {
 
     /// RFC 5798 §6.4.1 / §6.4.2: become MASTER. keepalived order: advert first (so the old
     /// master releases), then the addresses, then GARPs, then the notify.
-    pub fn become_master(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+    pub(crate) fn become_master(&mut self, now: Instant, out: &mut VecDeque<Action>) {
         info!("({}) Entering MASTER STATE", self.spec.name);
         self.set_state(now, State::Master);
-        self.master_adver_int = self.spec.advert_int;
+        self.restore_owner(now, out);
+        self.master_adver_int = self.own_int();
         self.preempt_until = None;
         self.timers.stop(Timer::MasterDown);
         self.send_advert(self.priority, out);
         self.timers
-            .set(Timer::Advert, now + self.spec.advert_int.to_duration());
+            .set(Timer::Advert, now + self.own_int().to_duration());
         self.add_vips(out);
         let g = self.spec.garp;
         self.garp_block(g.master_repeat, out);
@@ -328,9 +345,10 @@ impl Instance {
     }
 
     /// Leave MASTER for BACKUP (higher-priority advert, VIP deleted, sync group).
-    pub fn master_to_backup(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+    pub(crate) fn master_to_backup(&mut self, now: Instant, out: &mut VecDeque<Action>) {
         info!("({}) Entering BACKUP STATE", self.spec.name);
         self.set_state(now, State::Backup);
+        self.preempt_until = None;
         self.stop_master_timers();
         self.del_vips(out);
         self.stats.release_master += 1;
@@ -348,17 +366,25 @@ impl Instance {
             self.become_master(now, out);
         } else {
             // keepalived compat: every other instance starts through BACKUP, even with
-            // `state MASTER` (#1835).
-            info!("({}) Entering BACKUP STATE (init)", self.spec.name);
+            // `state MASTER` (#1835). After waiting for scripts keepalived leaves its internal
+            // FAULT, which it logs without "(init)".
+            if self.held_by_scripts {
+                info!("({}) Entering BACKUP STATE", self.spec.name);
+            } else {
+                info!("({}) Entering BACKUP STATE (init)", self.spec.name);
+            }
             self.set_state(now, State::Backup);
-            self.master_adver_int = self.spec.advert_int;
+            self.master_adver_int = self.own_int();
             self.timers
                 .set(Timer::MasterDown, now + self.master_down_interval());
             self.notify(NotifyState::Backup, out);
+            if self.held_by_scripts {
+                self.announce_unicast_src(out);
+            }
         }
     }
 
-    pub fn enter_fault(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+    pub(crate) fn enter_fault(&mut self, now: Instant, out: &mut VecDeque<Action>) {
         let was = self.state;
         if was == State::Master {
             // keepalived compat (§4.5, §4.9): a MASTER going FAULT sends priority 0 so a
@@ -381,20 +407,37 @@ impl Instance {
     fn leave_fault(&mut self, now: Instant, out: &mut VecDeque<Action>) {
         info!("({}) Entering BACKUP STATE", self.spec.name);
         self.set_state(now, State::Backup);
-        self.master_adver_int = self.spec.advert_int;
+        self.master_adver_int = self.own_int();
         self.preempt_until = None;
         // keepalived compat (§4.5): full down timer; an owner takes over after one interval.
         let d = if self.is_owner() && self.spec.initial_master {
-            self.spec.advert_int.to_duration() + self.skew()
+            self.own_int().to_duration() + self.skew()
         } else {
             self.master_down_interval()
         };
         self.timers.set(Timer::MasterDown, now + d);
         self.notify(NotifyState::Backup, out);
+        self.announce_unicast_src(out);
+    }
+
+    /// keepalived compat (observed on 2.0.19 and 2.2.7): a unicast IPv4 instance leaving
+    /// FAULT (including the wait for its first script results) sends one gratuitous ARP for
+    /// its own source address ("VI_1: sending gratuitous ARP for 10.0.0.1"), so peers
+    /// refresh their ARP cache for it.
+    fn announce_unicast_src(&self, out: &mut VecDeque<Action>) {
+        if let Some(src @ IpAddr::V4(_)) = self.src
+            && self.spec.is_unicast()
+        {
+            info!("{}: sending gratuitous ARP for {src}", self.spec.name);
+            out.push_back(Action::SendGarp {
+                ifname: self.spec.interface.clone(),
+                addr: src,
+            });
+        }
     }
 
     /// New tracker verdict. Returns the new state if a transition happened.
-    pub fn apply_eval(
+    pub(crate) fn apply_eval(
         &mut self,
         now: Instant,
         ev: Eval,
@@ -402,9 +445,13 @@ impl Instance {
         out: &mut VecDeque<Action>,
     ) -> Option<State> {
         self.src = ev.src;
-        self.set_priority(now, ev.priority, out);
+        let p = if self.owner_demoted { 254 } else { ev.priority };
+        self.set_priority(now, p, out);
         self.faults = ev.faults;
         self.pending = ev.pending;
+        if self.state == State::Init && ev.scripts_pending {
+            self.held_by_scripts = true;
+        }
         let before = self.state;
         match self.state {
             State::Init => {
@@ -424,6 +471,14 @@ impl Instance {
             }
         }
         (self.state != before).then_some(self.state)
+    }
+
+    fn restore_owner(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+        self.rogue = None;
+        if self.owner_demoted {
+            self.owner_demoted = false;
+            self.set_priority(now, 255, out);
+        }
     }
 
     fn set_priority(&mut self, now: Instant, new: u8, out: &mut VecDeque<Action>) {
@@ -464,7 +519,7 @@ impl Instance {
 
     /// Handle expired timers. Returns true if the master-down timer fired (the node decides
     /// whether to become MASTER, because of sync groups).
-    pub fn on_timers(&mut self, now: Instant, out: &mut VecDeque<Action>) -> bool {
+    pub(crate) fn on_timers(&mut self, now: Instant, out: &mut VecDeque<Action>) -> bool {
         let mut down = false;
         for t in self.timers.take_expired(now) {
             match (t, self.state) {
@@ -472,7 +527,7 @@ impl Instance {
                     // RFC 5798 §6.4.3: send an ADVERTISEMENT, reset the Adver_Timer.
                     self.send_advert(self.priority, out);
                     self.timers
-                        .set(Timer::Advert, now + self.spec.advert_int.to_duration());
+                        .set(Timer::Advert, now + self.own_int().to_duration());
                 }
                 (Timer::MasterDown, State::Backup) => down = true,
                 (Timer::GarpSecond, State::Master) => {
@@ -493,14 +548,14 @@ impl Instance {
     }
 
     /// The master-down timer fired and nothing holds us back.
-    pub fn master_down_expired(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+    pub(crate) fn master_down_expired(&mut self, now: Instant, out: &mut VecDeque<Action>) {
         info!("({}) Receive advertisement timeout", self.spec.name);
         self.become_master(now, out);
     }
 
     /// Sync groups: the group is not ready; wait another down interval (keepalived resets
     /// the timer "to avoid thrashing").
-    pub fn wait_for_group(&mut self, now: Instant) {
+    pub(crate) fn wait_for_group(&mut self, now: Instant) {
         self.want_master = true;
         self.timers
             .set(Timer::MasterDown, now + self.master_down_interval());
@@ -509,7 +564,7 @@ impl Instance {
     // ---------------------------------------------------------------- receiving
 
     /// Check and process an already parsed advert (reference §4.10, RFC 5798 §7.1).
-    pub fn handle_advert(
+    pub(crate) fn handle_advert(
         &mut self,
         now: Instant,
         src: IpAddr,
@@ -589,6 +644,9 @@ impl Instance {
             }
             return RxOutcome::Rejected;
         }
+        // keepalived compat: "correct type, version and length" — counted as received
+        // before the address-list and unicast-source checks.
+        self.stats.advert_rcvd += 1;
         if self.is_owner() && self.spec.owner_ignore_adverts {
             // RFC 5798 §6.4.3 literally: the owner never leaves MASTER.
             return RxOutcome::Rejected;
@@ -650,13 +708,12 @@ impl Instance {
                 }
             }
         }
-        self.stats.advert_rcvd += 1;
         if adv.priority == 0 {
             self.stats.pri_zero_rcvd += 1;
         }
         match self.state {
             State::Backup => {
-                self.backup_rx(now, src, adv);
+                self.backup_rx(now, src, adv, out);
                 RxOutcome::Accepted
             }
             State::Master => self.master_rx(now, src, adv, out),
@@ -672,7 +729,11 @@ impl Instance {
         self.master_priority = adv.priority;
     }
 
-    fn backup_rx(&mut self, now: Instant, src: IpAddr, adv: &Advert) {
+    fn backup_rx(&mut self, now: Instant, src: IpAddr, adv: &Advert, out: &mut VecDeque<Action>) {
+        if self.owner_demoted && self.rogue.is_some_and(|(r, _)| r == src) && adv.priority < 255 {
+            // keepalived compat (§4.6): the rogue owner stopped claiming 255.
+            self.restore_owner(now, out);
+        }
         let name = &self.spec.name;
         if adv.priority == 0 {
             // RFC 5798 §6.4.2: priority 0 → Master_Down_Timer := Skew_Time.
@@ -682,22 +743,27 @@ impl Instance {
         }
         let ours = self.priority;
         let delay = self.spec.preempt_delay;
+        // keepalived compat: the delay starts at the first lower-priority advert and is
+        // cancelled by an advert at or above our priority; until it runs out the lower
+        // priority master is accepted.
+        let delaying = delay > Duration::ZERO && self.preempt_until.is_none_or(|u| u > now);
         if delay > Duration::ZERO && !self.spec.nopreempt {
-            if adv.priority > ours {
-                self.preempt_until = Some(now + delay);
+            if adv.priority >= ours {
+                if self.preempt_until.take().is_some() {
+                    info!("({name}) stop preempt delay");
+                }
             } else if self.preempt_until.is_none() {
-                info!("({name}) start preempt delay({})", delay);
+                info!("({name}) start preempt delay ({delay})");
                 self.preempt_until = Some(now + delay);
             }
         }
-        let delaying = self.preempt_until.is_some_and(|u| u > now);
         // RFC 5798 §6.4.2: accept if priority >= ours or preemption is off.
         // keepalived compat: nopreempt acts here only (on the receiving backup), and a
         // running preempt_delay keeps accepting a lower-priority master.
         if self.spec.nopreempt || adv.priority >= ours || delaying {
             if self.spec.version == Version::V3 {
                 // RFC 5798 §6.4.2: Master_Adver_Interval := advertised interval.
-                self.master_adver_int = adv.adver_int;
+                self.master_adver_int = Centis(adv.adver_int.0.max(1));
             }
             self.note_master(src, adv);
             self.want_master = false;
@@ -723,26 +789,64 @@ impl Instance {
             // RFC 5798 §6.4.3: priority 0 → send an ADVERTISEMENT, reset the Adver_Timer.
             self.send_advert(self.priority, out);
             self.timers
-                .set(Timer::Advert, now + self.spec.advert_int.to_duration());
+                .set(Timer::Advert, now + self.own_int().to_duration());
             return RxOutcome::Accepted;
         }
         let ours = self.priority;
+        if adv.priority == 255 && self.is_owner() && self.log_once(once::OWNER) {
+            // keepalived compat: two address owners on one link is a configuration error;
+            // the normal tie-break on the address then decides.
+            warn!(
+                "({name}) CONFIGURATION ERROR: local instance and {src} are both configured as address owner, please resolve"
+            );
+        }
         let order = adv.priority.cmp(&ours).then_with(|| match self.src {
             Some(mine) => src.cmp(&mine),
             None => Ordering::Greater,
         });
+        if adv.priority == 255 && self.is_owner() && order == Ordering::Less {
+            // keepalived compat (§4.6): the other owner should yield to our higher address.
+            // Answer twice; if it still claims ownership after 1.2 × the longer interval,
+            // step down to 254 so that one of us is MASTER.
+            let longer = self.own_int().max(adv.adver_int).to_duration().as_micros();
+            let patience = Duration::from_micros(longer * 12 / 10);
+            match self.rogue {
+                Some((r, since)) if r == src && now >= since + patience => {
+                    warn!(
+                        "({name}) {src} is still advertising as address owner, please resolve - reducing our priority"
+                    );
+                    self.owner_demoted = true;
+                    self.set_priority(now, 254, out);
+                    return self.master_rx(now, src, adv, out);
+                }
+                Some((r, _)) if r == src => {}
+                _ => {
+                    self.rogue = Some((src, now));
+                    self.send_advert(self.priority, out);
+                    self.send_advert(self.priority, out);
+                    self.timers
+                        .set(Timer::Advert, now + self.own_int().to_duration());
+                    return RxOutcome::Accepted;
+                }
+            }
+        }
         match order {
             Ordering::Less => {
                 // RFC 5798 §6.4.3 discards; keepalived compat: answer at once and re-GARP
                 // (split-brain repair, §4.8).
+                let forcing = if self.spec.lower_prio_no_advert {
+                    ""
+                } else {
+                    ", forcing new election"
+                };
                 info!(
-                    "({name}) Received advert from {src} with lower priority {}, ours {ours}, forcing new election",
+                    "({name}) Received advert from {src} with lower priority {}, ours {ours}{forcing}",
                     adv.priority
                 );
                 if !self.spec.lower_prio_no_advert {
                     self.send_advert(self.priority, out);
                     self.timers
-                        .set(Timer::Advert, now + self.spec.advert_int.to_duration());
+                        .set(Timer::Advert, now + self.own_int().to_duration());
                 }
                 let g = self.spec.garp;
                 if g.lower_prio_repeat > 0 {
@@ -757,21 +861,30 @@ impl Instance {
             }
             Ordering::Equal => {
                 if self.log_once(once::OWN_ADDR) {
-                    warn!("({name}) Received advert from our own address {src}");
+                    warn!(
+                        "({name}) WARNING - equal priority advert received from remote host with our IP address."
+                    );
                 }
                 RxOutcome::Accepted
             }
             Ordering::Greater => {
                 // RFC 5798 §6.4.3: higher priority (or equal and higher address) → BACKUP.
-                info!(
-                    "({name}) Master received advert from {src} with higher priority {}, ours {ours}",
-                    adv.priority
-                );
+                if adv.priority > ours {
+                    info!(
+                        "({name}) Master received advert from {src} with higher priority {}, ours {ours}",
+                        adv.priority
+                    );
+                } else {
+                    info!(
+                        "({name}) Master received advert from {src} with same priority {} but higher IP address than ours",
+                        adv.priority
+                    );
+                }
                 if self.spec.higher_prio_send_advert {
                     self.send_advert(self.priority, out);
                 }
                 if self.spec.version == Version::V3 {
-                    self.master_adver_int = adv.adver_int;
+                    self.master_adver_int = Centis(adv.adver_int.0.max(1));
                 }
                 self.note_master(src, adv);
                 let keep_adv = self.master_adver_int;
@@ -785,7 +898,7 @@ impl Instance {
     }
 
     /// A (possibly old-style) checksum for unicast v3 was detected on receive.
-    pub fn set_old_checksum(&mut self) {
+    pub(crate) fn set_old_checksum(&mut self) {
         if !self.old_checksum {
             info!(
                 "({}) Setting unicast VRRPv3 checksum to old version",
@@ -800,7 +913,7 @@ impl Instance {
     }
 
     /// An address disappeared from `ifname`. Returns true if the MASTER left for BACKUP.
-    pub fn address_deleted(
+    pub(crate) fn address_deleted(
         &mut self,
         now: Instant,
         ifname: &str,
@@ -830,7 +943,7 @@ impl Instance {
     }
 
     /// Shutdown: resign (priority 0 + DelVip unless `release_vips` is false) and notify STOP.
-    pub fn shutdown(&mut self, now: Instant, release_vips: bool, out: &mut VecDeque<Action>) {
+    pub(crate) fn shutdown(&mut self, now: Instant, release_vips: bool, out: &mut VecDeque<Action>) {
         if self.state == State::Master && release_vips {
             self.send_advert(0, out);
             self.del_vips(out);

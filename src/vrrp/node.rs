@@ -1,6 +1,32 @@
 //! The root object of the core: every instance of one keepalived.conf, the trackers, sync
 //! groups, reload and shutdown. Sans-IO: `handle(now, input)`, then drain `poll_action()`,
 //! then re-arm a timer from `poll_timeout()`.
+//!
+//! Gluing it to the daemon:
+//!
+//! ```text
+//! let mut node = Node::new(spec, now);           // queues DelVip for every VIP (stale copies)
+//! node.set_epoch_offset(realtime_us - monotonic_us);   // only for the dump timestamps
+//! for ifname in node.interfaces() { node.handle(now, Input::Link(state_of(ifname))) }
+//!     // instances stay INIT until their own interface has been reported once
+//! loop {
+//!     drain: while let Some(a) = node.poll_action() { execute(a) }
+//!     arm the timer at node.poll_timeout() (None = nothing scheduled)
+//!     wait; then exactly one of:
+//!       node.handle(now, Input::Timeout)                       // timer fired (spurious is fine)
+//!       node.handle(now, Input::Packet(RxPacket { .. }))       // VRRP payload + IP metadata
+//!       node.handle(now, Input::Link(..) | Input::AddressDeleted { .. })   // netlink
+//!       node.handle(now, Input::Tracker(TrackerUpdate::Script { name, ok }))
+//!           // check::Checker's CheckAction::Result: first decided state, every flip, and
+//!           // again after a reload; weight-0 scripts hold their instances in INIT until then
+//!       node.handle(now, Input::Tracker(TrackerUpdate::File { name, value }))  // read at
+//!           // start and on every inotify change (before that: init_file value, else 0)
+//!       node.handle(now, Input::Tracker(TrackerUpdate::Process { name, running }))
+//!       SIGHUP: node.send_reload_adverts(now); drain; parse; node.handle(now, Input::Reload(spec))
+//!       SIGTERM: node.handle(now, Input::Shutdown { release_vips: !dont_release_vrrp }); drain
+//!       SIGUSR1/SIGUSR2/36: node.dump_data(now) / node.dump_stats() / node.dump_json(now)
+//! }
+//! ```
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -263,12 +289,15 @@ impl Node {
     /// SIGHUP, before the new config is parsed: every MASTER advertises at once so backups
     /// do not time out during a long reload (reference §2.1 step 2).
     pub fn send_reload_adverts(&mut self, now: Instant) {
+        if self.stopped {
+            return;
+        }
         for inst in &mut self.instances {
             if inst.state == State::Master {
                 inst.send_advert(inst.priority, &mut self.actions);
                 inst.timers.set(
                     super::timer::Timer::Advert,
-                    now + inst.spec.advert_int.to_duration(),
+                    now + inst.own_int().to_duration(),
                 );
             }
         }
@@ -279,6 +308,11 @@ impl Node {
             .iter()
             .map(|i| (i.spec.name.clone(), i.state, i.priority))
             .collect()
+    }
+
+    /// The configuration in force (globals such as `notify_fifo` live here).
+    pub fn spec(&self) -> &NodeSpec {
+        &self.spec
     }
 
     /// Read access for tests and dumps.
@@ -657,6 +691,20 @@ impl Node {
             .collect();
         self.spec = new;
         self.reevaluate(now);
+        if self.spec.globals.fifo_write_vrrp_states_on_reload {
+            // keepalived compat: re-announce every current state on the FIFOs (no scripts).
+            for i in &self.instances {
+                let ns = match i.state {
+                    State::Master => NotifyState::Master,
+                    State::Backup => NotifyState::Backup,
+                    State::Fault => NotifyState::Fault,
+                    State::Init => continue,
+                };
+                let mut n = i.notification(ns);
+                n.scripts.clear();
+                self.actions.push_back(Action::Notify(n));
+            }
+        }
         info!("Reload finished");
     }
 
@@ -679,7 +727,7 @@ impl Node {
         if old_int != inst.spec.advert_int
             && (inst.state == State::Master || inst.spec.version == Version::V2)
         {
-            inst.master_adver_int = inst.spec.advert_int;
+            inst.master_adver_int = inst.own_int();
         }
         if !holds {
             return;
@@ -760,7 +808,7 @@ impl Node {
     }
 
     /// Signal 36: keepalived's `keepalived.json` (json_version 1: an array of
-    /// `{"data": {...}, "stats": {...}}`).
+    /// `{"data": {...}, "stats": {...}}`; json_version 2: `{"vrrp": [...]}`).
     pub fn dump_json(&self, _now: Instant) -> String {
         let mut o = String::from("[");
         for (n, i) in self.instances.iter().enumerate() {
@@ -824,6 +872,15 @@ impl Node {
             if !evips.is_empty() {
                 let _ = write!(o, ",\"evips\":[{}]", evips.join(","));
             }
+            let tracked: Vec<String> = s
+                .track_scripts
+                .iter()
+                .filter_map(|t| self.spec.scripts.iter().find(|sc| sc.name == t.name))
+                .map(|sc| json_str(&quoted_cmd(&sc.cmd.argv)))
+                .collect();
+            if !tracked.is_empty() {
+                let _ = write!(o, ",\"track_script\":[{}]", tracked.join(","));
+            }
             match s.auth {
                 Auth::None => {}
                 Auth::Pass(p) => {
@@ -840,10 +897,17 @@ impl Node {
             o.push('}');
         }
         o.push(']');
+        if self.spec.globals.json_version >= 2 {
+            // json_version 2: the same array under a "vrrp" key.
+            o = format!("{{\"vrrp\":{o}}}");
+        }
         o
     }
 
-    /// SIGUSR1: a readable dump (`keepalived.data`; keepalived says its format is not stable).
+    /// SIGUSR1: `keepalived.data`, laid out like keepalived 2.2.7's VRRP sections (the keys
+    /// exporters parse: `VRRP Instance = `, `State`, `Wantstate`, `Interface`,
+    /// `Gratuitous ARP delay`, `Virtual Router ID`, `Virtual IP (n):`, `VRRP Script = `,
+    /// `Status`, `State`). keepalived does not promise a stable format; neither do we.
     pub fn dump_data(&self, now: Instant) -> String {
         let mut o = String::from("------< VRRP Topology >------\n");
         for i in &self.instances {
@@ -855,21 +919,32 @@ impl Node {
                 if s.version == Version::V2 { 2 } else { 3 }
             );
             let _ = writeln!(o, "   State = {}", i.state);
-            if !i.faults.is_empty() {
-                let _ = writeln!(o, "   Faults = {}", i.faults.join("; "));
+            let want = if i.want_master {
+                State::Master
+            } else {
+                i.state
+            };
+            let _ = writeln!(o, "   Wantstate = {want}");
+            let _ = writeln!(
+                o,
+                "   Number of interface and track script faults = {}",
+                i.faults.len()
+            );
+            for f in &i.faults {
+                let _ = writeln!(o, "     {f}");
             }
             let _ = writeln!(
                 o,
-                "   Last transition = {} ({} ago)",
+                "   Last transition = {} ({})",
                 self.epoch_secs(i.last_transition),
-                now.saturating_since(i.last_transition)
+                self.date(i.last_transition)
             );
             if let Some(t) = i.timers.next_timeout() {
                 let _ = writeln!(
                     o,
-                    "   Next timer = {} (in {})",
+                    "   Read timeout = {} ({})",
                     self.epoch_secs(t),
-                    t.saturating_since(now)
+                    self.date(t)
                 );
             }
             let _ = writeln!(
@@ -879,48 +954,91 @@ impl Node {
             );
             let _ = writeln!(o, "   Interface = {}", s.interface);
             if let Some(src) = i.src {
-                let _ = writeln!(o, "   Using src_ip = {src}");
+                let from = if s.unicast_src.is_some() || s.mcast_src.is_some() {
+                    " (from configuration)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(o, "   Using src_ip = {src}{from}");
             }
-            if s.is_unicast() {
-                let _ = writeln!(
-                    o,
-                    "   Unicast Peer(s) = {}",
-                    s.unicast_peers
-                        .iter()
-                        .map(|p| p.addr.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            } else {
+            if !s.is_unicast() {
                 let _ = writeln!(o, "   Multicast address {}", s.mcast_dst);
             }
-            if let Some(m) = i.master_addr {
-                let _ = writeln!(o, "   Master router = {m}, priority {}", i.master_priority);
-            }
+            let g = s.garp;
+            let _ = writeln!(
+                o,
+                "   Gratuitous ARP delay = {}",
+                g.master_delay.as_micros() / 1_000_000
+            );
+            let _ = writeln!(o, "   Gratuitous ARP repeat = {}", g.master_repeat);
+            let _ = writeln!(
+                o,
+                "   Gratuitous ARP refresh = {}",
+                g.master_refresh.as_micros() / 1_000_000
+            );
+            let _ = writeln!(
+                o,
+                "   Gratuitous ARP refresh repeat = {}",
+                g.master_refresh_repeat
+            );
+            let _ = writeln!(
+                o,
+                "   Gratuitous ARP lower priority delay = {}",
+                g.lower_prio_delay.as_micros() / 1_000_000
+            );
+            let _ = writeln!(
+                o,
+                "   Gratuitous ARP lower priority repeat = {}",
+                g.lower_prio_repeat
+            );
+            let _ = writeln!(o, "   Down timer adverts = {}", s.down_timer_adverts);
+            let tf = |b: bool| if b { "true" } else { "false" };
+            let _ = writeln!(
+                o,
+                "   Send advert after receive lower priority advert = {}",
+                tf(!s.lower_prio_no_advert)
+            );
+            let _ = writeln!(
+                o,
+                "   Send advert after receive higher priority advert = {}",
+                tf(s.higher_prio_send_advert)
+            );
             let _ = writeln!(o, "   Virtual Router ID = {}", s.vrid);
             let _ = writeln!(o, "   Priority = {}", s.priority);
             let _ = writeln!(o, "   Effective priority = {}", i.priority);
-            let _ = writeln!(o, "   Advert interval = {}", s.advert_int.to_duration());
+            if let Some(m) = i.master_addr {
+                let _ = writeln!(o, "   Master router = {m}");
+                let _ = writeln!(o, "   Master priority = {}", i.master_priority);
+            }
             let _ = writeln!(
                 o,
-                "   Master advert interval = {}",
-                i.master_adver_int.to_duration()
+                "   Advert interval = {}",
+                secs_text(s.advert_int.to_duration())
             );
-            let _ = writeln!(
-                o,
-                "   Preempt = {}",
-                if s.nopreempt { "disabled" } else { "enabled" }
-            );
-            let _ = writeln!(o, "   Preempt delay = {}", s.preempt_delay);
-            let _ = writeln!(
-                o,
-                "   Authentication type = {}",
-                match s.auth {
-                    Auth::None => "none",
-                    Auth::Pass(_) => "SIMPLE_PASSWORD",
-                    Auth::Ah => "IPSEC_AH",
+            if i.master_adver_int != s.advert_int {
+                let _ = writeln!(
+                    o,
+                    "   Master advert interval = {}",
+                    secs_text(i.master_adver_int.to_duration())
+                );
+            }
+            let en = |b: bool| if b { "enabled" } else { "disabled" };
+            let _ = writeln!(o, "   Accept = {}", en(s.accept));
+            let _ = writeln!(o, "   Preempt = {}", en(!s.nopreempt));
+            if s.preempt_delay > Duration::ZERO {
+                let _ = writeln!(o, "   Preempt delay = {}", secs_text(s.preempt_delay));
+            }
+            let _ = writeln!(o, "   Promote_secondaries = {}", en(s.promote_secondaries));
+            match s.auth {
+                Auth::None => {}
+                Auth::Pass(p) => {
+                    let _ = writeln!(o, "   Authentication type = SIMPLE_PASSWORD");
+                    let _ = writeln!(o, "   Password = {}", password(&p));
                 }
-            );
+                Auth::Ah => {
+                    let _ = writeln!(o, "   Authentication type = IPSEC_AH");
+                }
+            }
             let _ = writeln!(o, "   Virtual IP ({}):", s.vips.len());
             for v in &s.vips {
                 let _ = writeln!(o, "     {}", vip_string(v, &s.interface, i.vipset));
@@ -931,27 +1049,160 @@ impl Node {
                     let _ = writeln!(o, "     {}", vip_string(v, &s.interface, i.vipset));
                 }
             }
-            for t in &s.track_scripts {
-                let r = match self.trackers.scripts.get(&t.name) {
+            if s.is_unicast() {
+                let _ = writeln!(o, "   Unicast TTL = {}", s.unicast_ttl);
+                let _ = writeln!(
+                    o,
+                    "   Check unicast src : {}",
+                    if s.check_unicast_src { "yes" } else { "no" }
+                );
+                let _ = writeln!(o, "   Unicast Peer :");
+                for p in &s.unicast_peers {
+                    let _ = writeln!(
+                        o,
+                        "     {} min_ttl {} max_ttl {}",
+                        p.addr,
+                        p.min_ttl.unwrap_or(0),
+                        p.max_ttl.unwrap_or(255)
+                    );
+                }
+            }
+            if !s.track_interfaces.is_empty() {
+                let _ = writeln!(o, "   Tracked interfaces :");
+                for t in &s.track_interfaces {
+                    let _ = writeln!(
+                        o,
+                        "     {} weight {}{}",
+                        t.name,
+                        t.weight,
+                        if t.reverse { " reverse" } else { "" }
+                    );
+                }
+            }
+            if !s.track_scripts.is_empty() {
+                let _ = writeln!(o, "   Tracked scripts :");
+                for t in &s.track_scripts {
+                    let _ = writeln!(
+                        o,
+                        "     {} weight {}{}",
+                        t.name,
+                        t.weight,
+                        if t.reverse { " reverse" } else { "" }
+                    );
+                }
+            }
+            let _ = writeln!(
+                o,
+                "   Notify deleted = {}",
+                if s.notify.notify_deleted {
+                    "Deleted"
+                } else {
+                    "Fault"
+                }
+            );
+            let _ = writeln!(
+                o,
+                "   Notify priority changes = {}",
+                tf(i.notify_priority_changes)
+            );
+            let _ = writeln!(
+                o,
+                "   Counters: received {} sent {} became master {} released master {}",
+                i.stats.advert_rcvd,
+                i.stats.advert_sent,
+                i.stats.become_master,
+                i.stats.release_master
+            );
+            let _ = now;
+        }
+        if !self.groups.is_empty() {
+            o.push_str("------< VRRP Sync groups >------\n");
+            for g in &self.groups {
+                let _ = writeln!(o, " VRRP Sync Group = {}, {}", g.spec.name, g.state);
+                let _ = writeln!(o, "   VRRP member instances = {}", g.spec.members.len());
+                for m in &g.spec.members {
+                    let _ = writeln!(o, "     {m}");
+                }
+            }
+        }
+        if !self.spec.scripts.is_empty() {
+            o.push_str("------< VRRP Scripts >------\n");
+            for sc in &self.spec.scripts {
+                let _ = writeln!(o, " VRRP Script = {}", sc.name);
+                let _ = writeln!(o, "   Command = {}", quoted_cmd(&sc.cmd.argv));
+                let _ = writeln!(o, "   Interval = {}", secs_text(sc.interval));
+                let _ = writeln!(o, "   Timeout = {}", secs_text(sc.timeout));
+                let _ = writeln!(
+                    o,
+                    "   Weight = {}{}",
+                    sc.weight,
+                    if sc.reverse { " reverse" } else { "" }
+                );
+                let _ = writeln!(o, "   Rise = {}", sc.rise);
+                let _ = writeln!(o, "   Fall = {}", sc.fall);
+                let status = match self.trackers.scripts.get(&sc.name) {
                     None => "INIT",
                     Some(true) => "GOOD",
                     Some(false) => "BAD",
                 };
-                let _ = writeln!(
-                    o,
-                    "   Tracked script = {} weight {} ({r})",
-                    t.name, t.weight
-                );
-            }
-        }
-        for g in &self.groups {
-            let _ = writeln!(o, " VRRP Sync Group = {}, {}", g.spec.name, g.state);
-            for m in &g.spec.members {
-                let _ = writeln!(o, "   monitor = {m}");
+                let _ = writeln!(o, "   Status = {status}");
+                let _ = writeln!(o, "   Script uid:gid = {}:{}", sc.cmd.uid, sc.cmd.gid);
+                let _ = writeln!(o, "   Tracking instances :");
+                for i in &self.instances {
+                    for t in i.spec.track_scripts.iter().filter(|t| t.name == sc.name) {
+                        let _ = writeln!(o, "     {}, weight {}", i.spec.name, t.weight);
+                    }
+                }
             }
         }
         o
     }
+
+    /// `Wed Nov 25 03:35:51.753234 2026` (UTC: the core has no time zone).
+    fn date(&self, t: Instant) -> String {
+        let us = (t.as_micros() as i128 + i128::from(self.epoch_offset_us)).max(0);
+        let secs = (us / 1_000_000) as i64;
+        let frac = (us % 1_000_000) as i64;
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        // Civil date from days since 1970-01-01 (proleptic Gregorian).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+        const MON: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        format!(
+            "{} {} {:2} {:02}:{:02}:{:02}.{:06} {}",
+            WD[days.rem_euclid(7) as usize],
+            MON[(m - 1) as usize],
+            d,
+            sod / 3600,
+            sod / 60 % 60,
+            sod % 60,
+            frac,
+            y
+        )
+    }
+}
+
+/// `1 sec`, `0.5 sec` as keepalived prints intervals.
+fn secs_text(d: Duration) -> String {
+    format!("{} sec", secs_num(d))
+}
+
+fn quoted_cmd(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn group_notification(g: &SyncGroupSpec, state: NotifyState) -> Notification {
@@ -980,5 +1231,23 @@ fn group_notification(g: &SyncGroupSpec, state: NotifyState) -> Notification {
         state,
         priority: 0,
         scripts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dump_dates_match_keepalived() {
+        let mut n = Node::new(NodeSpec::default(), Instant(0));
+        // keepalived 2.2.7: "1795577751.753234 (Wed Nov 25 03:35:51.753234 2026)".
+        n.set_epoch_offset(1_795_577_751_753_234);
+        assert_eq!(n.epoch_secs(Instant(0)), "1795577751.753234");
+        assert_eq!(n.date(Instant(0)), "Wed Nov 25 03:35:51.753234 2026");
+        n.set_epoch_offset(0);
+        assert_eq!(n.date(Instant(0)), "Thu Jan  1 00:00:00.000000 1970");
+        assert_eq!(secs_text(Duration::from_millis(500)), "0.5 sec");
+        assert_eq!(json_str("a/b\"c"), "\"a\\/b\\\"c\"");
     }
 }

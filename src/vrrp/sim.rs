@@ -184,6 +184,17 @@ impl Lan {
         self.in_flight.retain(|p| p.to != i);
     }
 
+    /// Restart node `i` with `spec` (a fresh `Node`, as after a crash and a new start).
+    pub fn restart(&mut self, i: usize, spec: NodeSpec) {
+        self.nodes[i].node = Node::new(spec, self.now);
+        self.nodes[i].alive = true;
+        self.nodes[i].vips.clear();
+        self.drain(i);
+        for f in self.nodes[i].ifs.clone() {
+            self.input(i, Input::Link(f.link));
+        }
+    }
+
     /// Block (or unblock) traffic between nodes `a` and `b`, both directions.
     pub fn partition(&mut self, a: usize, b: usize, blocked: bool) {
         let k = (a.min(b), a.max(b));

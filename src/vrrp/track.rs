@@ -56,6 +56,9 @@ pub struct Eval {
     /// Still waiting for information before the first state can be chosen (own link not
     /// reported yet, or a weight-0 script that has not reported once).
     pub pending: bool,
+    /// `pending` because of a weight-0 script (keepalived holds such instances in an internal
+    /// FAULT and later logs a plain "Entering BACKUP STATE").
+    pub scripts_pending: bool,
     /// Effective priority (owner stays 255; others clamped to 1..=254).
     pub priority: u8,
     /// Source address for adverts and the tie-break.
@@ -63,17 +66,24 @@ pub struct Eval {
 }
 
 /// Contribution of one up/down tracker: (fault, priority delta).
+///
+/// keepalived.conf(5): a positive weight is added while the tracker is up, a negative one
+/// subtracted while it is down; `reverse` flips the direction of the adjustment (decrease
+/// while up / increase while down). `weight 0` means FAULT while down, or while up with
+/// `reverse`.
 fn weigh(up: bool, r: &TrackRef) -> (bool, i64) {
-    // `reverse` inverts what counts as "up" (weight 0 reverse: FAULT while up).
-    let up = up != r.reverse;
     let w = i64::from(r.weight);
     if w == 0 {
-        (!up, 0)
-    } else if w > 0 {
-        (false, if up { w } else { 0 })
-    } else {
-        (false, if up { 0 } else { w })
+        return (up == r.reverse, 0);
     }
+    let d = if w > 0 {
+        if up { w } else { 0 }
+    } else if up {
+        0
+    } else {
+        w
+    };
+    (false, if r.reverse { -d } else { d })
 }
 
 /// Evaluate `spec` (plus trackers inherited from its sync group) against `t`.
@@ -110,6 +120,11 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
         }
     }
 
+    if spec.unicast_fault_no_peer && spec.unicast_src.is_some() && spec.unicast_peers.is_empty() {
+        // keepalived compat: unicast configured without peers is a FAULT, not multicast.
+        ev.faults.push("no unicast peers".into());
+    }
+
     let ifaces = spec.track_interfaces.iter().chain(extra[0].iter());
     for r in ifaces {
         let up = t.links.get(&r.name).is_some_and(|l| l.exists && l.up);
@@ -117,7 +132,7 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
         if f {
             ev.faults.push(format!("tracked interface {} down", r.name));
         }
-        total += d;
+        total = total.saturating_add(d);
     }
     for r in spec.track_scripts.iter().chain(extra[1].iter()) {
         match t.scripts.get(&r.name) {
@@ -126,6 +141,7 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
                 // result; weighted ones contribute nothing until then.
                 if r.weight == 0 {
                     ev.pending = true;
+                    ev.scripts_pending = true;
                 }
             }
             Some(&ok) => {
@@ -133,7 +149,7 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
                 if f {
                     ev.faults.push(format!("track script {} failed", r.name));
                 }
-                total += d;
+                total = total.saturating_add(d);
             }
         }
     }
@@ -163,7 +179,7 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
             ev.faults
                 .push(format!("track process {} not running", r.name));
         }
-        total += d;
+        total = total.saturating_add(d);
     }
 
     ev.priority = if spec.priority == 255 {
@@ -217,6 +233,20 @@ mod tests {
         assert_eq!(e.priority, 1);
         assert_eq!(e.faults, vec!["track script z failed".to_string()]);
         assert_eq!(e.src, Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))));
+    }
+
+    #[test]
+    fn reverse_flips_the_direction_of_the_adjustment() {
+        assert_eq!(weigh(true, &tr("x", 10, false)), (false, 10));
+        assert_eq!(weigh(false, &tr("x", 10, false)), (false, 0));
+        assert_eq!(weigh(true, &tr("x", 10, true)), (false, -10));
+        assert_eq!(weigh(false, &tr("x", 10, true)), (false, 0));
+        assert_eq!(weigh(false, &tr("x", -10, false)), (false, -10));
+        assert_eq!(weigh(false, &tr("x", -10, true)), (false, 10));
+        assert_eq!(weigh(true, &tr("x", -10, true)), (false, 0));
+        assert_eq!(weigh(false, &tr("x", 0, false)), (true, 0));
+        assert_eq!(weigh(true, &tr("x", 0, true)), (true, 0));
+        assert_eq!(weigh(false, &tr("x", 0, true)), (false, 0));
     }
 
     #[test]

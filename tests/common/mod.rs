@@ -4,4 +4,6 @@
 #![allow(dead_code)]
 
 pub mod daemon_ext;
+pub mod interop_ext;
 pub mod netns;
+pub mod seed;

@@ -27,6 +27,7 @@
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
@@ -243,24 +244,36 @@ pub fn write_file(path: &Path, contents: &str, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
-/// Removes namespaces `rk-PID-N-*` whose test process PID no longer exists.
-fn sweep_stale_namespaces() {
-    let Ok(list) = Command::new("ip").args(["netns", "list"]).output() else {
-        return;
+/// `Some(pid)` if `name` is `rk-PID-N-REST` (a name this module makes).
+fn lab_pid(name: &str) -> Option<u32> {
+    let mut parts = name.splitn(4, '-');
+    let (Some("rk"), Some(pid), Some(n), Some(_)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
     };
-    for line in String::from_utf8_lossy(&list.stdout).lines() {
-        let name = line.split_whitespace().next().unwrap_or("");
-        let mut parts = name.splitn(4, '-');
-        let (Some("rk"), Some(pid), Some(n), Some(_)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            continue;
-        };
-        let (Ok(pid), true) = (pid.parse::<u32>(), n.chars().all(|c| c.is_ascii_digit())) else {
-            continue;
-        };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = Command::new("ip").args(["netns", "del", name]).status();
+    let ok = !n.is_empty() && n.chars().all(|c| c.is_ascii_digit());
+    pid.parse::<u32>().ok().filter(|_| ok)
+}
+
+/// Removes namespaces `rk-PID-N-*` and directories `/tmp/rk-PID-N-*` whose test process PID no
+/// longer exists (left behind by a test process that was killed without unwinding).
+fn sweep_stale_namespaces() {
+    let dead =
+        |name: &str| lab_pid(name).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+    if let Ok(list) = Command::new("ip").args(["netns", "list"]).output() {
+        for line in String::from_utf8_lossy(&list.stdout).lines() {
+            let name = line.split_whitespace().next().unwrap_or("");
+            if dead(name) {
+                let _ = Command::new("ip").args(["netns", "del", name]).status();
+            }
+        }
+    }
+    if let Ok(dir) = fs::read_dir("/tmp") {
+        for e in dir.flatten() {
+            if e.file_name().to_str().is_some_and(dead) {
+                let _ = fs::remove_dir_all(e.path());
+            }
         }
     }
 }
@@ -386,6 +399,7 @@ impl Lab {
                 "--mount",
             ])
             .args(["bash", "-c", &script])
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup"))
             .stderr(log)
@@ -615,6 +629,14 @@ impl Lab {
 
     // -------------------------------------------------------------- daemons
 
+    /// Runs `bin -t -f /etc/keepalived/keepalived.conf` inside `node` (so that scripts and
+    /// interfaces the config names are the node's), after writing `conf_text` there.
+    pub fn config_test(&self, node: &str, bin: &Path, conf_text: &str) -> Output {
+        self.install_etc_file(node, "keepalived.conf", conf_text, 0o644);
+        let bin = bin.to_string_lossy();
+        self.exec(node, &[&bin, "-t", "-f", "/etc/keepalived/keepalived.conf"])
+    }
+
     /// Starts `bin -n -l -D -f /etc/keepalived/keepalived.conf -p PID -r VRRP_PID EXTRA...`
     /// inside `node`, after writing `conf_text` to that keepalived.conf. stdout and stderr go to
     /// a log file in the node's directory (`DaemonHandle::log`).
@@ -655,6 +677,9 @@ impl Lab {
         args.extend_from_slice(extra_args);
         let child = self
             .command(node, &args)
+            // Own process group: a Ctrl-C of the test run must not kill nsenter before the
+            // daemon (an orphaned daemon would be re-parented outside its PID namespace).
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup"))
             .stderr(log)
@@ -705,6 +730,7 @@ impl Lab {
         .arg(&file);
         c.args(filter.split_whitespace());
         let child = c
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(err)
@@ -746,13 +772,19 @@ impl Drop for Lab {
         if std::thread::panicking() {
             self.dump_logs();
         }
-        for n in &mut self.nodes {
-            // SIGKILL of `unshare --kill-child` => its child (the node's init) gets SIGKILL =>
-            // the kernel kills every process in the node's PID namespace.
-            let _ = n.unshare.kill();
-            let _ = n.unshare.wait();
+        // SIGKILL of a node's init makes the kernel kill every process in its PID namespace;
+        // its parent `unshare` then reaps it and exits (killing `unshare` first would orphan
+        // the init to the host's init, leaving a zombie there for a while).
+        for n in &self.nodes {
             if n.init > 0 {
                 let _ = send_signal(Pid::from_raw(n.init), Signal::SIGKILL);
+            }
+        }
+        for n in &mut self.nodes {
+            if wait_child(&mut n.unshare, Duration::from_secs(3)).is_none() {
+                // `--kill-child` takes the init down with it.
+                let _ = n.unshare.kill();
+                let _ = n.unshare.wait();
             }
         }
         let namespaces = self
@@ -818,8 +850,18 @@ impl DaemonHandle {
                 let _ = send_signal(Pid::from_raw(p), Signal::SIGKILL);
             }
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // nsenter exits once it has reaped the daemon; killing it first would orphan the dying
+        // daemon outside its PID namespace (to the host's init). nsenter mirrors a stopped
+        // child by stopping itself, so keep waking it up.
+        let nsenter = Pid::from_raw(self.child.id() as i32);
+        let reaped = wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
+            let _ = send_signal(nsenter, Signal::SIGCONT);
+            !self.is_running()
+        });
+        if reaped.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 
     /// Whether the daemon (its nsenter parent) is still running.

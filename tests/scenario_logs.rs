@@ -1,0 +1,132 @@
+//! keepalived's log wording, which monitoring greps for (reference §9 item 7). One test per
+//! binary, because the logger is process-global.
+
+mod common_sim;
+
+use std::sync::Mutex;
+
+use common_sim::*;
+use rkeepalived::vrrp::input::{Input, TrackerUpdate};
+use rkeepalived::vrrp::sim::Lan;
+
+static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, r: &log::Record) {
+        LINES.lock().unwrap().push(r.args().to_string());
+    }
+    fn flush(&self) {}
+}
+
+static LOGGER: Capture = Capture;
+
+fn take() -> Vec<String> {
+    std::mem::take(&mut *LINES.lock().unwrap())
+}
+
+fn has(lines: &[String], want: &str) {
+    assert!(
+        lines.iter().any(|l| l == want),
+        "missing log line {want:?} in:\n{}",
+        lines.join("\n")
+    );
+}
+
+#[test]
+fn log_lines_use_keepalived_wording() {
+    log::set_logger(&LOGGER).unwrap();
+    log::set_max_level(log::LevelFilter::Trace);
+
+    // Startup and election; the tracker lowers the master below its peer.
+    let mut lan = Lan::new(1);
+    let mut s = inst(100);
+    s.track_scripts = vec![script("chk", -20)];
+    let a = add(&mut lan, 1, s);
+    let _b = add(&mut lan, 2, inst(90));
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::Script {
+            name: "chk".into(),
+            ok: true,
+        }),
+    );
+    lan.drive_for(secs(10));
+    let l = take();
+    has(&l, "(VI_1) removing VIPs.");
+    has(&l, "(VI_1) Entering BACKUP STATE (init)");
+    has(&l, "(VI_1) Receive advertisement timeout");
+    has(&l, "(VI_1) Entering MASTER STATE");
+    has(&l, "(VI_1) setting VIPs.");
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::Script {
+            name: "chk".into(),
+            ok: false,
+        }),
+    );
+    lan.drive_for(secs(10));
+    let l = take();
+    has(&l, "(VI_1) Changing effective priority from 100 to 80");
+    has(
+        &l,
+        "(VI_1) received lower priority (80) advert from 10.0.0.1 - discarding",
+    );
+    has(
+        &l,
+        "(VI_1) Master received advert from 10.0.0.2 with higher priority 90, ours 80",
+    );
+    has(&l, "(VI_1) Entering BACKUP STATE");
+    has(&l, "(VI_1) removing VIPs.");
+
+    // Equal priorities: the lower address hears the winner; the winner forces an election.
+    let mut lan = Lan::new(2);
+    add(&mut lan, 1, inst(100));
+    let b = add(&mut lan, 2, inst(100));
+    lan.drive_for(secs(10));
+    let l = take();
+    has(
+        &l,
+        "(VI_1) Received advert from 10.0.0.1 with lower priority 100, ours 100, forcing new election",
+    );
+    has(
+        &l,
+        "(VI_1) Master received advert from 10.0.0.2 with same priority 100 but higher IP address than ours",
+    );
+    // Shutdown of the master: priority 0, and the backup notices.
+    lan.input(b, Input::Shutdown { release_vips: true });
+    lan.drive_for(secs(2));
+    let l = take();
+    has(&l, "(VI_1) sent 0 priority");
+    has(&l, "(VI_1) Backup received priority 0 advertisement");
+
+    // Waiting for a weight-0 script: keepalived logs a plain "Entering BACKUP STATE".
+    let mut lan = Lan::new(4);
+    let mut s = inst(100);
+    s.track_scripts = vec![script("chk", 0)];
+    let a = add(&mut lan, 1, s);
+    take();
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::Script {
+            name: "chk".into(),
+            ok: true,
+        }),
+    );
+    let l = take();
+    has(&l, "(VI_1) Entering BACKUP STATE");
+    assert!(!l.iter().any(|x| x.contains("(init)")), "{l:?}");
+
+    // FAULT.
+    let mut lan = Lan::new(3);
+    let a = add(&mut lan, 1, inst(100));
+    lan.drive_for(secs(5));
+    lan.set_link_up(a, "eth0", false);
+    let l = take();
+    has(&l, "(VI_1) Entering FAULT STATE");
+    has(&l, "(VI_1) sent 0 priority");
+}
