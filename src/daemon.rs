@@ -933,8 +933,14 @@ impl<'a> Daemon<'a> {
 
     /// Open the receive sockets the configuration needs and close those it no longer does.
     fn sync_sockets(&mut self) {
-        let mut wanted: Vec<RecvKey> = self.spec.instances.iter().map(recv_key).collect();
-        wanted.dedup();
+        let mut wanted: Vec<RecvKey> = Vec::new();
+        // Instances sharing a key need one socket; a key may come back after another one
+        // (v4, v6, v4 on one interface), so `dedup` of neighbours is not enough.
+        for key in self.spec.instances.iter().map(recv_key) {
+            if !wanted.contains(&key) {
+                wanted.push(key);
+            }
+        }
         for slot in self.recv.iter_mut() {
             if let Some((k, s)) = slot
                 && !wanted.contains(k)
