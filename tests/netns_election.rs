@@ -322,11 +322,21 @@ fn vrrpv3_ipv4_fast_adverts_sigkill_failover() {
 /// Master (node1) and backup (node2) over unicast with PASS auth; `vip_opts` appended to the
 /// VIP line.
 fn pair(tag: &str, vip_opts: &str, nopreempt: bool) -> (Lab, DaemonHandle, DaemonHandle) {
+    pair_with(tag, vip_opts, nopreempt, "")
+}
+
+/// [`pair`] with extra `global_defs` lines.
+fn pair_with(
+    tag: &str,
+    vip_opts: &str,
+    nopreempt: bool,
+    globals: &str,
+) -> (Lab, DaemonHandle, DaemonHandle) {
     let lab = lab(tag, &["node1", "node2"]);
     let mk = |prio, me: &str, peer: &str| {
         conf(
             "rk_pair",
-            "",
+            globals,
             &[Inst {
                 prio,
                 nopreempt,
@@ -632,4 +642,71 @@ fn interleaved_families_on_one_interface_receive_each_advert_once() {
         );
     }
     assert!(!ds[1].log().contains("Entering MASTER"));
+}
+
+/// The MASTER's interface is deleted (FAULT, the peer takes over after its master-down
+/// interval) and then created again with a new ifindex: the instance leaves FAULT as BACKUP
+/// and, with nopreempt, stays BACKUP — it receives the peer's adverts on the new interface.
+#[test]
+fn interface_deleted_and_recreated_master_goes_fault_then_backup() {
+    if !can_run(&[]) {
+        return;
+    }
+    let nodes = ["node1", "node2"];
+    let (lab, d1, d2) = pair_with("ifdel", "", true, "    dynamic_interfaces\n");
+    step("ip link del eth1 on node1");
+    lab.exec_ok("node1", &["ip", "link", "del", "eth1"]);
+    d1.wait_log("FAULT", Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // node1 has no eth1 now (`holders` cannot ask it).
+    let took = wait_until(Duration::from_secs(6), Duration::from_millis(10), || {
+        lab.has_addr("node2", "eth1", VIP32)
+    })
+    .unwrap_or_else(|| panic!("node2 did not take over:\n{}", d2.log()));
+    step(format!(
+        "  node1 FAULT; node2 sole holder {} after the delete",
+        secs(took)
+    ));
+
+    let mark = d1.log().len();
+    step("re-create node1's eth1 (new veth pair)");
+    let lan = lab.lan_ns().to_string();
+    let ns = lab.ns("node1").to_string();
+    for args in [
+        vec![
+            "-n", &lan, "link", "add", "p-node1", "type", "veth", "peer", "name", "eth1", "netns",
+            &ns,
+        ],
+        vec!["-n", &lan, "link", "set", "p-node1", "master", "br0", "up"],
+        vec!["-n", &ns, "addr", "add", "10.16.200.11/16", "dev", "eth1"],
+        vec!["-n", &ns, "link", "set", "eth1", "up"],
+    ] {
+        let st = std::process::Command::new("ip")
+            .args(&args)
+            .status()
+            .expect("ip");
+        assert!(st.success(), "ip {args:?}");
+    }
+    let t0 = Instant::now();
+    let back = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        d1.log()[mark..].contains("Entering")
+    });
+    let log = d1.log();
+    let first = log[mark..]
+        .lines()
+        .find(|l| l.contains("Entering"))
+        .unwrap_or("")
+        .to_string();
+    step(format!("  node1 after {}: {first}", secs(t0.elapsed())));
+    assert!(back.is_some(), "node1 did not leave FAULT:\n{log}");
+    assert!(
+        first.contains("Entering BACKUP"),
+        "first state after FAULT: {first}"
+    );
+    assert_stays(&lab, &nodes, VIP32, "node2", Duration::from_secs(5));
+    assert!(
+        !log[mark..].contains("Entering MASTER"),
+        "node1 became MASTER: it does not hear node2 on the new interface:\n{}",
+        &log[mark..]
+    );
 }
