@@ -710,3 +710,84 @@ fn interface_deleted_and_recreated_master_goes_fault_then_backup() {
         &log[mark..]
     );
 }
+
+/// VRRPv3 over IPv6 through a link flap of the MASTER: `ip link set eth1 down` also removes
+/// the IPv6 link-local address (FAULT, the peer takes over); after `up` the link-local comes
+/// back (after DAD) and the instance returns as BACKUP and, with nopreempt, stays BACKUP — it
+/// hears the peer's ff02::12 adverts again.
+#[test]
+fn vrrpv3_ipv6_link_flap_fault_then_backup() {
+    if !can_run(&[]) {
+        return;
+    }
+    let nodes = ["node1", "node2"];
+    let lab = lab("v6flap", &nodes);
+    for n in nodes {
+        wait_ipv6_ll(&lab, n);
+    }
+    let ula = "fd00::200/64";
+    let mk = |prio| {
+        conf(
+            "rk_v6flap",
+            "",
+            &[Inst {
+                name: "VI_6",
+                prio,
+                vrid: 62,
+                version: Some(3),
+                nopreempt: true,
+                vips: vec![
+                    "fe80::200:1/64 dev eth1".into(),
+                    "fd00::200/64 dev eth1".into(),
+                ],
+                ..Inst::default()
+            }],
+        )
+    };
+    let d1 = lab.spawn_daemon("node1", &daemon_bin(), &mk(100), &[]);
+    wait_sole_holder(&lab, &nodes, ula, "node1", Duration::from_secs(10), &[&d1]);
+    let d2 = lab.spawn_daemon("node2", &daemon_bin(), &mk(90), &[]);
+    d2.wait_log("Entering BACKUP STATE", Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(lab.holders(&nodes, "eth1", ula), ["node1"]);
+
+    lab.exec_ok("node1", &["ip", "link", "set", "eth1", "down"]);
+    d1.wait_log("FAULT", Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let took = wait_until(Duration::from_secs(6), Duration::from_millis(10), || {
+        lab.has_addr("node2", "eth1", ula)
+    })
+    .unwrap_or_else(|| panic!("node2 did not take over:\n{}", d2.log()));
+    step(format!(
+        "node1 FAULT; node2 holds {ula} {} after link down",
+        secs(took)
+    ));
+    let mark = d1.log().len();
+    lab.exec_ok("node1", &["ip", "link", "set", "eth1", "up"]);
+    let t0 = Instant::now();
+    let back = wait_until(Duration::from_secs(8), Duration::from_millis(20), || {
+        d1.log()[mark..].contains("Entering")
+    });
+    let log = d1.log();
+    let first = log[mark..]
+        .lines()
+        .find(|l| l.contains("Entering"))
+        .unwrap_or("")
+        .to_string();
+    step(format!(
+        "  node1 after link up, {}: {first}",
+        secs(t0.elapsed())
+    ));
+    assert!(back.is_some(), "node1 did not leave FAULT:\n{log}");
+    assert!(
+        first.contains("Entering BACKUP"),
+        "first state after FAULT: {first}"
+    );
+    assert_stays(&lab, &nodes, ula, "node2", Duration::from_secs(5));
+    assert!(
+        !log[mark..].contains("Entering MASTER"),
+        "node1 became MASTER after the flap (deaf to node2?):\n{}",
+        &log[mark..]
+    );
+}
