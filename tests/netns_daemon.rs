@@ -204,6 +204,60 @@ fn sd_notify_abstract_socket_ready_reloading_stopping() {
     notify_sequence(&lab, &sock);
 }
 
+/// Scripts started by the daemon (notify and track scripts) do not inherit NOTIFY_SOCKET
+/// (keepalived compat: children clear it), so they cannot impersonate the service.
+#[test]
+fn sd_notify_socket_not_inherited_by_scripts() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("notifyenv", false);
+    let sock = NotifySocket::bind_path(&lab.node_dir("node1").join("run/notify.sock"));
+    let out = lab.etc_dir("node1");
+    lab.install_etc_file(
+        "node1",
+        "env.sh",
+        &format!(
+            "#!/bin/sh\nenv > \"{}/env-$1.out\"\nexit 0\n",
+            out.display()
+        ),
+        0o755,
+    );
+    let c = format!(
+        "global_defs {{\n    router_id rk_env\n    script_user root\n    enable_script_security\n}}\n\
+         vrrp_script chk_env {{\n    script \"/etc/keepalived/env.sh track\"\n    interval 1\n}}\n{}",
+        Inst {
+            state: "MASTER",
+            prio: 150,
+            vips: vec![format!("{VIP} dev eth1")],
+            extra: "    track_script {\n        chk_env\n    }\n    notify_master \"/etc/keepalived/env.sh master\"\n",
+            ..Inst::default()
+        }
+        .render()
+    );
+    let wrapper = env_wrapper(
+        &lab.node_dir("node1"),
+        "notify-env",
+        &daemon_bin(),
+        &[("NOTIFY_SOCKET", &sock.env_value)],
+    );
+    let d = lab.spawn_daemon("node1", &wrapper, &c, &[]);
+    for which in ["track", "master"] {
+        let p = out.join(format!("env-{which}.out"));
+        wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+            fs::read_to_string(&p).is_ok_and(|s| s.contains("PATH="))
+        })
+        .unwrap_or_else(|| panic!("{which} script did not run; log:\n{}", d.log()));
+        let env = fs::read_to_string(&p).expect("env");
+        assert!(
+            !env.contains("NOTIFY_SOCKET"),
+            "{which} script inherited NOTIFY_SOCKET:\n{env}"
+        );
+        step(format!("{which} script environment has no NOTIFY_SOCKET"));
+    }
+    let _ = sock.drain();
+}
+
 // ------------------------------------------------------------------ SIGHUP
 
 /// Epoch times of gratuitous ARPs for `vip` in a capture.
