@@ -732,3 +732,66 @@ fn twenty_sighups_leak_no_fd_and_leave_no_zombie() {
     );
     assert!(lab.has_addr("node1", "eth1", VIP32));
 }
+
+/// A second daemon with the same pidfiles while the first runs refuses to start (exit code
+/// non-zero, "already running"), and the first keeps its pidfile and its VIP.
+#[test]
+fn second_instance_with_same_pidfile_refuses_to_start() {
+    if !can_run(&["timeout"]) {
+        return;
+    }
+    let lab = lab("twice", false);
+    let d = lab.spawn_daemon(
+        "node1",
+        &daemon_bin(),
+        &master_conf("VI_1", &[VIP], ""),
+        &[],
+    );
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    let run = lab.node_dir("node1").join("run");
+    let (pidf, vpidf) = (run.join("daemon.pid"), run.join("vrrp.pid"));
+    let before = fs::read_to_string(&pidf).expect("pidfile of the first daemon");
+    let bin = daemon_bin();
+    let t0 = Instant::now();
+    let out = lab.exec(
+        "node1",
+        &[
+            "timeout",
+            "8",
+            &bin.to_string_lossy(),
+            "-n",
+            "-l",
+            "-f",
+            "/etc/keepalived/keepalived.conf",
+            "-p",
+            &pidf.to_string_lossy(),
+            "-r",
+            &vpidf.to_string_lossy(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    step(format!(
+        "second daemon: {} after {}; stderr: {}",
+        out.status,
+        secs(t0.elapsed()),
+        err.trim()
+    ));
+    assert_ne!(out.status.code(), Some(124), "second daemon kept running");
+    assert!(!out.status.success(), "second daemon exited 0");
+    assert!(err.contains("already running"), "no reason given: {err}");
+    assert_eq!(
+        fs::read_to_string(&pidf).ok(),
+        Some(before),
+        "pidfile changed"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        lab.has_addr("node1", "eth1", VIP32),
+        "first daemon lost its VIP"
+    );
+    assert!(
+        !d.log().contains("Stopping"),
+        "first daemon stopped:\n{}",
+        d.log()
+    );
+}
