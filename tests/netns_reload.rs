@@ -301,3 +301,68 @@ fn sighup_burst_keeps_master() {
     assert!(!d2.log().contains("Entering MASTER"));
     assert_eq!(lab.holders(&NODES, "eth1", VIP32), ["node1"]);
 }
+
+/// A daemon restarted after a crash (SIGKILL left its VIP behind) while the peer is MASTER:
+/// startup removes the stale VIP ("removing VIPs"), so exactly one node holds it.
+#[test]
+fn restart_after_sigkill_removes_stale_vip() {
+    if !require() {
+        return;
+    }
+    let (lab, mut d1, d2) = pair("restart", &[]);
+    d1.kill();
+    // node2 takes over after its master-down interval; node1 still has the stale VIP.
+    wait_until(Duration::from_secs(6), Duration::from_millis(10), || {
+        lab.has_addr("node2", "eth1", VIP32)
+    })
+    .unwrap_or_else(|| panic!("node2 did not take over:\n{}", d2.log()));
+    assert!(lab.has_addr("node1", "eth1", VIP32), "stale VIP expected");
+    // Restart node1 with nopreempt so that node2 keeps the VIP.
+    let c = node_conf("node1", 100, 51, VIP, "    nopreempt\n");
+    let t0 = Instant::now();
+    let d1b = lab.spawn_daemon("node1", &daemon_bin(), &c, &[]);
+    let gone = wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
+        !lab.has_addr("node1", "eth1", VIP32)
+    });
+    step(format!("stale VIP removed {gone:?} after restart"));
+    assert!(gone.is_some(), "stale VIP kept:\n{}", d1b.log());
+    let _ = t0;
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(lab.holders(&NODES, "eth1", VIP32), ["node2"]);
+    assert!(!d1b.log().contains("Entering MASTER"));
+}
+
+/// A reload that adds a failing weight-0 track script to the MASTER puts it in FAULT: it
+/// resigns (priority 0) and the peer takes over within its skew time.
+#[test]
+fn sighup_adding_failing_script_faults_master() {
+    if !require() {
+        return;
+    }
+    let (lab, d1, d2) = pair("addscript", &[]);
+    let c = format!(
+        "global_defs {{\n    router_id rk_node1\n    script_user root\n    enable_script_security\n}}\n\
+         vrrp_script chk_false {{\n    script \"/bin/false\"\n    interval 1\n    fall 1\n    rise 1\n}}\n{}",
+        Inst {
+            prio: 100,
+            vrid: 51,
+            vips: vec![format!("{VIP} dev eth1")],
+            unicast: Some((addr_of("node1"), vec![addr_of("node2")])),
+            auth: true,
+            extra: "    track_script {\n        chk_false\n    }\n",
+            ..Inst::default()
+        }
+        .render()
+    );
+    let t0 = Instant::now();
+    reload(&lab, &d1, &c);
+    let took = sole(&lab, "node2", Duration::from_secs(5), &[&d1, &d2]);
+    step(format!(
+        "node2 sole holder {} after the reload added a failing script to node1",
+        secs(took.max(t0.elapsed()))
+    ));
+    d2.wait_log("priority 0", Duration::from_secs(1))
+        .unwrap_or_else(|e| panic!("node1 did not resign with priority 0: {e}"));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(lab.holders(&NODES, "eth1", VIP32), ["node2"]);
+}
