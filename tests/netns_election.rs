@@ -791,3 +791,82 @@ fn vrrpv3_ipv6_link_flap_fault_then_backup() {
         &log[mark..]
     );
 }
+
+/// The MASTER's only IPv4 address is deleted (multicast mode, no unicast_src_ip): the instance
+/// has no source address and goes FAULT ("no IPv4 address for interface"), the peer takes
+/// over; when the address returns the instance comes back as BACKUP (nopreempt: stays).
+#[test]
+fn master_losing_its_only_ipv4_address_goes_fault_and_returns_backup() {
+    if !can_run(&[]) {
+        return;
+    }
+    let nodes = ["node1", "node2"];
+    let lab = lab("noaddr", &nodes);
+    let mk = |prio| {
+        conf(
+            "rk_noaddr",
+            "",
+            &[Inst {
+                prio,
+                nopreempt: true,
+                vips: vec![format!("{VIP} dev eth1")],
+                ..Inst::default()
+            }],
+        )
+    };
+    let d1 = lab.spawn_daemon("node1", &daemon_bin(), &mk(100), &[]);
+    wait_sole_holder(
+        &lab,
+        &nodes,
+        VIP32,
+        "node1",
+        Duration::from_secs(10),
+        &[&d1],
+    );
+    let d2 = lab.spawn_daemon("node2", &daemon_bin(), &mk(90), &[]);
+    d2.wait_log("Entering BACKUP STATE", Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(1200));
+
+    step("ip addr del 10.16.200.11/16 on node1");
+    lab.exec_ok(
+        "node1",
+        &["ip", "addr", "del", "10.16.200.11/16", "dev", "eth1"],
+    );
+    d1.wait_log("FAULT", Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let took = wait_sole_holder(
+        &lab,
+        &nodes,
+        VIP32,
+        "node2",
+        Duration::from_secs(6),
+        &[&d1, &d2],
+    );
+    step(format!(
+        "  node1 FAULT; node2 sole holder {} after the delete",
+        secs(took)
+    ));
+
+    let mark = d1.log().len();
+    lab.exec_ok(
+        "node1",
+        &["ip", "addr", "add", "10.16.200.11/16", "dev", "eth1"],
+    );
+    let back = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        d1.log()[mark..].contains("Entering")
+    });
+    let log = d1.log();
+    let first = log[mark..]
+        .lines()
+        .find(|l| l.contains("Entering"))
+        .unwrap_or("")
+        .to_string();
+    step(format!("  node1 after the address returned: {first}"));
+    assert!(back.is_some(), "node1 did not leave FAULT:\n{log}");
+    assert!(
+        first.contains("Entering BACKUP"),
+        "first state after FAULT: {first}"
+    );
+    assert_stays(&lab, &nodes, VIP32, "node2", Duration::from_secs(5));
+}
