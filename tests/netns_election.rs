@@ -870,3 +870,60 @@ fn master_losing_its_only_ipv4_address_goes_fault_and_returns_backup() {
     );
     assert_stays(&lab, &nodes, VIP32, "node2", Duration::from_secs(5));
 }
+
+/// keepalived 2.2.7 (observed here with `RK_DAEMON=/usr/sbin/keepalived`): the MASTER that
+/// loses its only address logs "Entering FAULT STATE" then "sent 0 priority" — the priority 0
+/// advert still goes out (from the address it had) and the peer takes over after its skew
+/// time (~0.66 s) instead of the master-down interval (~3.65 s).
+#[test]
+#[ignore = "core bug: Instance::enter_fault clears the source address before send_advert(0), \
+            so a MASTER going FAULT for 'no IPv4 address' sends no priority 0 advert"]
+fn master_losing_its_address_sends_priority_0_like_keepalived() {
+    if !can_run(&[]) {
+        return;
+    }
+    let nodes = ["node1", "node2"];
+    let lab = lab("noaddr0", &nodes);
+    let mk = |prio| {
+        conf(
+            "rk_noaddr",
+            "",
+            &[Inst {
+                prio,
+                vips: vec![format!("{VIP} dev eth1")],
+                ..Inst::default()
+            }],
+        )
+    };
+    let d1 = lab.spawn_daemon("node1", &daemon_bin(), &mk(100), &[]);
+    wait_sole_holder(
+        &lab,
+        &nodes,
+        VIP32,
+        "node1",
+        Duration::from_secs(10),
+        &[&d1],
+    );
+    let d2 = lab.spawn_daemon("node2", &daemon_bin(), &mk(90), &[]);
+    d2.wait_log("Entering BACKUP STATE", Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(1200));
+    lab.exec_ok(
+        "node1",
+        &["ip", "addr", "del", "10.16.200.11/16", "dev", "eth1"],
+    );
+    let took = wait_until(Duration::from_secs(6), Duration::from_millis(10), || {
+        lab.has_addr("node2", "eth1", VIP32)
+    })
+    .unwrap_or_else(|| panic!("node2 did not take over:\n{}", d2.log()));
+    step(format!(
+        "node2 holds the VIP {} after node1 lost its address",
+        secs(took)
+    ));
+    assert!(
+        d2.log().contains("priority 0"),
+        "node2 got no priority 0 advert:\n--- node1\n{}",
+        d1.log()
+    );
+    assert!(took < Duration::from_millis(2000), "takeover {took:?}");
+}
