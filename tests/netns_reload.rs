@@ -366,3 +366,69 @@ fn sighup_adding_failing_script_faults_master() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(lab.holders(&NODES, "eth1", VIP32), ["node2"]);
 }
+
+/// A reload adding a unicast peer to the MASTER reaches that peer. Before: node1 (100)
+/// advertises only to node2, so node3 (80, peers node1 and node2) hears no MASTER and elects
+/// itself (two holders). After node1's reload adds node3 as a peer, node3 receives the
+/// higher-priority adverts and goes BACKUP: one holder.
+#[test]
+fn sighup_adding_unicast_peer_reaches_new_peer() {
+    if !require() {
+        return;
+    }
+    let mut lab = lab("addpeer");
+    lab.add_node("node3", "eth1", &["10.16.200.13/16"]);
+    let mk = |me: &str, prio: u8, peers: Vec<&str>| {
+        conf(
+            &format!("rk_{prio}"),
+            "",
+            &[Inst {
+                prio,
+                vips: vec![format!("{VIP} dev eth1")],
+                unicast: Some((me, peers)),
+                auth: true,
+                ..Inst::default()
+            }],
+        )
+    };
+    let (a1, a2, a3) = ("10.16.200.11", "10.16.200.12", "10.16.200.13");
+    let all = ["node1", "node2", "node3"];
+    let d1 = lab.spawn_daemon("node1", &daemon_bin(), &mk(a1, 100, vec![a2]), &[]);
+    let t = wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
+        lab.has_addr("node1", "eth1", VIP32)
+    });
+    assert!(t.is_some(), "node1 not MASTER:\n{}", d1.log());
+    let d2 = lab.spawn_daemon("node2", &daemon_bin(), &mk(a2, 90, vec![a1, a3]), &[]);
+    let d3 = lab.spawn_daemon("node3", &daemon_bin(), &mk(a3, 80, vec![a1, a2]), &[]);
+    let split = wait_until(Duration::from_secs(8), Duration::from_millis(20), || {
+        lab.holders(&all, "eth1", VIP32) == ["node1", "node3"]
+    });
+    step(format!(
+        "before the reload: holders {:?} ({split:?})",
+        lab.holders(&all, "eth1", VIP32)
+    ));
+    assert!(
+        split.is_some(),
+        "setup: node3 should be deaf to node1\n--- node3\n{}",
+        d3.log()
+    );
+    let mark = d3.log().len();
+    reload(&lab, &d1, &mk(a1, 100, vec![a2, a3]));
+    let t0 = Instant::now();
+    let one = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        lab.holders(&all, "eth1", VIP32) == ["node1"]
+    });
+    step(format!(
+        "after the reload: holders {:?} after {}",
+        lab.holders(&all, "eth1", VIP32),
+        secs(t0.elapsed())
+    ));
+    assert!(
+        one.is_some(),
+        "node3 still MASTER:\n--- node3\n{}\n--- node1\n{}",
+        &d3.log()[mark..],
+        d1.log()
+    );
+    assert!(d3.log()[mark..].contains("Entering BACKUP"));
+    assert!(!d2.log().contains("Entering MASTER"));
+}
