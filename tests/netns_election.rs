@@ -927,3 +927,88 @@ fn master_losing_its_address_sends_priority_0_like_keepalived() {
     );
     assert!(took < Duration::from_millis(2000), "takeover {took:?}");
 }
+
+/// `track_interface` (weight 0) on a second interface: when it goes down the MASTER goes
+/// FAULT and the peer takes over; when it comes back the instance returns as BACKUP.
+#[test]
+fn track_interface_down_faults_master() {
+    if !can_run(&[]) {
+        return;
+    }
+    let nodes = ["node1", "node2"];
+    let lab = lab("trackif", &nodes);
+    for n in nodes {
+        // (no dummy driver on every kernel: a veth pair inside the node)
+        lab.exec_ok(
+            n,
+            &[
+                "ip", "link", "add", "eth2", "type", "veth", "peer", "name", "eth2p",
+            ],
+        );
+        lab.exec_ok(n, &["ip", "link", "set", "eth2p", "up"]);
+        lab.exec_ok(n, &["ip", "link", "set", "eth2", "up"]);
+    }
+    let mk = |prio| {
+        conf(
+            "rk_trackif",
+            "",
+            &[Inst {
+                prio,
+                nopreempt: true,
+                vips: vec![format!("{VIP} dev eth1")],
+                extra: "    track_interface {\n        eth2\n    }\n",
+                ..Inst::default()
+            }],
+        )
+    };
+    let d1 = lab.spawn_daemon("node1", &daemon_bin(), &mk(100), &[]);
+    wait_sole_holder(
+        &lab,
+        &nodes,
+        VIP32,
+        "node1",
+        Duration::from_secs(10),
+        &[&d1],
+    );
+    let d2 = lab.spawn_daemon("node2", &daemon_bin(), &mk(90), &[]);
+    d2.wait_log("Entering BACKUP STATE", Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(1200));
+    lab.exec_ok("node1", &["ip", "link", "set", "eth2", "down"]);
+    d1.wait_log("FAULT", Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let took = wait_sole_holder(
+        &lab,
+        &nodes,
+        VIP32,
+        "node2",
+        Duration::from_secs(3),
+        &[&d1, &d2],
+    );
+    step(format!(
+        "eth2 down: node1 FAULT, node2 sole holder {} later",
+        secs(took)
+    ));
+    assert!(
+        d2.log().contains("priority 0"),
+        "no priority 0 advert from node1 going FAULT"
+    );
+    let mark = d1.log().len();
+    lab.exec_ok("node1", &["ip", "link", "set", "eth2", "up"]);
+    let back = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        d1.log()[mark..].contains("Entering")
+    });
+    let log = d1.log();
+    let first = log[mark..]
+        .lines()
+        .find(|l| l.contains("Entering"))
+        .unwrap_or("")
+        .to_string();
+    step(format!("eth2 up: node1 {first}"));
+    assert!(back.is_some(), "node1 did not leave FAULT:\n{log}");
+    assert!(
+        first.contains("Entering BACKUP"),
+        "first state after FAULT: {first}"
+    );
+    assert_stays(&lab, &nodes, VIP32, "node2", Duration::from_secs(4));
+}
