@@ -1012,3 +1012,110 @@ fn track_interface_down_faults_master() {
     );
     assert_stays(&lab, &nodes, VIP32, "node2", Duration::from_secs(4));
 }
+
+/// An instance whose interface does not exist at startup (`dynamic_interfaces`) waits in
+/// FAULT; when the interface appears (a new veth on the bridge) it opens its sockets and
+/// elects itself.
+#[test]
+fn interface_created_after_start_instance_comes_up() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("lateif", &["node1"]);
+    let c = conf(
+        "rk_lateif",
+        "    dynamic_interfaces\n",
+        &[Inst {
+            vips: vec!["10.16.200.200 dev eth3".into()],
+            extra: "",
+            ..Inst::default()
+        }],
+    )
+    .replace("interface eth1", "interface eth3");
+    let d = lab.spawn_daemon("node1", &daemon_bin(), &c, &[]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !d.log().contains("Entering MASTER"),
+        "MASTER without its interface:\n{}",
+        d.log()
+    );
+    let lan = lab.lan_ns().to_string();
+    let ns = lab.ns("node1").to_string();
+    for args in [
+        vec![
+            "-n", &lan, "link", "add", "p-n1b", "type", "veth", "peer", "name", "eth3", "netns",
+            &ns,
+        ],
+        vec!["-n", &lan, "link", "set", "p-n1b", "master", "br0", "up"],
+        vec!["-n", &ns, "addr", "add", "10.16.200.21/16", "dev", "eth3"],
+        vec!["-n", &ns, "link", "set", "eth3", "up"],
+    ] {
+        let st = std::process::Command::new("ip")
+            .args(&args)
+            .status()
+            .expect("ip");
+        assert!(st.success(), "ip {args:?}");
+    }
+    let t0 = Instant::now();
+    let up = wait_until(Duration::from_secs(8), Duration::from_millis(20), || {
+        lab.has_addr("node1", "eth3", VIP32)
+    });
+    step(format!(
+        "eth3 created: VIP on it after {:?}",
+        up.map(|_| t0.elapsed())
+    ));
+    assert!(
+        up.is_some(),
+        "instance did not come up on eth3:\n{}",
+        d.log()
+    );
+}
+
+/// A VIP on another device than the instance's interface (`dev eth2`) is added there and
+/// announced with gratuitous ARPs on that device.
+#[test]
+fn vip_on_other_device_gets_garp_there() {
+    if !can_run(&["tcpdump", "tshark"]) {
+        return;
+    }
+    let lab = lab("vipdev", &["node1"]);
+    lab.exec_ok(
+        "node1",
+        &[
+            "ip", "link", "add", "eth2", "type", "veth", "peer", "name", "eth2p",
+        ],
+    );
+    lab.exec_ok("node1", &["ip", "link", "set", "eth2p", "up"]);
+    lab.exec_ok(
+        "node1",
+        &["ip", "addr", "add", "10.17.0.1/24", "dev", "eth2"],
+    );
+    lab.exec_ok("node1", &["ip", "link", "set", "eth2", "up"]);
+    let mut cap2 = lab.capture(lab.ns("node1"), "eth2p", "arp");
+    let mut cap1 = lab.capture(lab.ns("node1"), "eth1", "arp");
+    let c = conf(
+        "rk_vipdev",
+        "",
+        &[Inst {
+            vips: vec![format!("{VIP} dev eth1"), "10.17.0.100/32 dev eth2".into()],
+            ..Inst::default()
+        }],
+    );
+    let d = lab.spawn_daemon("node1", &daemon_bin(), &c, &[]);
+    wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
+        lab.has_addr("node1", "eth2", "10.17.0.100/32")
+    })
+    .unwrap_or_else(|| panic!("VIP not on eth2:\n{}", d.log()));
+    assert!(lab.has_addr("node1", "eth1", VIP32));
+    assert!(!lab.has_addr("node1", "eth1", "10.17.0.100/32"));
+    std::thread::sleep(Duration::from_millis(1500));
+    let f =
+        "arp.opcode == 1 && arp.src.proto_ipv4 == 10.17.0.100 && arp.dst.proto_ipv4 == 10.17.0.100";
+    let on2 = cap2.fields(f, &["eth.src"]).len();
+    let on1 = cap1.fields(f, &["eth.src"]).len();
+    step(format!(
+        "GARPs for 10.17.0.100: {on2} on eth2, {on1} on eth1"
+    ));
+    assert!(on2 >= 1, "no GARP on eth2");
+    assert_eq!(on1, 0, "GARP for an eth2 VIP sent on eth1");
+}
