@@ -795,3 +795,77 @@ fn second_instance_with_same_pidfile_refuses_to_start() {
         d.log()
     );
 }
+
+/// Reloads alternating between two configurations (an IPv6 instance, a track script and a
+/// notify FIFO appear and disappear): after 10 round trips the fd count in configuration A is
+/// what it was, and no zombie is left.
+#[test]
+fn alternating_reloads_leak_no_fd() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("hupalt", false);
+    let fifo = lab.node_dir("node1").join("run/notify.fifo");
+    let a = master_conf("VI_1", &[VIP], "");
+    let b = format!(
+        "global_defs {{\n    router_id rk_alt\n    script_user root\n    enable_script_security\n    notify_fifo {}\n}}\n\
+         vrrp_script chk_true {{\n    script \"/bin/true\"\n    interval 1\n}}\n{}{}",
+        fifo.display(),
+        Inst {
+            state: "MASTER",
+            prio: 150,
+            vips: vec![format!("{VIP} dev eth1")],
+            extra: "    track_script {\n        chk_true\n    }\n",
+            ..Inst::default()
+        }
+        .render(),
+        Inst {
+            name: "VI_6",
+            vrid: 66,
+            version: Some(3),
+            vips: vec!["fd00::66/64 dev eth1".into()],
+            ..Inst::default()
+        }
+        .render()
+    );
+    let d = lab.spawn_daemon("node1", &daemon_bin(), &a, &[]);
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    let hup = |text: &str| {
+        lab.install_etc_file("node1", "keepalived.conf", text, 0o644);
+        let n = d.count_log("Reload complete");
+        d.signal(Signal::SIGHUP);
+        wait_until(Duration::from_secs(5), Duration::from_millis(5), || {
+            d.count_log("Reload complete") > n
+        })
+        .unwrap_or_else(|| panic!("reload failed:\n{}", d.log()));
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    // One round trip first: lazily opened things (send sockets per family) are not leaks.
+    hup(&b);
+    hup(&a);
+    let before = fd_targets(d.pid());
+    for _ in 0..10 {
+        hup(&b);
+        hup(&a);
+    }
+    std::thread::sleep(Duration::from_millis(1200));
+    let after = fd_targets(d.pid());
+    step(format!(
+        "fds in config A: {} before, {} after 10 A->B->A round trips",
+        before.len(),
+        after.len()
+    ));
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "fd leak:\nbefore {before:#?}\nafter {after:#?}"
+    );
+    let zombies: Vec<_> = children_states(d.pid())
+        .into_iter()
+        .filter(|(_, s)| *s == 'Z')
+        .collect();
+    assert!(zombies.is_empty(), "zombie children {zombies:?}");
+    assert!(lab.has_addr("node1", "eth1", VIP32));
+    // VI_1 stays MASTER throughout (VI_6 comes and goes, entering BACKUP each time).
+    assert!(!log_after_nth(&d.log(), "Reloading", 0).contains("(VI_1) Entering"));
+}
