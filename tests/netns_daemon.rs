@@ -589,6 +589,65 @@ fn dump_signals_write_data_stats_json() {
     );
 }
 
+/// `state_dump_file` in global_defs redirects the SIGUSR1 dump: a directory gets
+/// keepalived.data inside it, a file path is used as is; $TMPDIR is then not written.
+/// (Newer keepalived's keyword: 2.2.7 logs "Unknown keyword 'state_dump_file'" and keeps
+/// writing $TMPDIR/keepalived.data, so this test is rkeepalived-only.)
+#[test]
+fn state_dump_file_redirects_the_data_dump() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("dumpfile", false);
+    let tmp = node_tmp(&lab, "node1");
+    let dir = lab.node_dir("node1").join("dumps");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let wrapper = env_wrapper(
+        &lab.node_dir("node1"),
+        "tmp-env",
+        &daemon_bin(),
+        &[("TMPDIR", &tmp.to_string_lossy())],
+    );
+    for (target, expect) in [
+        (dir.display().to_string(), dir.join("keepalived.data")),
+        (
+            dir.join("my.data").display().to_string(),
+            dir.join("my.data"),
+        ),
+    ] {
+        let c = master_conf("VI_1", &[VIP], &format!("    state_dump_file {target}\n"));
+        let d = lab.spawn_daemon("node1", &wrapper, &c, &[]);
+        wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+            d.log().contains("VRRP_Instance") || d.log().contains("Entering BACKUP")
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        d.signal(Signal::SIGUSR1);
+        let ok = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+            expect.exists()
+        });
+        step(format!(
+            "state_dump_file {target}: {} written: {}",
+            expect.display(),
+            ok.is_some()
+        ));
+        assert!(
+            ok.is_some(),
+            "{} not written:\n{}",
+            expect.display(),
+            d.log()
+        );
+        assert!(
+            fs::read_to_string(&expect).is_ok_and(|t| t.contains("VI_1")),
+            "dump lacks the instance"
+        );
+        assert!(
+            !tmp.join("keepalived.data").exists(),
+            "dump also written to $TMPDIR"
+        );
+        drop(d);
+    }
+}
+
 // ------------------------------------------------------------------ process hygiene
 
 /// Without -n the daemon detaches: the launcher returns, the pidfile holds the daemon's pid,
