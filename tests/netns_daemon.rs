@@ -392,6 +392,39 @@ fn sighup_changed_vips_on_master_adds_and_removes_only_those() {
     assert!(!lab.has_addr("node1", "eth1", b));
 }
 
+/// A VIP added by a reload on a MASTER is announced with gratuitous ARPs (the unchanged VIP is
+/// counted too, for the numbers).
+#[test]
+fn sighup_added_vip_is_announced_with_garp() {
+    if !can_run(&["tcpdump", "tshark"]) {
+        return;
+    }
+    let lab = lab("hupgarp", false);
+    let g = "    vrrp_garp_master_delay 0\n";
+    let d = lab.spawn_daemon("node1", &daemon_bin(), &master_conf("VI_1", &[VIP], g), &[]);
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(500));
+    let mut cap = lab.capture(lab.ns("node1"), "eth1", "arp");
+    lab.install_etc_file(
+        "node1",
+        "keepalived.conf",
+        &master_conf("VI_1", &[VIP, "10.16.200.202"], g),
+        0o644,
+    );
+    d.signal(Signal::SIGHUP);
+    wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
+        lab.has_addr("node1", "eth1", "10.16.200.202/32")
+    })
+    .unwrap_or_else(|| panic!("VIP not added:\n{}", d.log()));
+    std::thread::sleep(Duration::from_millis(1500));
+    let new = garp_times(&mut cap, "10.16.200.202").len();
+    let old = garp_times(&mut cap, VIP).len();
+    step(format!(
+        "after the reload: {new} GARPs for the added VIP, {old} for the unchanged one"
+    ));
+    assert!(new >= 1, "added VIP not announced");
+}
+
 /// SIGHUP with a broken config (syntax error, then a missing file) keeps the running config
 /// and says why; the VIP stays and a later good reload still works.
 #[test]
