@@ -240,7 +240,21 @@ fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-fn link_state(i: &crate::sys::netlink::Interface) -> LinkState {
+/// Every VIP and eVIP of the configuration.
+fn own_vips(spec: &NodeSpec) -> HashSet<IpAddr> {
+    spec.instances
+        .iter()
+        .flat_map(|i| i.vips.iter().chain(i.excluded_vips.iter()))
+        .map(|v| v.addr)
+        .collect()
+}
+
+/// The core's view of an interface. keepalived compat: our own VIPs are not the interface's
+/// addresses, so a VIP never becomes an instance's source address — a MASTER whose real
+/// address is deleted goes FAULT ("no IPv4 address for interface") instead of advertising
+/// from its VIP, and a VIP link-local is never picked as the IPv6 source.
+fn link_state(i: &crate::sys::netlink::Interface, vips: &HashSet<IpAddr>) -> LinkState {
+    let unusable = libc::IFA_F_TENTATIVE | libc::IFA_F_DADFAILED;
     LinkState {
         ifname: i.name.clone(),
         ifindex: i.ifindex,
@@ -248,8 +262,20 @@ fn link_state(i: &crate::sys::netlink::Interface) -> LinkState {
         up: i.up,
         mac: i.mac,
         mtu: i.mtu,
-        ipv4: i.ipv4_addrs(),
-        ipv6_ll: i.ipv6_ll(),
+        ipv4: i
+            .ipv4_addrs()
+            .into_iter()
+            .filter(|a| !vips.contains(&IpAddr::V4(*a)))
+            .collect(),
+        ipv6_ll: i
+            .ipv6
+            .iter()
+            .find(|a| {
+                a.0.segments()[0] & 0xffc0 == 0xfe80
+                    && a.2 & unusable == 0
+                    && !vips.contains(&IpAddr::V6(a.0))
+            })
+            .map(|a| a.0),
     }
 }
 
@@ -318,7 +344,8 @@ impl<'a> Daemon<'a> {
         d.open_fifo();
         // Tracker values before the interfaces, so no instance starts on a stale verdict.
         d.sync_trackers(now, false);
-        let links: Vec<LinkState> = d.ifaces.iter().map(link_state).collect();
+        let vips = own_vips(&d.spec);
+        let links: Vec<LinkState> = d.ifaces.iter().map(|i| link_state(i, &vips)).collect();
         for l in links {
             d.node.handle(now, Input::Link(l));
         }
@@ -812,8 +839,9 @@ impl<'a> Daemon<'a> {
         }
         changed.sort_unstable();
         changed.dedup();
+        let vips = own_vips(&self.spec);
         for idx in changed {
-            if let Some(l) = self.ifaces.get(idx).map(link_state) {
+            if let Some(l) = self.ifaces.get(idx).map(|i| link_state(i, &vips)) {
                 self.node.handle(now, Input::Link(l));
             }
         }
@@ -913,9 +941,10 @@ impl<'a> Daemon<'a> {
                     self.open_fifo();
                     self.sync_trackers(now, true);
                     // Interfaces newly named by the config.
+                    let vips = own_vips(&self.spec);
                     for name in self.node.interfaces() {
                         let l = match self.ifaces.by_name(&name) {
-                            Some(i) => link_state(i),
+                            Some(i) => link_state(i, &vips),
                             None => LinkState {
                                 ifname: name.clone(),
                                 exists: false,
@@ -936,8 +965,14 @@ impl<'a> Daemon<'a> {
 
     /// Open the receive sockets the configuration needs and close those it no longer does.
     fn sync_sockets(&mut self) {
-        let mut wanted: Vec<RecvKey> = self.spec.instances.iter().map(recv_key).collect();
-        wanted.dedup();
+        let mut wanted: Vec<RecvKey> = Vec::new();
+        // Instances sharing a key need one socket; a key may come back after another one
+        // (v4, v6, v4 on one interface), so `dedup` of neighbours is not enough.
+        for key in self.spec.instances.iter().map(recv_key) {
+            if !wanted.contains(&key) {
+                wanted.push(key);
+            }
+        }
         for slot in self.recv.iter_mut() {
             if let Some((k, s)) = slot
                 && !wanted.contains(k)

@@ -204,6 +204,60 @@ fn sd_notify_abstract_socket_ready_reloading_stopping() {
     notify_sequence(&lab, &sock);
 }
 
+/// Scripts started by the daemon (notify and track scripts) do not inherit NOTIFY_SOCKET
+/// (keepalived compat: children clear it), so they cannot impersonate the service.
+#[test]
+fn sd_notify_socket_not_inherited_by_scripts() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("notifyenv", false);
+    let sock = NotifySocket::bind_path(&lab.node_dir("node1").join("run/notify.sock"));
+    let out = lab.etc_dir("node1");
+    lab.install_etc_file(
+        "node1",
+        "env.sh",
+        &format!(
+            "#!/bin/sh\nenv > \"{}/env-$1.out\"\nexit 0\n",
+            out.display()
+        ),
+        0o755,
+    );
+    let c = format!(
+        "global_defs {{\n    router_id rk_env\n    script_user root\n    enable_script_security\n}}\n\
+         vrrp_script chk_env {{\n    script \"/etc/keepalived/env.sh track\"\n    interval 1\n}}\n{}",
+        Inst {
+            state: "MASTER",
+            prio: 150,
+            vips: vec![format!("{VIP} dev eth1")],
+            extra: "    track_script {\n        chk_env\n    }\n    notify_master \"/etc/keepalived/env.sh master\"\n",
+            ..Inst::default()
+        }
+        .render()
+    );
+    let wrapper = env_wrapper(
+        &lab.node_dir("node1"),
+        "notify-env",
+        &daemon_bin(),
+        &[("NOTIFY_SOCKET", &sock.env_value)],
+    );
+    let d = lab.spawn_daemon("node1", &wrapper, &c, &[]);
+    for which in ["track", "master"] {
+        let p = out.join(format!("env-{which}.out"));
+        wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+            fs::read_to_string(&p).is_ok_and(|s| s.contains("PATH="))
+        })
+        .unwrap_or_else(|| panic!("{which} script did not run; log:\n{}", d.log()));
+        let env = fs::read_to_string(&p).expect("env");
+        assert!(
+            !env.contains("NOTIFY_SOCKET"),
+            "{which} script inherited NOTIFY_SOCKET:\n{env}"
+        );
+        step(format!("{which} script environment has no NOTIFY_SOCKET"));
+    }
+    let _ = sock.drain();
+}
+
 // ------------------------------------------------------------------ SIGHUP
 
 /// Epoch times of gratuitous ARPs for `vip` in a capture.
@@ -336,6 +390,39 @@ fn sighup_changed_vips_on_master_adds_and_removes_only_those() {
     );
     assert!(lab.has_addr("node1", "eth1", a) && lab.has_addr("node1", "eth1", c));
     assert!(!lab.has_addr("node1", "eth1", b));
+}
+
+/// A VIP added by a reload on a MASTER is announced with gratuitous ARPs (the unchanged VIP is
+/// counted too, for the numbers).
+#[test]
+fn sighup_added_vip_is_announced_with_garp() {
+    if !can_run(&["tcpdump", "tshark"]) {
+        return;
+    }
+    let lab = lab("hupgarp", false);
+    let g = "    vrrp_garp_master_delay 0\n";
+    let d = lab.spawn_daemon("node1", &daemon_bin(), &master_conf("VI_1", &[VIP], g), &[]);
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(500));
+    let mut cap = lab.capture(lab.ns("node1"), "eth1", "arp");
+    lab.install_etc_file(
+        "node1",
+        "keepalived.conf",
+        &master_conf("VI_1", &[VIP, "10.16.200.202"], g),
+        0o644,
+    );
+    d.signal(Signal::SIGHUP);
+    wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
+        lab.has_addr("node1", "eth1", "10.16.200.202/32")
+    })
+    .unwrap_or_else(|| panic!("VIP not added:\n{}", d.log()));
+    std::thread::sleep(Duration::from_millis(1500));
+    let new = garp_times(&mut cap, "10.16.200.202").len();
+    let old = garp_times(&mut cap, VIP).len();
+    step(format!(
+        "after the reload: {new} GARPs for the added VIP, {old} for the unchanged one"
+    ));
+    assert!(new >= 1, "added VIP not announced");
 }
 
 /// SIGHUP with a broken config (syntax error, then a missing file) keeps the running config
@@ -535,6 +622,65 @@ fn dump_signals_write_data_stats_json() {
     );
 }
 
+/// `state_dump_file` in global_defs redirects the SIGUSR1 dump: a directory gets
+/// keepalived.data inside it, a file path is used as is; $TMPDIR is then not written.
+/// (Newer keepalived's keyword: 2.2.7 logs "Unknown keyword 'state_dump_file'" and keeps
+/// writing $TMPDIR/keepalived.data, so this test is rkeepalived-only.)
+#[test]
+fn state_dump_file_redirects_the_data_dump() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("dumpfile", false);
+    let tmp = node_tmp(&lab, "node1");
+    let dir = lab.node_dir("node1").join("dumps");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let wrapper = env_wrapper(
+        &lab.node_dir("node1"),
+        "tmp-env",
+        &daemon_bin(),
+        &[("TMPDIR", &tmp.to_string_lossy())],
+    );
+    for (target, expect) in [
+        (dir.display().to_string(), dir.join("keepalived.data")),
+        (
+            dir.join("my.data").display().to_string(),
+            dir.join("my.data"),
+        ),
+    ] {
+        let c = master_conf("VI_1", &[VIP], &format!("    state_dump_file {target}\n"));
+        let d = lab.spawn_daemon("node1", &wrapper, &c, &[]);
+        wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+            d.log().contains("VRRP_Instance") || d.log().contains("Entering BACKUP")
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        d.signal(Signal::SIGUSR1);
+        let ok = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+            expect.exists()
+        });
+        step(format!(
+            "state_dump_file {target}: {} written: {}",
+            expect.display(),
+            ok.is_some()
+        ));
+        assert!(
+            ok.is_some(),
+            "{} not written:\n{}",
+            expect.display(),
+            d.log()
+        );
+        assert!(
+            fs::read_to_string(&expect).is_ok_and(|t| t.contains("VI_1")),
+            "dump lacks the instance"
+        );
+        assert!(
+            !tmp.join("keepalived.data").exists(),
+            "dump also written to $TMPDIR"
+        );
+        drop(d);
+    }
+}
+
 // ------------------------------------------------------------------ process hygiene
 
 /// Without -n the daemon detaches: the launcher returns, the pidfile holds the daemon's pid,
@@ -677,4 +823,141 @@ fn twenty_sighups_leak_no_fd_and_leave_no_zombie() {
         "transition during reloads"
     );
     assert!(lab.has_addr("node1", "eth1", VIP32));
+}
+
+/// A second daemon with the same pidfiles while the first runs refuses to start (exit code
+/// non-zero, "already running"), and the first keeps its pidfile and its VIP.
+#[test]
+fn second_instance_with_same_pidfile_refuses_to_start() {
+    if !can_run(&["timeout"]) {
+        return;
+    }
+    let lab = lab("twice", false);
+    let d = lab.spawn_daemon(
+        "node1",
+        &daemon_bin(),
+        &master_conf("VI_1", &[VIP], ""),
+        &[],
+    );
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    let run = lab.node_dir("node1").join("run");
+    let (pidf, vpidf) = (run.join("daemon.pid"), run.join("vrrp.pid"));
+    let before = fs::read_to_string(&pidf).expect("pidfile of the first daemon");
+    let bin = daemon_bin();
+    let t0 = Instant::now();
+    let out = lab.exec(
+        "node1",
+        &[
+            "timeout",
+            "8",
+            &bin.to_string_lossy(),
+            "-n",
+            "-l",
+            "-f",
+            "/etc/keepalived/keepalived.conf",
+            "-p",
+            &pidf.to_string_lossy(),
+            "-r",
+            &vpidf.to_string_lossy(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    step(format!(
+        "second daemon: {} after {}; stderr: {}",
+        out.status,
+        secs(t0.elapsed()),
+        err.trim()
+    ));
+    assert_ne!(out.status.code(), Some(124), "second daemon kept running");
+    assert!(!out.status.success(), "second daemon exited 0");
+    assert!(err.contains("already running"), "no reason given: {err}");
+    assert_eq!(
+        fs::read_to_string(&pidf).ok(),
+        Some(before),
+        "pidfile changed"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        lab.has_addr("node1", "eth1", VIP32),
+        "first daemon lost its VIP"
+    );
+    assert!(
+        !d.log().contains("Stopping"),
+        "first daemon stopped:\n{}",
+        d.log()
+    );
+}
+
+/// Reloads alternating between two configurations (an IPv6 instance, a track script and a
+/// notify FIFO appear and disappear): after 10 round trips the fd count in configuration A is
+/// what it was, and no zombie is left.
+#[test]
+fn alternating_reloads_leak_no_fd() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("hupalt", false);
+    let fifo = lab.node_dir("node1").join("run/notify.fifo");
+    let a = master_conf("VI_1", &[VIP], "");
+    let b = format!(
+        "global_defs {{\n    router_id rk_alt\n    script_user root\n    enable_script_security\n    notify_fifo {}\n}}\n\
+         vrrp_script chk_true {{\n    script \"/bin/true\"\n    interval 1\n}}\n{}{}",
+        fifo.display(),
+        Inst {
+            state: "MASTER",
+            prio: 150,
+            vips: vec![format!("{VIP} dev eth1")],
+            extra: "    track_script {\n        chk_true\n    }\n",
+            ..Inst::default()
+        }
+        .render(),
+        Inst {
+            name: "VI_6",
+            vrid: 66,
+            version: Some(3),
+            vips: vec!["fd00::66/64 dev eth1".into()],
+            ..Inst::default()
+        }
+        .render()
+    );
+    let d = lab.spawn_daemon("node1", &daemon_bin(), &a, &[]);
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    let hup = |text: &str| {
+        lab.install_etc_file("node1", "keepalived.conf", text, 0o644);
+        let n = d.count_log("Reload complete");
+        d.signal(Signal::SIGHUP);
+        wait_until(Duration::from_secs(5), Duration::from_millis(5), || {
+            d.count_log("Reload complete") > n
+        })
+        .unwrap_or_else(|| panic!("reload failed:\n{}", d.log()));
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    // One round trip first: lazily opened things (send sockets per family) are not leaks.
+    hup(&b);
+    hup(&a);
+    let before = fd_targets(d.pid());
+    for _ in 0..10 {
+        hup(&b);
+        hup(&a);
+    }
+    std::thread::sleep(Duration::from_millis(1200));
+    let after = fd_targets(d.pid());
+    step(format!(
+        "fds in config A: {} before, {} after 10 A->B->A round trips",
+        before.len(),
+        after.len()
+    ));
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "fd leak:\nbefore {before:#?}\nafter {after:#?}"
+    );
+    let zombies: Vec<_> = children_states(d.pid())
+        .into_iter()
+        .filter(|(_, s)| *s == 'Z')
+        .collect();
+    assert!(zombies.is_empty(), "zombie children {zombies:?}");
+    assert!(lab.has_addr("node1", "eth1", VIP32));
+    // VI_1 stays MASTER throughout (VI_6 comes and goes, entering BACKUP each time).
+    assert!(!log_after_nth(&d.log(), "Reloading", 0).contains("(VI_1) Entering"));
 }
