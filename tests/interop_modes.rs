@@ -43,7 +43,7 @@ fn advert_of(c: &Conf) -> Duration {
 
 /// Runs the story; returns the lab (keeps the capture file alive), the capture and n1's MAC.
 fn run_story(m: Mode) -> (common::netns::Lab, common::netns::Capture, String) {
-    let lab = interop_lab(m.tag, 2);
+    let lab = interop_lab(m.tag);
     let vip = m.rk.vip_cidr();
     let advert = advert_of(&m.rk);
     let v3 = m.version == 3;

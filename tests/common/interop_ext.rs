@@ -209,10 +209,14 @@ pub fn node_ip4(i: usize) -> String {
     format!("10.16.200.{}", 11 + i)
 }
 
-/// Lab with `n` nodes `n1`, `n2`, ... each with IPv4 and IPv6 addresses on eth1; waits until
-/// IPv6 DAD finished on every node (link-local and global addresses usable).
-pub fn interop_lab(tag: &str, n: usize) -> Lab {
+/// The two nodes of every interop lab.
+pub const NODES: [&str; 2] = ["n1", "n2"];
+
+/// Lab with nodes `n1` and `n2`, each with IPv4 and IPv6 addresses on eth1; waits until IPv6
+/// DAD finished on both (link-local and global addresses usable).
+pub fn interop_lab(tag: &str) -> Lab {
     let mut lab = Lab::new(tag);
+    let n = NODES.len();
     for i in 0..n {
         let (a4, a6) = (
             format!("{}/16", node_ip4(i)),
@@ -277,9 +281,13 @@ impl Peer {
         last_state(&self.handle.log())
     }
 
-    /// SIGTERM and wait for the exit (priority 0 advert, VIPs removed).
-    pub fn stop(&mut self) {
+    /// Sends SIGTERM (returns at once).
+    pub fn term(&self) {
         self.handle.signal(Signal::SIGTERM);
+    }
+
+    /// Waits for the exit after [`Peer::term`].
+    pub fn wait_stopped(&mut self) {
         let st = self.handle.wait_exit(Duration::from_secs(10));
         assert!(
             st.is_some(),
@@ -287,6 +295,12 @@ impl Peer {
             self.imp.name(),
             self.node
         );
+    }
+
+    /// SIGTERM and wait for the exit (priority 0 advert, VIPs removed).
+    pub fn stop(&mut self) {
+        self.term();
+        self.wait_stopped();
     }
 
     /// SIGUSR2 -> the stats file in this daemon's `$TMPDIR`, parsed.
@@ -416,7 +430,7 @@ pub fn packet_complaints(log: &str) -> Vec<String> {
         .collect()
 }
 
-/// Asserts that exactly `master` (a node) holds `vip` among `nodes`, that its daemon's last
+/// Asserts that exactly `master` (a node) holds `vip` among [`NODES`], that its daemon's last
 /// state is MASTER and every other daemon's last state is `other_state` — and that this holds
 /// continuously for `hold`.
 pub fn assert_master(
@@ -427,10 +441,10 @@ pub fn assert_master(
     other_state: &str,
     hold: Duration,
 ) {
-    let nodes: Vec<&str> = peers.iter().map(|p| p.node.as_str()).collect();
     let start = Instant::now();
     loop {
-        let h = lab.holders(&nodes, IFACE, vip);
+        // Every node of the lab, also one whose daemon is stopped: it must not hold the VIP.
+        let h = lab.holders(&NODES, IFACE, vip);
         assert_eq!(h, vec![master.to_string()], "VIP {vip} holders");
         for p in peers {
             let want = if p.node == master {
@@ -462,7 +476,8 @@ pub fn assert_master(
     ));
 }
 
-/// Waits until exactly `master` holds `vip` and its daemon says MASTER; the elapsed time.
+/// Waits until exactly `master` holds `vip` (among [`NODES`]) and its daemon says MASTER; the
+/// elapsed time.
 pub fn wait_master(
     lab: &Lab,
     peers: &[&Peer],
@@ -470,13 +485,12 @@ pub fn wait_master(
     vip: &str,
     timeout: Duration,
 ) -> Duration {
-    let nodes: Vec<&str> = peers.iter().map(|p| p.node.as_str()).collect();
     let p = peers
         .iter()
         .find(|p| p.node == master)
         .expect("master is one of the peers");
     wait_until(timeout, Duration::from_millis(10), || {
-        lab.holders(&nodes, IFACE, vip) == [master] && p.state().as_deref() == Some("MASTER")
+        lab.holders(&NODES, IFACE, vip) == [master] && p.state().as_deref() == Some("MASTER")
     })
     .unwrap_or_else(|| {
         let logs: String = peers
@@ -492,7 +506,7 @@ pub fn wait_master(
             .collect();
         panic!(
             "{master} did not become the sole MASTER holding {vip} within {timeout:?}; holders {:?}\n{logs}",
-            lab.holders(&nodes, IFACE, vip)
+            lab.holders(&NODES, IFACE, vip)
         )
     })
 }
@@ -663,4 +677,74 @@ pub fn master_down(advert: Duration, prio: u8, v3: bool) -> Duration {
         skew_v2(prio)
     };
     advert * 3 + skew
+}
+
+/// Cuts (`on`) or heals the LAN between `nodes` without touching carrier: their bridge ports
+/// become "isolated" (isolated ports do not forward to each other), so each side keeps a
+/// running interface but hears nothing from the other.
+pub fn isolate(lab: &Lab, nodes: &[&str], on: bool) {
+    for n in nodes {
+        let out = lab.lan_exec(&[
+            "bridge",
+            "link",
+            "set",
+            "dev",
+            &format!("p-{n}"),
+            "isolated",
+            if on { "on" } else { "off" },
+        ]);
+        assert!(
+            out.status.success(),
+            "bridge isolated {on} on p-{n}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    step(format!(
+        "{} the LAN between {}",
+        if on { "cut" } else { "heal" },
+        nodes.join(", ")
+    ));
+}
+
+/// Waits until every node of `nodes` holds `vip` and every peer says MASTER (split brain).
+pub fn wait_all_masters(lab: &Lab, peers: &[&Peer], vip: &str, timeout: Duration) -> Duration {
+    let nodes: Vec<&str> = peers.iter().map(|p| p.node.as_str()).collect();
+    wait_until(timeout, Duration::from_millis(20), || {
+        lab.holders(&nodes, IFACE, vip).len() == nodes.len()
+            && peers.iter().all(|p| p.state().as_deref() == Some("MASTER"))
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "not every node became MASTER with {vip} within {timeout:?}: holders {:?}, states {:?}",
+            lab.holders(&nodes, IFACE, vip),
+            peers.iter().map(|p| p.state()).collect::<Vec<_>>()
+        )
+    })
+}
+
+/// Asserts that every peer is MASTER and holds `vip`, continuously for `hold`.
+pub fn assert_all_masters(lab: &Lab, peers: &[&Peer], vip: &str, hold: Duration) {
+    let nodes: Vec<&str> = peers.iter().map(|p| p.node.as_str()).collect();
+    let start = Instant::now();
+    loop {
+        assert_eq!(lab.holders(&nodes, IFACE, vip), nodes, "holders of {vip}");
+        for p in peers {
+            assert_eq!(
+                p.state().as_deref(),
+                Some("MASTER"),
+                "state of {} on {}",
+                p.imp.name(),
+                p.node
+            );
+        }
+        if start.elapsed() >= hold {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    step(format!(
+        "  every node ({}) MASTER holding {vip} (held {:.1} s)",
+        nodes.join(", "),
+        hold.as_secs_f64()
+    ));
 }
