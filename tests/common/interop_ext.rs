@@ -408,8 +408,9 @@ impl Stats {
 
 /// Log lines in which keepalived (or we) complain about a received packet.
 pub fn packet_complaints(log: &str) -> Vec<String> {
-    const PATTERNS: [&str; 12] = [
+    const PATTERNS: [&str; 13] = [
         "nvalid",
+        "unexpected",
         "checksum",
         "mismatch",
         "not present",
