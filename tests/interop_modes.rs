@@ -140,6 +140,13 @@ fn run_story(m: Mode) -> (common::netns::Lab, common::netns::Capture, String) {
         count_announcements(&mut cap, &ka_mac, vip_addr) >= 1,
         "n2 did not announce the VIP when it took it"
     );
+    // Our announcements look exactly like keepalived's (same frame fields).
+    let (ours, theirs) = (
+        announcement_shapes(&mut cap, &rk_mac, vip_addr),
+        announcement_shapes(&mut cap, &ka_mac, vip_addr),
+    );
+    step(format!("  announcement shape: {ours:?}"));
+    assert_eq!(ours, theirs, "rkeepalived's VIP announcements differ from n2's");
     let ka_rep = check_adverts(&mut cap, m.prefs, &ka_mac, m.version);
     assert!(ka_rep.adverts >= 1, "n2 sent no advert");
 

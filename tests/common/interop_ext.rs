@@ -749,3 +749,52 @@ pub fn assert_all_masters(lab: &Lab, peers: &[&Peer], vip: &str, hold: Duration)
         hold.as_secs_f64()
     ));
 }
+
+/// The shape of the VIP announcements sent from `mac` (everything but addresses that differ per
+/// sender and times): one string per distinct shape. IPv4: gratuitous ARP fields; IPv6:
+/// unsolicited NA fields.
+pub fn announcement_shapes(cap: &mut Capture, mac: &str, vip: &str) -> Vec<String> {
+    cap.stop();
+    let (filter, fields): (String, &[&str]) = if vip.contains(':') {
+        (
+            format!(
+                "icmpv6.type == 136 && icmpv6.nd.na.target_address == {vip} && eth.src == {mac}"
+            ),
+            &[
+                "eth.dst",
+                "ipv6.dst",
+                "ipv6.hlim",
+                "icmpv6.nd.na.flag.r",
+                "icmpv6.nd.na.flag.s",
+                "icmpv6.nd.na.flag.o",
+                "icmpv6.opt.type",
+                "icmpv6.checksum.status",
+            ],
+        )
+    } else {
+        (
+            format!("arp && arp.src.proto_ipv4 == {vip} && eth.src == {mac}"),
+            &[
+                "eth.dst",
+                "arp.opcode",
+                "arp.dst.hw_mac",
+                "arp.dst.proto_ipv4",
+                "frame.len",
+            ],
+        )
+    };
+    let mut shapes: Vec<String> = tshark_rows(cap.file(), &[], &filter, fields)
+        .into_iter()
+        .map(|r| {
+            fields
+                .iter()
+                .zip(r)
+                .map(|(f, v)| format!("{f}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    shapes.sort();
+    shapes.dedup();
+    shapes
+}
