@@ -168,3 +168,60 @@ fn differing_vip_lists_ka_master_rk_backup_accepts() {
     assert!(warn.is_some(), "rkeepalived did not warn about the list");
     assert_ka_clean(&ka);
 }
+
+/// `v3_checksum_as_v2` on rkeepalived only (keepalived 2.2.7 cannot be configured with it): the
+/// two sides compute VRRPv3/IPv4 checksums differently (RFC 9568 without, keepalived's default
+/// with the IPv4 pseudo-header), each rejects the other's adverts as bad checksums, and both
+/// become MASTER. Pins that the option is not negotiated or auto-detected (only
+/// `old_unicast_checksum` is).
+#[test]
+fn v3_checksum_as_v2_against_keepalived_2_2_7_both_master() {
+    if !can_run() {
+        return;
+    }
+    let lab = interop_lab("cksum");
+    let mut cap = capture_bridge(&lab);
+    let rk_conf = Conf {
+        version3: true,
+        v3_checksum_as_v2: true,
+        ..Conf::v2(100)
+    };
+    let ka_conf = Conf {
+        version3: true,
+        ..Conf::v2(90)
+    };
+    let rk = spawn(&lab, "n1", Impl::Rk, &rk_conf);
+    let ka = spawn(&lab, "n2", Impl::Ka, &ka_conf);
+    let vip = vip_cidr(VIP4);
+    let t = wait_all_masters(
+        &lab,
+        &[&rk, &ka],
+        &vip,
+        master_down(ADVERT, 90, true) + Duration::from_secs(4),
+    );
+    step(format!("  both MASTER {} after start", secs(t)));
+    assert_all_masters(&lab, &[&rk, &ka], &vip, ADVERT * 2);
+    let ka_says = packet_complaints(&ka.handle.log());
+    let rk_says = packet_complaints(&rk.handle.log());
+    step(format!(
+        "  keepalived logs {:?}; rkeepalived logs {:?}",
+        ka_says.first().map(|l| l.split(": ").nth(1).unwrap_or(l)),
+        rk_says.first().map(|l| l.split(": ").nth(1).unwrap_or(l)),
+    ));
+    assert!(
+        ka_says.iter().any(|l| l.contains("checksum")),
+        "keepalived did not reject our checksum: {ka_says:?}"
+    );
+    assert!(
+        rk_says.iter().any(|l| l.contains("checksum")),
+        "rkeepalived did not reject keepalived's checksum: {rk_says:?}"
+    );
+    // On the wire our adverts are RFC 9568 checksums.
+    let rep = check_adverts(
+        &mut cap,
+        &["vrrp.v3_checksum_as_in_v2:TRUE"],
+        &lab.mac_of("n1", IFACE),
+        3,
+    );
+    assert!(rep.adverts >= 2);
+}

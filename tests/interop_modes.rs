@@ -146,7 +146,10 @@ fn run_story(m: Mode) -> (common::netns::Lab, common::netns::Capture, String) {
         announcement_shapes(&mut cap, &ka_mac, vip_addr),
     );
     step(format!("  announcement shape: {ours:?}"));
-    assert_eq!(ours, theirs, "rkeepalived's VIP announcements differ from n2's");
+    assert_eq!(
+        ours, theirs,
+        "rkeepalived's VIP announcements differ from n2's"
+    );
     let ka_rep = check_adverts(&mut cap, m.prefs, &ka_mac, m.version);
     assert!(ka_rep.adverts >= 1, "n2 sent no advert");
 
