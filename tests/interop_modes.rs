@@ -140,6 +140,13 @@ fn run_story(m: Mode) -> (common::netns::Lab, common::netns::Capture, String) {
         count_announcements(&mut cap, &ka_mac, vip_addr) >= 1,
         "n2 did not announce the VIP when it took it"
     );
+    // Our adverts carry the same header fields as keepalived's for the same config.
+    let (ours, theirs) = (
+        advert_shapes(&mut cap, m.prefs, &rk_mac, m.rk.unicast.is_none()),
+        advert_shapes(&mut cap, m.prefs, &ka_mac, m.rk.unicast.is_none()),
+    );
+    step(format!("  advert shape: {ours:?}"));
+    assert_eq!(ours, theirs, "rkeepalived's adverts differ from n2's");
     // Our announcements look exactly like keepalived's (same frame fields).
     let (ours, theirs) = (
         announcement_shapes(&mut cap, &rk_mac, vip_addr),
@@ -156,7 +163,17 @@ fn run_story(m: Mode) -> (common::netns::Lab, common::netns::Capture, String) {
     step("5. counters and logs");
     if m.n2 == Impl::Ka {
         assert_ka_clean(&ka);
+        assert!(
+            ka.handle
+                .log()
+                .contains("Backup received priority 0 advertisement"),
+            "keepalived did not log our priority 0 advert"
+        );
     }
+    assert!(
+        ka.stats().vi1("Priority Zero/Received") >= 1,
+        "n2 did not count our priority 0 advert"
+    );
     let st = rk.stats();
     assert_eq!(
         st.errors(),

@@ -113,6 +113,12 @@ fn failover_story(tag: &str, high: Impl) {
     ));
     assert!(t <= limit, "takeover after SIGTERM took {t:?} > {limit:?}");
     p1.wait_stopped();
+    let pz = p2.stats().vi1("Priority Zero/Received");
+    assert!(
+        pz >= 1,
+        "{} did not count the priority 0 advert",
+        p2.imp.name()
+    );
     assert!(!lab.has_addr("n1", IFACE, vip));
     assert_master(&lab, &[&p2], "n2", vip, "BACKUP", ADVERT);
 
@@ -188,6 +194,12 @@ fn nopreempt_story(tag: &str, high: Impl) {
     ));
     assert!(t <= limit, "takeover after SIGTERM took {t:?} > {limit:?}");
     p1.wait_stopped();
+    let pz = p2.stats().vi1("Priority Zero/Received");
+    assert!(
+        pz >= 1,
+        "{} did not count the priority 0 advert",
+        p2.imp.name()
+    );
 
     step(format!(
         "restart {} on n1 (priority 100 > 90, but nopreempt: n2 keeps the VIP)",

@@ -798,3 +798,52 @@ pub fn announcement_shapes(cap: &mut Capture, mac: &str, vip: &str) -> Vec<Strin
     shapes.dedup();
     shapes
 }
+
+/// The shape of the VRRP adverts sent from `mac`: every header field that both implementations
+/// must fill the same way for the same config (version, type, VRID, address count and list,
+/// auth, interval, IP TOS / traffic class, DF, TTL / hop limit, length, and with `multicast`
+/// the destination), one string per distinct shape. Priority and checksum are left out.
+pub fn advert_shapes(cap: &mut Capture, prefs: &[&str], mac: &str, multicast: bool) -> Vec<String> {
+    cap.stop();
+    let mut fields = vec![
+        "vrrp.version",
+        "vrrp.type",
+        "vrrp.virt_rtr_id",
+        "vrrp.addr_count",
+        "vrrp.auth_type",
+        "vrrp.adver_int",
+        "vrrp.short_adver_int",
+        "vrrp.ip_addr",
+        "vrrp.ipv6_addr",
+        "vrrp.auth_string",
+        "ip.dsfield",
+        "ip.flags.df",
+        "ip.ttl",
+        "ipv6.tclass",
+        "ipv6.hlim",
+        "frame.len",
+    ];
+    if multicast {
+        fields.extend(["eth.dst", "ip.dst", "ipv6.dst"]);
+    }
+    let mut shapes: Vec<String> = tshark_rows(
+        cap.file(),
+        prefs,
+        &format!("vrrp && eth.src == {mac}"),
+        &fields,
+    )
+    .into_iter()
+    .map(|r| {
+        fields
+            .iter()
+            .zip(r)
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+    .collect();
+    shapes.sort();
+    shapes.dedup();
+    shapes
+}
