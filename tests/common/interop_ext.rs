@@ -561,7 +561,7 @@ pub struct WireReport {
 /// `vrrp.v3_checksum_as_in_v2:TRUE`). Returns counts for further assertions.
 pub fn check_adverts(cap: &mut Capture, prefs: &[&str], mac: &str, version: u8) -> WireReport {
     cap.stop();
-    let filter = format!("vrrp && eth.src == {mac}");
+    let filter = format!("vrrp && !icmp && !icmpv6 && eth.src == {mac}");
     let rows = tshark_rows(
         cap.file(),
         prefs,
@@ -801,8 +801,9 @@ pub fn announcement_shapes(cap: &mut Capture, mac: &str, vip: &str) -> Vec<Strin
 
 /// The shape of the VRRP adverts sent from `mac`: every header field that both implementations
 /// must fill the same way for the same config (version, type, VRID, address count and list,
-/// auth, interval, IP TOS / traffic class, DF, TTL / hop limit, length, and with `multicast`
-/// the destination), one string per distinct shape. Priority and checksum are left out.
+/// auth, interval, IP TOS / traffic class, DF, length, and with `multicast` the destination),
+/// one string per distinct shape. Priority, checksum and TTL / hop limit (see [`hop_limits`])
+/// are left out.
 pub fn advert_shapes(cap: &mut Capture, prefs: &[&str], mac: &str, multicast: bool) -> Vec<String> {
     cap.stop();
     let mut fields = vec![
@@ -818,9 +819,7 @@ pub fn advert_shapes(cap: &mut Capture, prefs: &[&str], mac: &str, multicast: bo
         "vrrp.auth_string",
         "ip.dsfield",
         "ip.flags.df",
-        "ip.ttl",
         "ipv6.tclass",
-        "ipv6.hlim",
         "frame.len",
     ];
     if multicast {
@@ -829,7 +828,7 @@ pub fn advert_shapes(cap: &mut Capture, prefs: &[&str], mac: &str, multicast: bo
     let mut shapes: Vec<String> = tshark_rows(
         cap.file(),
         prefs,
-        &format!("vrrp && eth.src == {mac}"),
+        &format!("vrrp && !icmp && !icmpv6 && eth.src == {mac}"),
         &fields,
     )
     .into_iter()
@@ -846,4 +845,21 @@ pub fn advert_shapes(cap: &mut Capture, prefs: &[&str], mac: &str, multicast: bo
     shapes.sort();
     shapes.dedup();
     shapes
+}
+
+/// The distinct IP TTL / IPv6 hop limit values of the VRRP adverts sent from `mac`.
+pub fn hop_limits(cap: &mut Capture, mac: &str) -> Vec<String> {
+    cap.stop();
+    let mut v: Vec<String> = tshark_rows(
+        cap.file(),
+        &[],
+        &format!("vrrp && !icmp && !icmpv6 && eth.src == {mac}"),
+        &["ip.ttl", "ipv6.hlim"],
+    )
+    .into_iter()
+    .map(|r| r.concat())
+    .collect();
+    v.sort();
+    v.dedup();
+    v
 }
