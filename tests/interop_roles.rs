@@ -538,3 +538,63 @@ fn backup_stop_keeps_master() {
         p1.stop();
     }
 }
+
+/// Address owner (priority 255, state MASTER): it starts as MASTER at once (no master-down
+/// wait) and the running lower-priority master of the other kind yields immediately; SIGTERM
+/// of the owner hands the VIP back. Run with rkeepalived and then keepalived as the owner.
+#[test]
+fn address_owner_takes_over_at_once() {
+    if !can_run() {
+        return;
+    }
+    let lab = interop_lab("owner");
+    let vip = &vip_cidr(VIP4);
+    for owner in [Impl::Rk, Impl::Ka] {
+        step(format!(
+            "{} MASTER (prio 100) on n2, then {} owner (prio 255, state MASTER) on n1",
+            other(owner).name(),
+            owner.name()
+        ));
+        let p2 = spawn(&lab, "n2", other(owner), &Conf::v2(100));
+        wait_master(
+            &lab,
+            &[&p2],
+            "n2",
+            vip,
+            master_down(ADVERT, 100, false) + Duration::from_secs(3),
+        );
+        let mut p1 = spawn(
+            &lab,
+            "n1",
+            owner,
+            &Conf {
+                state: "MASTER",
+                ..Conf::v2(255)
+            },
+        );
+        let t = wait_master(&lab, &[&p1, &p2], "n1", vip, Duration::from_secs(3));
+        step(format!(
+            "  TAKEOVER {} -> {} (owner) {} after the owner's start",
+            other(owner).name(),
+            owner.name(),
+            secs(t)
+        ));
+        // Well below a master-down interval (3.6 s): no election wait.
+        assert!(t < Duration::from_secs(2), "owner took {t:?}");
+        assert_master(&lab, &[&p1, &p2], "n1", vip, "BACKUP", ADVERT * 2);
+        assert_ka_clean(of(Impl::Ka, &p1, &p2));
+        p1.term();
+        let limit = skew_v2(100) + ADVERT;
+        let t = wait_master(&lab, &[&p2], "n2", vip, limit + Duration::from_secs(3));
+        step(format!(
+            "  TAKEOVER {} (owner) -> {} after SIGTERM: {}",
+            owner.name(),
+            other(owner).name(),
+            secs(t)
+        ));
+        assert!(t <= limit, "takeover after SIGTERM took {t:?}");
+        p1.wait_stopped();
+        let mut p2 = p2;
+        p2.stop();
+    }
+}
