@@ -210,7 +210,7 @@ start_daemon() {
             -f /etc/keepalived/keepalived.conf -p "$d/run/daemon.pid" -r "$d/run/vrrp.pid" \
             >>"$d/daemon.log" 2>&1 </dev/null
         exit 0
-    ) &
+    ) 2>/dev/null &
     NSE[$n]=$!
 }
 declare -A LOGOFF=()
@@ -255,6 +255,14 @@ stop_daemon() {
             [[ -n "$pids" ]] && kill -KILL $pids 2>/dev/null
         fi
     fi
+    # The subshell exits when nsenter does, nsenter when the daemon does. Never wait forever.
+    for _ in $(seq 100); do kill -0 "${NSE[$n]}" 2>/dev/null || break; sleep 0.02; done
+    if kill -0 "${NSE[$n]}" 2>/dev/null; then
+        echo "BENCH: nsenter/daemon on $n still there after SIGKILL; killed the wrapper" >>"$WORK/problems.txt"
+        pids=$(pgrep -P "${NSE[$n]}" || true)
+        kill -CONT $pids 2>/dev/null
+        kill -KILL $pids "${NSE[$n]}" 2>/dev/null
+    fi
     wait "${NSE[$n]}" 2>/dev/null || true
     NSE[$n]=""
     # Orphaned children (if any) are reaped by the node's init; make sure none is left.
@@ -297,8 +305,8 @@ wait_log() {
 # ---------------------------------------------------------------- 1. + 2. failover
 # trial MASTER_IMPL BACKUP_IMPL SIGNAL VERSION ADVERT KEY COLUMN
 #   n1 (prio 100) starts alone and becomes MASTER; n2 (prio 90) joins as BACKUP; then n1's
-#   daemon gets SIGNAL (TERM: to the main process; KILL: STOP+KILL to every process of it, so
-#   that no process of it can react). Records, under COLUMN:
+#   daemon gets SIGNAL (TERM: to the main process; KILL: to every process of it, children
+#   first, so that no process of it can react). Records, under COLUMN:
 #     start_vip/start_garp (only for KEY term/kill): n1 start -> VIP on n1 / n1's first GARP
 #     KEY_vip, KEY_garp: signal -> VIP on n2 / n2's first GARP
 #     KEY_adv (SIGKILL): the dead master's last advert on the wire -> VIP on n2
@@ -337,8 +345,11 @@ trial() {
     pids=$(daemon_pids n1)
     T_REF=$EPOCHREALTIME
     if [[ $sig == KILL ]]; then
-        kill -STOP $pids 2>/dev/null
-        kill -KILL $pids 2>/dev/null
+        # Children first (keepalived's VRRP child, then the parent), in one builtin call a few
+        # µs apart: the parent cannot respawn the child, and the child never sees its parent
+        # die (keepalived's children would turn PDEATHSIG into an orderly priority-0 shutdown).
+        # Not SIGSTOP first: nsenter mirrors a stopped child by stopping itself.
+        kill -KILL $(printf '%s\n' $pids | tac) 2>/dev/null
     else
         kill -TERM "${pids%% *}"
     fi
@@ -462,15 +473,16 @@ section_cpu() {
     for impl in "${IMPLS[@]}"; do
         say "100 instances, $impl: start n1 (prio 100) and n2 (prio 90)"
         clean_vips
+        # n1 alone first (its startup to 100 VIPs is measured), then n2 joins as BACKUP.
         start_daemon n1 "$impl" "$c1"
         T_REF=$T_START
-        start_daemon n2 "$impl" "$c2"
         if wait_vip n1 "$VIP100_PREFIX" 15 100; then
             rec start100_vip "$impl" "$(python3 "$LIB" vip "$WORK/mon-n1.log" "$T_REF" "$VIP100_PREFIX" 100)"
         else
             echo "$impl: n1 did not get all 100 VIPs within 15 s" >>"$WORK/problems.txt"
             rec start100_vip "$impl" NA
         fi
+        start_daemon n2 "$impl" "$c2"
         if ip -n "$ID-n2" -4 -o addr show dev eth1 | grep -q " $VIP100_PREFIX"; then
             echo "$impl: n2 (BACKUP, 100 instances) holds VIPs" >>"$WORK/problems.txt"
         fi
