@@ -8,10 +8,12 @@
     lib.py garp CAPTURE T0 VIP MAC       seconds from T0 to the first ARP frame from MAC that
                                          names VIP, in a `tcpdump -tt -e -n` text capture
     lib.py proc PID...                   one line: rss_kb pss_kb procs threads fds
-                                         cpu_ticks_ms sched_ms  (summed over the PIDs)
+                                         cpu_ticks_ms sched_ms ctxt_switches (summed over
+                                         the PIDs and all their threads)
     lib.py libsize BINARY                bytes of BINARY + every shared library ldd lists
     lib.py lastadv CAPTURE T0 MAC        epoch of MAC's last VRRP frame before T0
     lib.py hf JSON                       "mean sd median" (ms) from a hyperfine JSON export
+    lib.py count CAPTURE T0 T1 MAC       number of VRRP frames from MAC in [T0, T1)
     lib.py stats V...                    "min median max" of the numbers (NA skipped)
     lib.py report RESULTS MD_OUT KEY=VAL...   the table (stdout) and markdown (appended)
 
@@ -114,6 +116,29 @@ def cmd_lastadv(path, t0, mac):
     print("NA" if last is None else f"{last:.6f}")
 
 
+def cmd_count(path, t0, t1, mac):
+    """Number of VRRP frames from MAC with t0 <= timestamp < t1."""
+    t0, t1, mac = float(t0), float(t1), mac.lower()
+    n = 0
+    try:
+        f = open(path, encoding="utf-8", errors="replace")
+    except OSError:
+        print(0)
+        return
+    with f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 3 or "VRRP" not in line or parts[1].lower() != mac:
+                continue
+            try:
+                t = float(parts[0])
+            except ValueError:
+                continue
+            if t0 <= t < t1:
+                n += 1
+    print(n)
+
+
 def read(path):
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -123,7 +148,7 @@ def read(path):
 
 
 def cmd_proc(*pids):
-    rss = pss = threads = fds = ticks = sched_ns = procs = 0
+    rss = pss = threads = fds = ticks = sched_ns = procs = switches = 0
     hz = os.sysconf("SC_CLK_TCK")
     for pid in pids:
         status = read(f"/proc/{pid}/status")
@@ -155,7 +180,10 @@ def cmd_proc(*pids):
             s = read(f"/proc/{pid}/task/{tid}/schedstat").split()
             if s:
                 sched_ns += int(s[0])
-    print(rss, pss, procs, threads, fds, ticks * 1000 // hz, sched_ns // 1_000_000)
+            for line in read(f"/proc/{pid}/task/{tid}/status").splitlines():
+                if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                    switches += int(line.split()[1])
+    print(rss, pss, procs, threads, fds, ticks * 1000 // hz, sched_ns // 1_000_000, switches)
 
 
 def cmd_libsize(binary):
@@ -250,12 +278,15 @@ ROWS = [
     ("threads100", "threads, 100 instances", "int"),
     ("fds100", "open fds, 100 instances", "int"),
     ("CPU (100 instances, advert_int 1, VRRPv2)", None, None),
+    ("cpu_adverts", "MASTER: adverts on the wire per second (expect 100)", "rate"),
     ("cpu_master", "MASTER: utime+stime", "ms"),
     ("cpu_master_pct", "MASTER: % of one core", "pct"),
     ("cpu_master_sched", "MASTER: on-CPU time (schedstat, ns precision)", "ms"),
+    ("cpu_master_wake", "MASTER: context switches (wake-ups) per second", "rate"),
     ("cpu_backup", "BACKUP: utime+stime", "ms"),
     ("cpu_backup_pct", "BACKUP: % of one core", "pct"),
     ("cpu_backup_sched", "BACKUP: on-CPU time (schedstat)", "ms"),
+    ("cpu_backup_wake", "BACKUP: context switches (wake-ups) per second", "rate"),
     ("Config test (-t), wall time per run", None, None),
     ("t_seed", "-t on the seed config (1 instance, 1 script)", "text"),
     ("t_100", "-t on the 100-instance config", "text"),
@@ -290,6 +321,8 @@ def fmt_cell(kind, vals, notes):
         return f"{x:.0f}"
     if kind == "ms":
         return f"{x:.0f} ms"
+    if kind == "rate":
+        return f"{x:.1f} /s"
     if kind == "pct":
         return f"{x:.3f} %"
     return str(x)
@@ -374,6 +407,7 @@ def main(argv):
         "vip": cmd_vip,
         "garp": cmd_garp,
         "lastadv": cmd_lastadv,
+        "count": cmd_count,
         "proc": cmd_proc,
         "libsize": cmd_libsize,
         "stats": cmd_stats,

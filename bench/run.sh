@@ -463,11 +463,12 @@ section_footprint() {
     done
 }
 
-# cpu_ms NODE : "ticks_ms sched_ms" of NODE's daemon (all processes)
-cpu_ms() { local a; a=$(python3 "$LIB" proc $(daemon_pids "$1")); echo "$a" | awk '{print $6, $7}'; }
+# cpu_ms NODE : "ticks_ms sched_ms ctxt_switches" of NODE's daemon (all processes and threads)
+cpu_ms() { local a; a=$(python3 "$LIB" proc $(daemon_pids "$1")); echo "$a" | awk '{print $6, $7, $8}'; }
 
 section_cpu() {
-    local impl c1=$WORK/n1-100.conf c2=$WORK/n2-100.conf m0 b0 m1 b1 t0 t1 secs
+    local impl c1=$WORK/n1-100.conf c2=$WORK/n2-100.conf t0 t1 secs
+    local m0 ms0 mw0 b0 bs0 bw0 m1 ms1 mw1 b1 bs1 bw1
     gen_conf "$c1" n1 2 1 100 100
     gen_conf "$c2" n2 2 1 90 100
     for impl in "${IMPLS[@]}"; do
@@ -493,11 +494,11 @@ section_cpu() {
         if [[ $SECTIONS == *" cpu "* ]]; then
             say "  CPU: ${CPU_SECS} s window"
             t0=$EPOCHREALTIME
-            read -r m0 ms0 <<<"$(cpu_ms n1)"
-            read -r b0 bs0 <<<"$(cpu_ms n2)"
+            read -r m0 ms0 mw0 <<<"$(cpu_ms n1)"
+            read -r b0 bs0 bw0 <<<"$(cpu_ms n2)"
             sleep "$CPU_SECS"
-            read -r m1 ms1 <<<"$(cpu_ms n1)"
-            read -r b1 bs1 <<<"$(cpu_ms n2)"
+            read -r m1 ms1 mw1 <<<"$(cpu_ms n1)"
+            read -r b1 bs1 bw1 <<<"$(cpu_ms n2)"
             t1=$EPOCHREALTIME
             secs=$(calc "$t1 - $t0")
             rec cpu_master "$impl" $((m1 - m0))
@@ -506,6 +507,9 @@ section_cpu() {
             rec cpu_backup "$impl" $((b1 - b0))
             rec cpu_backup_pct "$impl" "$(calc "($b1 - $b0) / 10 / $secs")"
             rec cpu_backup_sched "$impl" $((bs1 - bs0))
+            rec cpu_adverts "$impl" "$(calc "$(python3 "$LIB" count "$WORK/cap.txt" "$t0" "$t1" "${MAC[n1]}") / $secs")"
+            rec cpu_master_wake "$impl" "$(calc "($mw1 - $mw0) / $secs")"
+            rec cpu_backup_wake "$impl" "$(calc "($bw1 - $bw0) / $secs")"
             say "  CPU $impl over $secs s: MASTER $((m1 - m0)) ms (sched $((ms1 - ms0)) ms), BACKUP $((b1 - b0)) ms (sched $((bs1 - bs0)) ms)"
             proc_rec n1 "$impl" 100end
             # Still 100 VIPs on the master and none on the backup?
