@@ -261,6 +261,7 @@ ROWS = [
     ("mix_garp", "mixed pair: ... -> this backup's first GARP", "time"),
     ("mix_adv", "mixed pair: dead master's last advert -> VIP on this backup", "time"),
     ("start100_vip", "startup -> all 100 VIPs added (100 instances)", "time"),
+    ("term100_vip", "SIGTERM master -> all 100 VIPs on backup (100 instances)", "time"),
     ("Footprint", None, None),
     ("bin_size", "binary file size", "size"),
     ("bin_libs", "binary + shared libraries (ldd)", "size"),

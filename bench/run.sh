@@ -469,6 +469,8 @@ cpu_ms() { local a; a=$(python3 "$LIB" proc $(daemon_pids "$1")); echo "$a" | aw
 section_cpu() {
     local impl c1=$WORK/n1-100.conf c2=$WORK/n2-100.conf t0 t1 secs
     local m0 ms0 mw0 b0 bs0 bw0 m1 ms1 mw1 b1 bs1 bw1
+    limit start100_vip "$(down_interval 2 100 1)"
+    limit term100_vip "$(skew 2 90 1)"
     gen_conf "$c1" n1 2 1 100 100
     gen_conf "$c2" n2 2 1 90 100
     for impl in "${IMPLS[@]}"; do
@@ -487,6 +489,7 @@ section_cpu() {
         if ip -n "$ID-n2" -4 -o addr show dev eth1 | grep -q " $VIP100_PREFIX"; then
             echo "$impl: n2 (BACKUP, 100 instances) holds VIPs" >>"$WORK/problems.txt"
         fi
+        local held
         # Past the second GARP block (5 s after MASTER) before measuring steady state.
         sleep 6
         proc_rec n1 "$impl" 100
@@ -512,11 +515,24 @@ section_cpu() {
             rec cpu_backup_wake "$impl" "$(calc "($bw1 - $bw0) / $secs")"
             say "  CPU $impl over $secs s: MASTER $((m1 - m0)) ms (sched $((ms1 - ms0)) ms), BACKUP $((b1 - b0)) ms (sched $((bs1 - bs0)) ms)"
             proc_rec n1 "$impl" 100end
-            # Still 100 VIPs on the master and none on the backup?
-            local held
+            # Still 100 VIPs on the master?
             held=$(ip -n "$ID-n1" -4 -o addr show dev eth1 | grep -c " $VIP100_PREFIX" || true)
             [[ $held == 100 ]] || echo "$impl: MASTER holds $held of 100 VIPs after the CPU run" >>"$WORK/problems.txt"
         fi
+        # SIGTERM the 100-instance MASTER: 100 priority-0 adverts, the BACKUP takes all over.
+        local pids
+        pids=$(daemon_pids n1)
+        T_REF=$EPOCHREALTIME
+        kill -TERM "${pids%% *}"
+        if wait_vip n2 "$VIP100_PREFIX" 10 100; then
+            rec term100_vip "$impl" "$(python3 "$LIB" vip "$WORK/mon-n2.log" "$T_REF" "$VIP100_PREFIX" 100)"
+        else
+            echo "$impl: BACKUP did not take all 100 VIPs within 10 s of SIGTERM to the MASTER" >>"$WORK/problems.txt"
+            rec term100_vip "$impl" NA
+        fi
+        stop_daemon n1
+        held=$(ip -n "$ID-n1" -4 -o addr show dev eth1 | grep -c " $VIP100_PREFIX" || true)
+        [[ $held == 0 ]] || echo "$impl: $held VIPs left on the old MASTER after its SIGTERM shutdown" >>"$WORK/problems.txt"
         stop_daemon n2
         stop_daemon n1
     done
