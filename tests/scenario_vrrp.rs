@@ -638,12 +638,13 @@ fn vip_deleted_externally_sends_master_to_backup() {
     );
     assert_eq!(lan.state(a, "VI_1"), State::Backup);
     lan.drive_for(secs(5));
-    // Nobody advertises any more; A (highest) takes over again and re-adds the VIP.
-    assert_eq!(
-        last_master(&lan, a, "VI_1"),
-        Some(t + secs(3) + skew_v2(200))
-    );
+    // keepalived compat: A resigned with priority 0 and re-armed its own timer to its skew
+    // time, shorter than B's, so A re-takes MASTER first and re-adds the VIP; B never holds
+    // it (no dual master).
+    assert_eq!(last_master(&lan, a, "VI_1"), Some(t + skew_v2(200)));
     assert!(lan.has_vip(a, vip()));
+    assert_eq!(last_master(&lan, _b, "VI_1"), None);
+    assert!(!lan.has_vip(_b, vip()));
 }
 
 #[test]
@@ -1149,7 +1150,9 @@ fn vrrp_garp_interval_paces_announcements_per_interface() {
             prefix_len: 32,
         },
     );
-    lan.drive_for(secs(1));
+    // Until this lone node re-takes MASTER at its skew time (keepalived compat), nothing of
+    // the old queue may go out.
+    lan.drive_for(skew_v2(100).saturating_sub(us(1)));
     let after = lan
         .trace
         .iter()

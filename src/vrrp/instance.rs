@@ -444,6 +444,7 @@ impl Instance {
         can_start: bool,
         out: &mut VecDeque<Action>,
     ) -> Option<State> {
+        let prev_src = self.src;
         self.src = ev.src;
         let p = if self.owner_demoted { 254 } else { ev.priority };
         self.set_priority(now, p, out);
@@ -461,7 +462,17 @@ impl Instance {
             }
             State::Backup | State::Master => {
                 if !self.faults.is_empty() {
+                    // keepalived compat: a MASTER that goes FAULT because its source address
+                    // disappeared still sends its priority 0 advert from the address it had,
+                    // so the peer takes over after its skew time, not the master-down interval.
+                    let lost_src = self.src.is_none() && self.state == State::Master;
+                    if lost_src {
+                        self.src = prev_src;
+                    }
                     self.enter_fault(now, out);
+                    if lost_src {
+                        self.src = None;
+                    }
                 }
             }
             State::Fault => {
@@ -953,7 +964,13 @@ impl Instance {
             "({}) VIP {addr} removed from {ifname} - leaving MASTER state",
             self.spec.name
         );
+        // keepalived compat (observed on 2.2.7): the MASTER resigns with a priority 0 advert
+        // and re-arms its down timer to its own skew time. The peers, told by the priority 0
+        // advert, wait their (longer, lower-priority) skew time, so this node re-takes MASTER
+        // first and re-adds the VIPs: exactly one holder at any time, back in under a second.
+        self.send_advert(0, out);
         self.master_to_backup(now, out);
+        self.timers.set(Timer::MasterDown, now + self.skew());
         true
     }
 
