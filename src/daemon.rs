@@ -954,6 +954,9 @@ impl<'a> Daemon<'a> {
                         self.node.handle(now, Input::Link(l));
                     }
                     self.sync_sockets();
+                    // keepalived compat: a kept MASTER sends its next advert at once after the
+                    // reload, so peers added by the new configuration hear it now.
+                    self.node.send_reload_adverts(now);
                     info!("Reload complete");
                 }
             }
