@@ -900,6 +900,16 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             );
             continue;
         }
+        // IPsec-AH (RFC 2402 header, IP protocol 51) is not implemented: sending auth type 2
+        // in a plain advert would look right but no AH peer would accept it. Say so and do
+        // not run the instance rather than run it wrongly.
+        if s.auth == Auth::Ah {
+            d.warning(
+                ipos,
+                format!("({name}) auth_type AH is not supported by rkeepalived; this instance is not started"),
+            );
+            continue;
+        }
         spec.instances.push(s);
     }
 
