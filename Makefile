@@ -23,7 +23,7 @@ static:
 # Every test: unit, config corpus, simulated LAN, and (as root) network namespaces and
 # interop with Debian's keepalived. Root-only tests fail instead of skipping when CI is set.
 test: build
-	$(CARGO) test -- --test-threads=2
+	$(CARGO) test --no-fail-fast -- --test-threads=2
 
 lint:
 	$(CARGO) fmt --all -- --check

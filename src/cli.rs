@@ -161,7 +161,7 @@ pub fn normalize_args(args: &[String]) -> Vec<String> {
     out
 }
 
-/// Parse a full argv (argv[0] first) the way main does.
+/// Parse a full argv (program name first) the way main does.
 pub fn parse_args(argv: &[String]) -> Result<Args, argh::EarlyExit> {
     let cmd = argv.first().map(String::as_str).unwrap_or("rkeepalived");
     let rest = normalize_args(argv.get(1..).unwrap_or(&[]));
@@ -380,6 +380,17 @@ mod tests {
         assert_eq!(a.config_id.as_deref(), Some("node1"));
         let d = parse_args(&v(&["rkeepalived"])).unwrap();
         assert_eq!(d.use_file, "/etc/keepalived/keepalived.conf");
+    }
+
+    #[test]
+    fn load_config_for_the_daemon_and_reload() {
+        let a = parse_args(&v(&["rkeepalived", "-f", "config/sample.conf"])).unwrap();
+        let (spec, _diags) = load_config(&a).expect("sample.conf loads");
+        assert_eq!(spec.instances.len(), 1);
+        assert_eq!(spec.instances[0].vrid, 51);
+        let a = parse_args(&v(&["rkeepalived", "-f", "/nonexistent.conf"])).unwrap();
+        let e = load_config(&a).unwrap_err();
+        assert_eq!(e.exit_code, 6);
     }
 
     #[test]

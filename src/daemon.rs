@@ -875,7 +875,10 @@ impl<'a> Daemon<'a> {
                     Some(p) => PathBuf::from(p),
                     None => tmp_dir().join("keepalived.data"),
                 };
-                self.write_dump(&path, &self.node.dump_data(now));
+                self.write_dump(
+                    &path,
+                    &self.node.dump_data_with(now, &self.checker.dump_info()),
+                );
             }
             Signal::DumpStats => {
                 self.write_dump(&tmp_dir().join("keepalived.stats"), &self.node.dump_stats())

@@ -94,7 +94,7 @@ fn signum_version_help_check() {
 }
 
 #[test]
-fn dump_and_daemon_placeholder() {
+fn dump_and_unreadable_config_run() {
     let o = run(&["-t", "-d", "-f", "config/sample.conf", "-P", "-B", "--all"]);
     let out = text(&o.stdout);
     assert!(out.contains("vrrp_instance VI_1"), "{out}");
@@ -102,7 +102,14 @@ fn dump_and_daemon_placeholder() {
         out.contains("virtual_ipaddress 10.16.200.200/24 dev eth1 label eth1:1"),
         "{out}"
     );
-    let o = run(&["-n", "-l", "-f", "config/sample.conf"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("the VRRP daemon is not yet implemented"));
+    // A normal run with an unreadable configuration never starts the daemon (keepalived's
+    // "not configured" exit code 6). Starting the daemon for real is the namespace tests' job:
+    // this test runs on the host and must not touch its interfaces.
+    let o = run(&["-n", "-l", "-f", "/nonexistent/rkeepalived-test.conf"]);
+    assert_eq!(o.status.code(), Some(6));
+    assert!(
+        text(&o.stderr).contains("could not be read"),
+        "{}",
+        text(&o.stderr)
+    );
 }

@@ -346,3 +346,93 @@ fn validation_rewrites_like_keepalived() {
     assert_eq!(g.sync_groups[0].members, ["VI_1", "VI_2"]);
     assert_eq!(g.instances[1].sync_group.as_deref(), Some("G1"));
 }
+
+/// Without -i the config id is the hostname up to the first dot.
+#[test]
+fn default_config_id_is_short_hostname() {
+    let text = "global_defs {\n@node1 router_id short\n@^node1 router_id other\n}\n";
+    let l = config::load_str(
+        text,
+        "id.conf",
+        &LoadOptions::default(),
+        &FakeHost::standard(),
+    );
+    assert_eq!(l.spec.globals.router_id.as_deref(), Some("short"));
+    let opts = LoadOptions {
+        config_id: Some("x".into()),
+        all_config: false,
+    };
+    let l = config::load_str(text, "id.conf", &opts, &FakeHost::standard());
+    assert_eq!(l.spec.globals.router_id.as_deref(), Some("other"));
+}
+
+#[test]
+fn track_process_match_forms_resolve_like_keepalived() {
+    use rkeepalived::vrrp::spec::ParamMatch;
+    let opts = LoadOptions {
+        config_id: Some("node1".into()),
+        all_config: false,
+    };
+    let l = config::load(
+        Path::new("tests/configs/track_process_match.conf"),
+        &opts,
+        &FakeHost::standard(),
+    );
+    assert_eq!(l.exit_code, 0, "{:#?}", l.diagnostics);
+    let get = |name: &str| {
+        l.spec
+            .track_processes
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .clone()
+    };
+    // (param_match, full_command, params)
+    let want: &[(&str, ParamMatch, bool, &[&str])] = &[
+        (
+            "exact",
+            ParamMatch::Exact,
+            true,
+            &["-c", "/etc/nginx/a.conf"],
+        ),
+        ("bare", ParamMatch::Exact, true, &[]),
+        ("partial", ParamMatch::Partial, true, &["-f"]),
+        ("initial", ParamMatch::Initial, true, &["-f", "/etc/hap"]),
+        ("full", ParamMatch::None, true, &[]),
+        ("absent", ParamMatch::None, false, &[]),
+    ];
+    for (name, pm, full, params) in want {
+        let p = get(name);
+        assert_eq!(
+            (p.param_match, p.full_command, p.params.clone()),
+            (*pm, *full, params.iter().map(|s| s.to_string()).collect()),
+            "{name}"
+        );
+    }
+    // keepalived compat: `quorum_max 0` means "up only while no such process runs".
+    let a = get("absent");
+    assert_eq!((a.quorum, a.quorum_max), (0, Some(0)));
+    let r = get("range");
+    assert_eq!((r.quorum, r.quorum_max), (2, Some(4)));
+    assert_eq!((get("exact").quorum, get("exact").quorum_max), (1, None));
+
+    // Rejected values leave the earlier ones in place.
+    let l = config::load(
+        Path::new("tests/configs/track_process_match_bad.conf"),
+        &opts,
+        &FakeHost::standard(),
+    );
+    let q = |name: &str| {
+        let p = l
+            .spec
+            .track_processes
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap();
+        (p.param_match, p.quorum, p.quorum_max)
+    };
+    assert_eq!(q("p1"), (ParamMatch::Exact, 1, None));
+    assert_eq!(q("p2"), (ParamMatch::None, 3, None));
+    assert_eq!(q("p3"), (ParamMatch::None, 2, None));
+    assert_eq!(q("p4"), (ParamMatch::None, 1, Some(2)));
+}

@@ -22,8 +22,10 @@ const DELIBERATE_DIFFERENCES: &[(&str, &str)] = &[
     ),
     (
         "newer_global_keywords",
-        "json_version and state_dump_file are newer than keepalived 2.2.7 (its -t says \
-         \"Unknown keyword\", rc 5); rkeepalived implements them and only notes the difference",
+        "keywords newer than keepalived 2.2.7 that rkeepalived implements (json_version, \
+         state_dump_file, v3_checksum_as_v2, [vrrp_]owner_ignore_adverts, no_virtual_ipaddress, \
+         set_supplementary_groups, use_symlink_paths): 2.2.7's -t says \"Unknown keyword\" \
+         (rc 5); we apply them and only add a note",
     ),
 ];
 

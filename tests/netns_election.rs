@@ -486,8 +486,6 @@ fn link_down_master_goes_fault_peer_takes_over_link_up_backup() {
 /// the priority 0 advert and waits its own, longer skew (0.65 s for 90). So exactly one node
 /// holds the VIP at any time and the VIP is back in well under a second.
 #[test]
-#[ignore = "core bug: leaving MASTER because a VIP was deleted sends no priority 0 advert and \
-            arms the full master-down timer, so both nodes time out together (dual MASTER)"]
 fn vip_deleted_by_hand_priority_0_advert_and_single_holder_like_keepalived() {
     if !can_run(&[]) {
         return;
@@ -876,8 +874,6 @@ fn master_losing_its_only_ipv4_address_goes_fault_and_returns_backup() {
 /// advert still goes out (from the address it had) and the peer takes over after its skew
 /// time (~0.66 s) instead of the master-down interval (~3.65 s).
 #[test]
-#[ignore = "core bug: Instance::enter_fault clears the source address before send_advert(0), \
-            so a MASTER going FAULT for 'no IPv4 address' sends no priority 0 advert"]
 fn master_losing_its_address_sends_priority_0_like_keepalived() {
     if !can_run(&[]) {
         return;

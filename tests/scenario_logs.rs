@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use common_sim::*;
 use rkeepalived::vrrp::input::{Input, TrackerUpdate};
 use rkeepalived::vrrp::sim::Lan;
+use rkeepalived::vrrp::spec::{OldUnicastChecksum, PeerSpec, Version};
 
 static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -129,4 +130,36 @@ fn log_lines_use_keepalived_wording() {
     let l = take();
     has(&l, "(VI_1) Entering FAULT STATE");
     has(&l, "(VI_1) sent 0 priority");
+
+    // A pre-1.3.6 unicast VRRPv3 peer: detected and adopted (auto), or rejected (never).
+    for (old, want) in [
+        (
+            OldUnicastChecksum::Auto,
+            "(VI_1) Setting unicast VRRPv3 checksum to old version",
+        ),
+        (
+            OldUnicastChecksum::Never,
+            "(VI_1) Invalid VRRPv3 checksum from 10.0.0.1",
+        ),
+    ] {
+        let mut lan = Lan::new(5);
+        lan.use_wire = true;
+        let v3 = |prio: u8, me: u8, peer: u8, old| {
+            let mut s = inst(prio);
+            s.version = Version::V3;
+            s.unicast_src = Some(ipa(me));
+            s.unicast_peers = vec![PeerSpec {
+                addr: ipa(peer),
+                min_ttl: None,
+                max_ttl: None,
+            }];
+            s.old_unicast_checksum = old;
+            s
+        };
+        add(&mut lan, 1, v3(200, 1, 2, OldUnicastChecksum::Always));
+        add(&mut lan, 2, v3(100, 2, 1, old));
+        lan.drive_for(secs(10));
+        let l = take();
+        has(&l, want);
+    }
 }

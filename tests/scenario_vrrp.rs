@@ -10,7 +10,9 @@ use rkeepalived::time::Centis;
 use rkeepalived::vrrp::action::{Action, NotifyKind, NotifyState};
 use rkeepalived::vrrp::input::{Input, LinkState, TrackerUpdate};
 use rkeepalived::vrrp::sim::{Lan, SimIf};
-use rkeepalived::vrrp::spec::{Auth, SyncGroupSpec, Version, VipSpec};
+use rkeepalived::vrrp::spec::{
+    Auth, InstanceSpec, OldUnicastChecksum, PeerSpec, SyncGroupSpec, Version, VipSpec,
+};
 use rkeepalived::vrrp::types::State;
 
 fn vip() -> IpAddr {
@@ -636,12 +638,13 @@ fn vip_deleted_externally_sends_master_to_backup() {
     );
     assert_eq!(lan.state(a, "VI_1"), State::Backup);
     lan.drive_for(secs(5));
-    // Nobody advertises any more; A (highest) takes over again and re-adds the VIP.
-    assert_eq!(
-        last_master(&lan, a, "VI_1"),
-        Some(t + secs(3) + skew_v2(200))
-    );
+    // keepalived compat: A resigned with priority 0 and re-armed its own timer to its skew
+    // time, shorter than B's, so A re-takes MASTER first and re-adds the VIP; B never holds
+    // it (no dual master).
+    assert_eq!(last_master(&lan, a, "VI_1"), Some(t + skew_v2(200)));
     assert!(lan.has_vip(a, vip()));
+    assert_eq!(last_master(&lan, _b, "VI_1"), None);
+    assert!(!lan.has_vip(_b, vip()));
 }
 
 #[test]
@@ -790,7 +793,6 @@ fn dumps_show_state_and_counters() {
 /// `wire::parse`): v2 PASS unicast (the seed), v3 multicast IPv4 with the pseudo-header
 /// checksum, v3 unicast, and v3 over IPv6. Needs the wire bodies (wire branch).
 #[test]
-#[ignore = "needs the wire branch's parse/emit bodies; un-ignore after merging it"]
 fn elections_work_over_the_wire_bytes() {
     // Seed pair.
     let mut lan = Lan::new(30);
@@ -1115,4 +1117,534 @@ fn sync_group_goes_master_only_when_every_member_wants_it() {
     let t1 = first_master(&lan, b, "VI_1").unwrap();
     assert_eq!(first_master(&lan, b, "VI_2"), Some(t1));
     assert_eq!(lan.masters(52), vec![b]);
+}
+
+#[test]
+fn vrrp_garp_interval_paces_announcements_per_interface() {
+    let mut lan = Lan::new(44);
+    let mut spec = node_spec(vec![inst(100)]);
+    spec.globals.garp_interval = us(100_000);
+    let a = lan.add_node("a", spec, eth0(1));
+    lan.drive_for(secs(6));
+    let t = first_master(&lan, a, "VI_1").unwrap();
+    let garps: Vec<_> = lan
+        .trace
+        .iter()
+        .filter(|e| e.node == a && matches!(e.action, Action::SendGarp { .. }))
+        .map(|e| e.at)
+        .collect();
+    let want: Vec<_> = (0..5u64).map(|k| t + us(k * 100_000)).collect();
+    assert_eq!(garps, want);
+    // A VIP removed while GARPs are queued: the queue is dropped with it.
+    let mut lan = Lan::new(45);
+    let mut spec = node_spec(vec![inst(100)]);
+    spec.globals.garp_interval = us(100_000);
+    let a = lan.add_node("a", spec, eth0(1));
+    lan.drive_for(secs(3) + skew_v2(100));
+    let t = first_master(&lan, a, "VI_1").unwrap();
+    lan.input(
+        a,
+        Input::AddressDeleted {
+            ifname: "eth0".into(),
+            addr: vip(),
+            prefix_len: 32,
+        },
+    );
+    // Until this lone node re-takes MASTER at its skew time (keepalived compat), nothing of
+    // the old queue may go out.
+    lan.drive_for(skew_v2(100).saturating_sub(us(1)));
+    let after = lan
+        .trace
+        .iter()
+        .filter(|e| e.node == a && e.at > t && matches!(e.action, Action::SendGarp { .. }))
+        .count();
+    assert_eq!(after, 0);
+}
+
+#[test]
+fn json_dump_matches_keepalived_2_2_7_byte_for_byte() {
+    use rkeepalived::vrrp::spec::{InstanceSpec, PeerSpec, ScriptCmd, ScriptSpec};
+    // Captured from Debian's keepalived 2.2.7 (signal 36) for the same configuration: a
+    // unicast nopreempt BACKUP that became MASTER and sent two adverts.
+    let golden = r#"[{"data":{"iname":"VI_1","dont_track_primary":0,"skip_check_adv_addr":0,"strict_mode":0,"vmac_ifname":"","ifp_ifname":"eth1","master_priority":0,"last_transition":1795577751.753234,"garp_delay":5,"garp_refresh":0,"garp_rep":5,"garp_refresh_rep":1,"garp_lower_prio_delay":5,"garp_lower_prio_rep":5,"lower_prio_no_advert":0,"higher_prio_send_advert":0,"vrid":51,"base_priority":100,"effective_priority":100,"vipset":true,"promote_secondaries":false,"adver_int":1,"master_adver_int":1,"accept":1,"nopreempt":true,"preempt_delay":0,"state":2,"wantstate":2,"version":2,"smtp_alert":false,"notify_deleted":false,"vips":["10.99.0.200\/24 dev eth1 scope global label eth1:1 set"],"track_script":["'\/usr\/bin\/true'"],"auth_type":1,"auth_data":"1111"},"stats":{"advert_rcvd":0,"advert_sent":2,"become_master":1,"release_master":0,"packet_len_err":0,"advert_interval_err":0,"ip_ttl_err":0,"invalid_type_rcvd":0,"addr_list_err":0,"invalid_authtype":0,"authtype_mismatch":0,"auth_failure":0,"pri_zero_rcvd":0,"pri_zero_sent":0}}]"#;
+    let mut s = InstanceSpec::new("VI_1", "eth1", 51);
+    s.nopreempt = true;
+    s.auth = Auth::Pass(*b"1111\0\0\0\0");
+    let mut v = VipSpec::new("10.99.0.200".parse().unwrap());
+    v.prefix_len = 24;
+    v.dev = Some("eth1".into());
+    v.label = Some("eth1:1".into());
+    s.vips = vec![v];
+    s.unicast_src = Some("10.99.0.1".parse().unwrap());
+    s.unicast_peers = vec![PeerSpec {
+        addr: "10.99.0.2".parse().unwrap(),
+        min_ttl: None,
+        max_ttl: None,
+    }];
+    s.track_scripts = vec![script("chk_ng", 0)];
+    let mut spec = node_spec(vec![s]);
+    spec.scripts = vec![ScriptSpec {
+        name: "chk_ng".into(),
+        cmd: ScriptCmd {
+            argv: vec!["/usr/bin/true".into()],
+            ..Default::default()
+        },
+        ..Default::default()
+    }];
+    let mut lan = Lan::new(46);
+    let a = lan.add_node(
+        "a",
+        spec,
+        vec![SimIf {
+            link: LinkState::up_v4("eth1", "10.99.0.1".parse().unwrap()),
+            segment: 0,
+        }],
+    );
+    lan.input(a, script_update("chk_ng", true));
+    lan.drive_for(secs(5));
+    let t = first_master(&lan, a, "VI_1").unwrap();
+    lan.nodes[a]
+        .node
+        .set_epoch_offset(1_795_577_751_753_234 - t.as_micros() as i64);
+    // Two adverts sent by t0 + 5 s (at t and t + 1 s).
+    let now = lan.now;
+    assert_eq!(lan.nodes[a].node.dump_json(now), golden);
+}
+
+#[test]
+fn echo_of_our_own_vip_deletion_does_not_demote_the_master() {
+    let mut lan = Lan::new(47);
+    let a = add(&mut lan, 1, inst(200));
+    lan.drive_for(secs(10));
+    // Reload changes the VIP's label: DelVip + AddVip of the same address.
+    let mut s = inst(200);
+    s.vips[0].label = Some("eth0:1".into());
+    lan.input(a, Input::Reload(node_spec(vec![s])));
+    lan.drive_for(us(1_000));
+    // The kernel reports the deletion we asked for.
+    lan.input(
+        a,
+        Input::AddressDeleted {
+            ifname: "eth0".into(),
+            addr: vip(),
+            prefix_len: 32,
+        },
+    );
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    // A later deletion by someone else still counts.
+    lan.drive_for(secs(5));
+    lan.input(
+        a,
+        Input::AddressDeleted {
+            ifname: "eth0".into(),
+            addr: vip(),
+            prefix_len: 32,
+        },
+    );
+    assert_eq!(lan.state(a, "VI_1"), State::Backup);
+}
+
+#[test]
+fn track_file_contribution_is_capped_at_253_before_other_trackers_count() {
+    // keepalived compat: 100 + min(300 × 1, 253) - 200 = 153 (not clamp(100 + 300 - 200) = 200).
+    let mut lan = Lan::new(31);
+    let mut s = inst(100);
+    s.track_files = vec![script("f", 1)];
+    s.track_scripts = vec![script("chk", -200)];
+    let a = add(&mut lan, 1, s);
+    let b = add(&mut lan, 2, inst(180));
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::File {
+            name: "f".into(),
+            value: 300,
+        }),
+    );
+    lan.input(a, script_update("chk", false));
+    assert_eq!(lan.nodes[a].node.instance_states()[0].2, 153);
+    lan.drive_for(secs(10));
+    // 153 < 180: B wins (with 200, A would have won).
+    assert_eq!(lan.masters(51), vec![b]);
+    // A value whose contribution is -254 or less is a FAULT.
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::File {
+            name: "f".into(),
+            value: -254,
+        }),
+    );
+    assert_eq!(lan.state(a, "VI_1"), State::Fault);
+}
+
+/// v3 unicast instance on 10.0.0.<me> with peer 10.0.0.<peer>.
+fn v3_unicast(prio: u8, me: u8, peer: u8, old: OldUnicastChecksum) -> InstanceSpec {
+    let mut s = inst(prio);
+    s.version = Version::V3;
+    s.unicast_src = Some(ipa(me));
+    s.unicast_peers = vec![PeerSpec {
+        addr: ipa(peer),
+        min_ttl: None,
+        max_ttl: None,
+    }];
+    s.old_unicast_checksum = old;
+    s
+}
+
+#[test]
+fn old_unicast_checksum_peer_is_detected_over_the_wire_and_adopted() {
+    // A plays keepalived < 1.3.6 (`old_unicast_checksum`: multicast group in the pseudo-header).
+    let mut lan = Lan::new(40);
+    lan.use_wire = true;
+    let a = add(
+        &mut lan,
+        1,
+        v3_unicast(200, 1, 2, OldUnicastChecksum::Always),
+    );
+    let b = add(&mut lan, 2, v3_unicast(100, 2, 1, OldUnicastChecksum::Auto));
+    assert!(!lan.nodes[b].node.instance("VI_1").unwrap().old_checksum());
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    let ib = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert!(ib.old_checksum(), "B switched to the old unicast checksum");
+    assert_eq!(ib.stats.chk_err, 0);
+    assert!(ib.stats.advert_rcvd > 5);
+    // B now sends the old form too: A (which only accepts the old form) hears B when B
+    // takes over, and yields back to nobody (single master throughout).
+    lan.input(a, Input::Shutdown { release_vips: true });
+    lan.drive_for(secs(5));
+    assert_eq!(lan.masters(51), vec![b]);
+    let sent = lan.trace.iter().rev().find_map(|e| match &e.action {
+        Action::SendAdvert { checksum, .. } if e.node == b => Some(*checksum),
+        _ => None,
+    });
+    assert_eq!(
+        sent.map(|c| c.dst),
+        Some(IpAddr::V4(std::net::Ipv4Addr::new(224, 0, 0, 18))),
+        "pseudo-header destination is the multicast group"
+    );
+    assert!(
+        lan.nodes[b]
+            .node
+            .dump_data(lan.now)
+            .contains("Unicast checksum compatibility = auto")
+    );
+}
+
+#[test]
+fn old_unicast_checksum_never_rejects_old_form_adverts_as_checksum_errors() {
+    let mut lan = Lan::new(41);
+    lan.use_wire = true;
+    let a = add(
+        &mut lan,
+        1,
+        v3_unicast(200, 1, 2, OldUnicastChecksum::Always),
+    );
+    let b = add(
+        &mut lan,
+        2,
+        v3_unicast(100, 2, 1, OldUnicastChecksum::Never),
+    );
+    lan.drive_for(secs(10));
+    let ib = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert!(!ib.old_checksum());
+    assert_eq!(ib.stats.advert_rcvd, 0);
+    assert!(ib.stats.chk_err > 5, "{:?}", ib.stats);
+    // B never hears A, so both are master (the misconfiguration is visible).
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    assert_eq!(lan.state(b, "VI_1"), State::Master);
+    assert!(
+        lan.nodes[b]
+            .node
+            .dump_data(lan.now)
+            .contains(&format!("Errors: checksum {} version 0", ib.stats.chk_err))
+    );
+    // Two current peers (both default) never switch and see no checksum errors.
+    let mut lan = Lan::new(42);
+    lan.use_wire = true;
+    let a = add(&mut lan, 1, v3_unicast(200, 1, 2, OldUnicastChecksum::Auto));
+    let b = add(
+        &mut lan,
+        2,
+        v3_unicast(100, 2, 1, OldUnicastChecksum::Never),
+    );
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    for n in [a, b] {
+        let i = lan.nodes[n].node.instance("VI_1").unwrap();
+        assert!(!i.old_checksum());
+        assert_eq!(i.stats.chk_err, 0);
+    }
+}
+
+#[test]
+fn corrupted_checksum_is_counted_and_ipv6_kernel_checksum_is_trusted() {
+    use rkeepalived::vrrp::input::RxPacket;
+    use rkeepalived::vrrp::spec::Family;
+    use rkeepalived::vrrp::wire::{self, Advert, ChecksumCtx, WireAuth};
+    let mut lan = Lan::new(43);
+    lan.use_wire = true;
+    let b = add(&mut lan, 2, v3_unicast(100, 2, 1, OldUnicastChecksum::Auto));
+    let adv = Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: 200,
+        adver_int: Centis(100),
+        auth: WireAuth::None,
+        addrs: vec![vip()],
+    };
+    let ctx = ChecksumCtx {
+        src: ipa(1),
+        dst: ipa(2),
+        v3_ipv4_pseudo_header: true,
+        kernel_checksum: false,
+    };
+    let mut bytes = wire::emit(&adv, &ctx);
+    bytes[6] ^= 0x55;
+    let pkt = |payload: Vec<u8>| {
+        Input::Packet(RxPacket {
+            ifname: "eth0".into(),
+            family: Family::V4,
+            src: ipa(1),
+            dst: ipa(2),
+            ttl: 255,
+            payload,
+        })
+    };
+    lan.input(b, pkt(bytes));
+    let i = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert_eq!((i.stats.chk_err, i.stats.advert_rcvd), (1, 0));
+    assert!(
+        !i.old_checksum(),
+        "a corrupt packet does not switch the form"
+    );
+    lan.input(b, pkt(wire::emit(&adv, &ctx)));
+    let i = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert_eq!((i.stats.chk_err, i.stats.advert_rcvd), (1, 1));
+
+    // IPv6: the kernel verified the checksum (IPV6_CHECKSUM), so even a zero field passes.
+    let mut lan = Lan::new(44);
+    let mut s = inst(100);
+    s.version = Version::V3;
+    s.family = Family::V6;
+    s.mcast_dst = "ff02::12".parse().unwrap();
+    s.vips = vec![VipSpec::new("fe80::100".parse().unwrap())];
+    let mut l = LinkState::up_v4("eth0", ip(2));
+    l.ipv6_ll = Some("fe80::2".parse().unwrap());
+    let b = lan.add_node(
+        "b",
+        node_spec(vec![s]),
+        vec![SimIf {
+            link: l,
+            segment: 0,
+        }],
+    );
+    let adv6 = Advert {
+        addrs: vec!["fe80::100".parse().unwrap()],
+        ..adv
+    };
+    let ctx6 = ChecksumCtx {
+        src: "fe80::1".parse().unwrap(),
+        dst: "ff02::12".parse().unwrap(),
+        v3_ipv4_pseudo_header: true,
+        kernel_checksum: true,
+    };
+    let mut bytes = wire::emit(&adv6, &ctx6);
+    bytes[6] = 0;
+    bytes[7] = 0;
+    lan.input(
+        b,
+        Input::Packet(RxPacket {
+            ifname: "eth0".into(),
+            family: Family::V6,
+            src: "fe80::1".parse().unwrap(),
+            dst: "ff02::12".parse().unwrap(),
+            ttl: 255,
+            payload: bytes,
+        }),
+    );
+    let i = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert_eq!((i.stats.chk_err, i.stats.advert_rcvd), (0, 1));
+}
+
+/// (kind, name, state) of every state notify node `i` emitted, in order.
+fn state_notifies(lan: &Lan, i: usize) -> Vec<String> {
+    lan.trace
+        .iter()
+        .filter(|e| e.node == i)
+        .filter_map(|e| match &e.action {
+            Action::Notify(n)
+                if matches!(
+                    n.state,
+                    NotifyState::Master | NotifyState::Backup | NotifyState::Fault
+                ) =>
+            {
+                Some(n.fifo_line().trim_end().to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn sync_group_members_notify_like_keepalived_2_2_7() {
+    // Observed with Debian's keepalived 2.2.7 (one node, group G = {VI_1 on eth1, VI_2 on
+    // eth2}, notify_* on the group and on both members): every member transition runs the
+    // member's own notifies, also when the member only follows its group (VI_1 forced to FAULT
+    // by VI_2's link, and back to BACKUP), and the group's notifies run once per group
+    // transition. Nothing is suppressed; a member whose state does not change notifies nothing.
+    let mut lan = Lan::new(45);
+    let a = two_if_node(&mut lan, 1, 100);
+    let t0 = lan.now;
+    lan.drive_for(secs(6));
+    let mut got = state_notifies(&lan, a);
+    got.sort();
+    let mut want = vec![
+        "INSTANCE \"VI_1\" BACKUP 100",
+        "INSTANCE \"VI_2\" BACKUP 100",
+        "GROUP \"G\" BACKUP 0",
+        "INSTANCE \"VI_1\" MASTER 100",
+        "INSTANCE \"VI_2\" MASTER 100",
+        "GROUP \"G\" MASTER 0",
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    let n0 = state_notifies(&lan, a).len();
+    // VI_2's link fails: VI_2 FAULT, the group drags VI_1 into FAULT; both notify, once each.
+    lan.set_link_up(a, "eth1", false);
+    lan.drive_for(secs(3));
+    let mut got = state_notifies(&lan, a)[n0..].to_vec();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "GROUP \"G\" FAULT 0",
+            "INSTANCE \"VI_1\" FAULT 100",
+            "INSTANCE \"VI_2\" FAULT 100",
+        ]
+    );
+    let n1 = state_notifies(&lan, a).len();
+    // Back up: both BACKUP then both MASTER, with the group's notifies.
+    lan.set_link_up(a, "eth1", true);
+    lan.drive_for(secs(6));
+    let got = state_notifies(&lan, a)[n1..].to_vec();
+    let (mut backup, mut master) = (got[..3].to_vec(), got[3..].to_vec());
+    backup.sort();
+    master.sort();
+    assert_eq!(
+        backup,
+        vec![
+            "GROUP \"G\" BACKUP 0",
+            "INSTANCE \"VI_1\" BACKUP 100",
+            "INSTANCE \"VI_2\" BACKUP 100",
+        ]
+    );
+    assert_eq!(
+        master,
+        vec![
+            "GROUP \"G\" MASTER 0",
+            "INSTANCE \"VI_1\" MASTER 100",
+            "INSTANCE \"VI_2\" MASTER 100",
+        ]
+    );
+    // A higher-priority router appears for VI_1 only: VI_1 yields, the group syncs VI_2 to
+    // BACKUP; again each member notifies (observed the same way with keepalived 2.2.7).
+    let n2 = state_notifies(&lan, a).len();
+    let _b = add(&mut lan, 2, inst(200));
+    lan.drive_for(secs(8));
+    let mut got = state_notifies(&lan, a)[n2..].to_vec();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "GROUP \"G\" BACKUP 0",
+            "INSTANCE \"VI_1\" BACKUP 100",
+            "INSTANCE \"VI_2\" BACKUP 100",
+        ]
+    );
+    assert_eq!(lan.state(a, "VI_2"), State::Backup);
+    let _ = t0;
+}
+
+#[test]
+fn data_dump_shows_tracker_values_and_the_checkers_script_state() {
+    use rkeepalived::vrrp::node::ScriptDumpInfo;
+    use rkeepalived::vrrp::spec::{ParamMatch, ScriptSpec, TrackFileSpec, TrackProcessSpec};
+    let mut s = inst(100);
+    s.track_scripts = vec![script("chk", -20)];
+    s.track_files = vec![script("tf", 2)];
+    s.track_processes = vec![script("nginx", 10)];
+    let mut spec = node_spec(vec![s]);
+    spec.scripts = vec![ScriptSpec {
+        name: "chk".into(),
+        rise: 2,
+        fall: 3,
+        weight: -20,
+        ..Default::default()
+    }];
+    spec.track_files = vec![TrackFileSpec {
+        name: "tf".into(),
+        path: "/run/tf".into(),
+        weight: 1,
+        ..Default::default()
+    }];
+    spec.track_processes = vec![TrackProcessSpec {
+        name: "nginx".into(),
+        process: "/usr/sbin/nginx".into(),
+        params: vec!["-g".into(), "daemon off;".into()],
+        param_match: ParamMatch::Partial,
+        full_command: true,
+        quorum: 2,
+        quorum_max: Some(4),
+        weight: 10,
+        ..Default::default()
+    }];
+    let mut lan = Lan::new(46);
+    let a = lan.add_node("a", spec, eth0(1));
+    let d = lan.nodes[a].node.dump_data(lan.now);
+    for want in [
+        "   Tracked files :\n     tf weight 2\n",
+        "   Tracked processes :\n     nginx weight 10\n",
+        " VRRP Track file = tf\n   File = /run/tf\n   Status = not read yet\n",
+        "   Current processes = not counted yet\n",
+        " VRRP Script = chk\n",
+        "   Status = INIT\n",
+    ] {
+        assert!(d.contains(want), "{want:?} not in\n{d}");
+    }
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::File {
+            name: "tf".into(),
+            value: 7,
+        }),
+    );
+    lan.input(
+        a,
+        Input::Tracker(TrackerUpdate::Process {
+            name: "nginx".into(),
+            running: 3,
+        }),
+    );
+    let info = [ScriptDumpInfo {
+        name: "chk".into(),
+        status: "BAD",
+        state: "running",
+        counter: 1,
+        rise: 2,
+        fall: 3,
+        last_result: Some("exit status 1".into()),
+    }];
+    let d = lan.nodes[a].node.dump_data_with(lan.now, &info);
+    for want in [
+        " VRRP Track file = tf\n   File = /run/tf\n   Status = 7\n   Weight = 1\n   Tracking instances :\n     VI_1, weight 2\n",
+        " VRRP Track process = nginx\n   Process = /usr/sbin/nginx\n   Parameters = -g daemon off;\n   Param match = partial\n   Min processes = 2\n   Max processes = 4\n   Current processes = 3\n   Have quorum = true\n   Weight = 10\n",
+        "   Full command = true\n   Tracking instances :\n     VI_1, weight 10\n",
+        "   Status = BAD\n",
+        "   State = running\n   Rise/fall counter = 1 (GOOD from 2, of 4)\n   Last result = exit status 1\n",
+        "   Errors: checksum 0 version 0\n",
+    ] {
+        assert!(d.contains(want), "{want:?} not in\n{d}");
+    }
+    // 100 + 7 × 2 + 10 = 124 (the script has not reported to the core yet).
+    assert_eq!(lan.nodes[a].node.instance_states()[0].2, 124);
 }

@@ -450,6 +450,8 @@ fn random_node_spec(rng: &mut Rng) -> NodeSpec {
     let mut spec = node_spec(instances.clone());
     spec.globals.startup_delay = us(rng.below(2) * rng.below(3_000_000));
     spec.globals.notify_priority_changes = rng.below(2) == 0;
+    spec.globals.garp_interval = us(rng.below(2) * (1 + rng.below(200_000)));
+    spec.globals.gna_interval = us(rng.below(2) * (1 + rng.below(200_000)));
     if rng.below(2) == 0 {
         spec.sync_groups = vec![SyncGroupSpec {
             name: "G".into(),

@@ -4,7 +4,8 @@
 //!
 //! The connector needs root in the initial namespaces; where it is refused the connector test
 //! skips with a printed reason, or fails when `CI` is set. Only a netlink socket and throwaway
-//! processes (copies of `sleep` named `fksvc-*`) are used; no interface is touched.
+//! processes (copies of `sleep` named `fksvc-*`) are used; no interface is touched (the
+//! daemon test runs a configuration without any VRRP instance).
 
 use std::os::fd::AsFd;
 use std::path::PathBuf;
@@ -164,4 +165,72 @@ fn fallback_sees_a_stop_at_once_and_a_start_within_the_scan_interval() {
     );
     assert!(start <= SCAN_INTERVAL.to_std() + Duration::from_millis(500));
     let _ = std::fs::remove_dir_all(bin.parent().unwrap());
+}
+
+/// The daemon itself in connector mode: a configuration with a `vrrp_track_process` and no
+/// VRRP instance (so no interface, address or packet is involved), run in the current
+/// namespaces; the time from `kill` to its "stopped" log line is printed.
+#[test]
+fn daemon_logs_a_stop_at_once_with_the_connector() {
+    if let Err(e) = ProcConnector::open() {
+        let why = format!("process events connector unavailable: {e}");
+        if std::env::var_os("CI").is_some() {
+            panic!("{why} and CI is set");
+        }
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let bin = fake_binary("fksvc-daemon");
+    let dir = bin.parent().unwrap().to_path_buf();
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "global_defs {\n    router_id conn\n}\nvrrp_track_process fk {\n    process fksvc-daemon\n    weight 0\n}\n",
+    )
+    .unwrap();
+    let mut svc = Svc::start(&bin);
+    let log_path = dir.join("daemon.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let daemon = Command::new(env!("CARGO_BIN_EXE_rkeepalived"))
+        .args(["-n", "-l", "-D", "-G", "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.join("k.pid"))
+        .arg("-r")
+        .arg(dir.join("v.pid"))
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("spawn daemon");
+    let daemon = Svc(daemon);
+    let read = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let t = StdInstant::now();
+    while !read().contains("Track process fk now running") && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        read().contains("process events connector"),
+        "not in connector mode:\n{}",
+        read()
+    );
+    let t0 = StdInstant::now();
+    svc.kill();
+    while !read().contains("Track process fk stopped") && t0.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    let took = t0.elapsed();
+    assert!(
+        read().contains("Track process fk stopped"),
+        "log:\n{}",
+        read()
+    );
+    eprintln!("daemon (connector): stop logged {} after kill", ms(took));
+    assert!(took < Duration::from_secs(1));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.0.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    drop(daemon);
+    let _ = std::fs::remove_dir_all(&dir);
 }

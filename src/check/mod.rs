@@ -1,4 +1,5 @@
-//! Health-check policy (vrrp_script scheduling, rise/fall, weights): pure.
+//! Health-check policy (vrrp_script scheduling, rise/fall, weights; track_file values and
+//! vrrp_track_process matching/counting in [`track_file`] / [`track_process`]): pure.
 //!
 //! [`Checker`] decides when each `vrrp_script` runs, when a run has timed out and must be
 //! killed, and when the rise/fall-filtered result changes; the daemon carries out its

@@ -11,6 +11,7 @@ use std::fmt;
 use log::{debug, info, warn};
 
 use crate::time::{Duration, Instant};
+use crate::vrrp::node::ScriptDumpInfo;
 use crate::vrrp::spec::{ScriptCmd, ScriptSpec};
 
 /// Delay between SIGTERM and SIGKILL of a timed-out script, and between the first and second
@@ -557,6 +558,41 @@ impl Checker {
             rise: rise(&e.spec),
             fall: fall(&e.spec),
         })
+    }
+
+    /// Every script's state for the SIGUSR1 data dump, in configuration order (keepalived's
+    /// `Status` and `State` words; the core only sees rise/fall-filtered results).
+    pub fn dump_info(&self) -> Vec<ScriptDumpInfo> {
+        self.entries
+            .iter()
+            .map(|e| ScriptDumpInfo {
+                name: e.spec.name.clone(),
+                status: match e.state() {
+                    ScriptState::Init => "INIT",
+                    // keepalived compat: `init_fail` shows INIT/FAILED until the first run.
+                    ScriptState::Failed if e.spec.init_fail && e.last_exit.is_none() => {
+                        "INIT/FAILED"
+                    }
+                    ScriptState::Ok => "GOOD",
+                    ScriptState::Failed => "BAD",
+                },
+                state: match e.run.map(|r| r.phase) {
+                    None => "idle",
+                    Some(Phase::Running) => "running",
+                    Some(Phase::Terminating) => "requested termination",
+                    Some(Phase::Killing) => "forcing termination",
+                },
+                counter: e.counter,
+                rise: rise(&e.spec),
+                fall: fall(&e.spec),
+                last_result: match (e.last_timed_out, e.last_exit) {
+                    (true, _) => Some("timed out".into()),
+                    (false, Some(ExitStatus::Exited(c))) => Some(format!("exit status {c}")),
+                    (false, Some(ExitStatus::Signaled(s))) => Some(format!("killed by signal {s}")),
+                    (false, None) => None,
+                },
+            })
+            .collect()
     }
 
     /// Names of the scripts being checked, in configuration order.

@@ -29,19 +29,7 @@ use crate::time::{Duration, Instant};
 use crate::vrrp::TrackerUpdate;
 use crate::vrrp::spec::TrackProcessSpec;
 
-/// How the parameters after argv\[0\] are compared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParamMatch {
-    /// No parameter check (no parameters configured).
-    None,
-    /// The parameters must be exactly the configured ones.
-    Exact,
-    /// The configured parameters are the first ones; more may follow (`param_match partial`).
-    Partial,
-    /// As `Partial`, and the last configured one may be the start of the actual one
-    /// (`param_match initial`).
-    Initial,
-}
+pub use crate::vrrp::spec::ParamMatch;
 
 /// What is known of one process when it is (re)matched.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -71,19 +59,18 @@ impl Matcher {
             params.extend_from_slice(p.as_bytes());
             params.push(0);
         }
-        // The spec carries partial-or-not only: `param_match initial` arrives as not-partial
-        // and is matched exactly (stricter than keepalived).
-        let param_match = if spec.params.is_empty() {
-            ParamMatch::None
-        } else if spec.param_match_partial {
-            ParamMatch::Partial
-        } else {
-            ParamMatch::Exact
-        };
         Matcher {
             process: spec.process.clone(),
-            full_command: spec.full_command || !spec.params.is_empty(),
-            param_match,
+            // keepalived compat: parameters or any `param_match` need the command line (config
+            // already sets full_command then; repeated here for hand-built specs).
+            full_command: spec.full_command
+                || !spec.params.is_empty()
+                || spec.param_match != ParamMatch::None,
+            param_match: if spec.params.is_empty() || spec.param_match != ParamMatch::None {
+                spec.param_match
+            } else {
+                ParamMatch::Exact
+            },
             params,
         }
     }
@@ -103,9 +90,16 @@ impl Matcher {
         let actual = p.cmdline.get(argv0_end + 1..).unwrap_or(&[]);
         match self.param_match {
             ParamMatch::None => true,
+            // With no parameters configured: the process must have none.
             ParamMatch::Exact => actual == self.params.as_slice(),
+            // Whole parameters (each with its NUL) form a prefix.
             ParamMatch::Partial => actual.starts_with(&self.params),
-            ParamMatch::Initial => actual.starts_with(&self.params[..self.params.len() - 1]),
+            // As Partial without the last NUL: the last parameter may continue. The actual
+            // parameters are still at least as long as the configured ones (keepalived compat).
+            ParamMatch::Initial => match self.params.split_last() {
+                None => true,
+                Some((_, head)) => actual.len() >= self.params.len() && actual.starts_with(head),
+            },
         }
     }
 }
@@ -403,7 +397,7 @@ mod tests {
             &["/usr/sbin/nginx", "-c", "/etc/a.conf", "-q"]
         )));
         assert!(!m.matches(&proc_(1, "x", &["/usr/sbin/nginx", "-c", "/etc/a.con"])));
-        s.param_match_partial = true;
+        s.param_match = ParamMatch::Partial;
         let m = Matcher::new(&s);
         assert!(m.matches(&proc_(
             1,
@@ -411,10 +405,64 @@ mod tests {
             &["/usr/sbin/nginx", "-c", "/etc/a.conf", "-q"]
         )));
         assert!(!m.matches(&proc_(1, "x", &["/usr/sbin/nginx", "-c", "/etc/a.confx"])));
-        let mut m = m;
-        m.param_match = ParamMatch::Initial;
+        s.param_match = ParamMatch::Initial;
+        let m = Matcher::new(&s);
+        assert_eq!(m.param_match, ParamMatch::Initial);
         assert!(m.matches(&proc_(1, "x", &["/usr/sbin/nginx", "-c", "/etc/a.confx"])));
+        assert!(m.matches(&proc_(
+            1,
+            "x",
+            &["/usr/sbin/nginx", "-c", "/etc/a.conf", "-q"]
+        )));
         assert!(!m.matches(&proc_(1, "x", &["/usr/sbin/nginx", "-c"])));
+        assert!(!m.matches(&proc_(1, "x", &["/usr/sbin/nginx", "-cx", "/etc/a.conf"])));
+        // Only the last configured parameter may continue.
+        assert!(!m.matches(&proc_(1, "x", &["/usr/sbin/nginx", "-cq", "/etc/a.confx"])));
+    }
+
+    #[test]
+    fn param_match_forms_without_parameters() {
+        // Bare `param_match`, no parameters: the process must have none (keepalived.conf(5)).
+        let mut s = spec("p", "/usr/bin/sleep");
+        s.param_match = ParamMatch::Exact;
+        let m = Matcher::new(&s);
+        assert!(m.full_command, "any param_match reads the command line");
+        assert!(m.matches(&proc_(1, "sleep", &["/usr/bin/sleep"])));
+        assert!(!m.matches(&proc_(1, "sleep", &["/usr/bin/sleep", "10"])));
+        // `param_match partial|initial` with no parameters: any parameters (no panic).
+        for pm in [ParamMatch::Partial, ParamMatch::Initial] {
+            s.param_match = pm;
+            let m = Matcher::new(&s);
+            assert!(m.matches(&proc_(1, "sleep", &["/usr/bin/sleep"])), "{pm:?}");
+            assert!(
+                m.matches(&proc_(1, "sleep", &["/usr/bin/sleep", "10"])),
+                "{pm:?}"
+            );
+            assert!(
+                !m.matches(&proc_(1, "sleep", &["/bin/sleep", "10"])),
+                "{pm:?}"
+            );
+        }
+        // No param_match and no parameters: comm only.
+        s.param_match = ParamMatch::None;
+        let m = Matcher::new(&s);
+        assert!(!m.full_command);
+        assert!(m.matches(&proc_(1, "/usr/bin/sleep", &[])));
+    }
+
+    #[test]
+    fn quorum_max_zero_is_up_only_while_absent() {
+        let mut s = spec("p", "fakesvc");
+        s.quorum = 0;
+        s.quorum_max = Some(0);
+        let mut t = ProcessTracker::new(&[s]);
+        let now = Instant::ZERO;
+        t.scan(now, &[proc_(10, "bash", &[])]);
+        assert_eq!(drain(&mut t), vec![("p".into(), 0)]);
+        t.rematch(now, &proc_(11, "fakesvc", &[]), false);
+        assert_eq!(drain(&mut t), vec![("p".into(), 1)]);
+        t.exit(now, 11);
+        assert_eq!(drain(&mut t), vec![("p".into(), 0)]);
     }
 
     #[test]

@@ -284,6 +284,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     let mut enabled: HashSet<String> = HashSet::new();
     // Scripts keepalived removes at parse time: trackers then say "not found".
     let mut removed: HashSet<String> = HashSet::new();
+    let mut warned_default_user = false;
     for s in &m.vrrp_script {
         if !tracked.contains(s.name.as_str()) {
             continue;
@@ -333,6 +334,14 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 removed.insert(s.name.clone());
             }
             Err(ScriptProblem::NoUser) => {
+                if g.script_user.is_none() && !warned_default_user {
+                    // keepalived compat: said once, the first time the default is needed.
+                    warned_default_user = true;
+                    d.error(
+                        Some(&raw.pos),
+                        "Unable to set default user keepalived_script for script",
+                    );
+                }
                 d.error(
                     Some(&s.pos),
                     format!("Unable to set default user for vrrp script {} - removing", s.name),
@@ -375,7 +384,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 name: p.name.clone(),
                 process: name.clone(),
                 params: p.params.clone(),
-                param_match_partial: p.param_match_partial,
+                param_match: p.param_match,
                 full_command: p.full_command,
                 weight: p.weight,
                 reverse: p.reverse,
@@ -488,6 +497,31 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                     );
                 }
             }
+        }
+        // keepalived's checks of features rkeepalived does not implement (same exit code).
+        if i.vrf && i.interface.is_some() {
+            d.error(
+                Some(i.pos_of("vrf")),
+                format!("({name}) Cannot specify VRF interface and interface - ignoring"),
+            );
+        }
+        if i.vmac_xmit_base && !i.use_vmac {
+            d.error(
+                Some(i.pos_of("vmac_xmit_base")),
+                format!("({name}) vmac_xmit_base is only valid with a vmac"),
+            );
+        }
+        if i.use_vmac && !i.unicast_peer.is_empty() && !i.vmac_xmit_base {
+            d.error(
+                Some(i.pos_of("use_vmac")),
+                format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
+            );
+        }
+        if i.native_ipv6 && i.virtual_ipaddress.iter().any(|(v, _)| v.addr.is_ipv4()) {
+            d.error(
+                Some(i.pos_of("native_ipv6")),
+                format!("({name}) Cannot specify native_ipv6 with IPv4 addresses"),
+            );
         }
         // VRID.
         match i.virtual_router_id {
@@ -857,6 +891,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         s.track_files = t.2;
         s.track_processes = t.3;
         s.notify = r.notify(&i.notify, g.notify_priority_changes, d);
+        // An instance without a VRID or an interface cannot run; keepalived refuses to start
+        // it, so the spec (what the daemon runs) leaves it out.
+        if s.vrid == 0 || s.interface.is_empty() {
+            d.note(
+                ipos,
+                format!("({name}) not started: it has no valid virtual_router_id or interface"),
+            );
+            continue;
+        }
         spec.instances.push(s);
     }
 
@@ -885,9 +928,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         }
     }
 
+    // Groups only name instances that are in the spec.
+    let started: HashSet<String> = spec.instances.iter().map(|i| i.name.clone()).collect();
+    for sg in &mut spec.sync_groups {
+        sg.members.retain(|n| started.contains(n));
+    }
+
     // VRID conflicts per interface and family (reference §3.7).
     for (a_idx, a) in spec.instances.iter().enumerate() {
-        for (b_idx, b) in spec.instances.iter().enumerate().skip(a_idx + 1) {
+        for b in spec.instances.iter().skip(a_idx + 1) {
             if a.vrid != 0 && a.vrid == b.vrid && a.family == b.family && a.interface == b.interface
             {
                 let overlap = match (a.is_unicast(), b.is_unicast()) {
@@ -906,7 +955,8 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                     };
                     let at = m
                         .vrrp_instance
-                        .get(b_idx)
+                        .iter()
+                        .find(|i| i.name == b.name)
                         .map(|i| i.pos_of("virtual_router_id"));
                     d.error(
                         at,
@@ -927,9 +977,6 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             class::SECURITY,
             "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
         );
-    }
-    if g.enable_script_security && r.default_user.is_none() && g.script_user.is_none() {
-        d.note(None, "enable_script_security is set, but neither script_user nor a keepalived_script user exists: scripts without a user are disabled");
     }
     spec
 }

@@ -142,6 +142,12 @@ impl<'a> Lexer<'a> {
         } else {
             IncludeChecks::default()
         };
+        if bytes.starts_with(b"\xef\xbb\xbf") {
+            self.diags.note(
+                Some(&Pos::new(&name, 1, 1)),
+                "file starts with a UTF-8 byte order mark, which keepalived reads as part of the first keyword",
+            );
+        }
         let mut lineno = 0u32;
         for phys in bytes.split(|&b| b == b'\n') {
             lineno = lineno.saturating_add(1);
@@ -550,7 +556,10 @@ impl<'a> Lexer<'a> {
                 let n = after
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .unwrap_or(after.len());
-                if n > 0 {
+                // keepalived compat: a bare `$NAME` must be followed by a blank or the end
+                // of the line (`10.0.0.$N/32` is left as it is; `${N}` works anywhere).
+                let delimited = after[n..].chars().next().is_none_or(char::is_whitespace);
+                if n > 0 && delimited {
                     let name = &after[..n];
                     if let Some(v) = self.builtin_or_param(name) {
                         out.push_str(&v);

@@ -10,6 +10,23 @@
 //! Everything is collected into [`Diagnostic`]s with file:line:col; nothing panics. The `-t`
 //! exit code is [`diag::exit_code`]: only errors that mirror keepalived's own config errors
 //! count; our extra warnings and notes never change it.
+//!
+//! The reference for messages and exit codes is Debian's keepalived 2.2.7, checked by
+//! `tests/config_keepalived_compare.rs`. Deliberate differences:
+//! - LVS/BFD blocks are skipped with one warning, so LVS-only mistakes exit 0 (keepalived 5).
+//! - Keywords newer than 2.2.7 that we implement (`json_version`, `state_dump_file`,
+//!   `v3_checksum_as_v2`, `[vrrp_]owner_ignore_adverts`, `no_virtual_ipaddress`,
+//!   `set_supplementary_groups`, `use_symlink_paths`; 2.2.7 says "Unknown keyword", rc 5) are
+//!   applied, with a note. Newer keywords we do not implement (`auth_hmac`,
+//!   `timer_expired_backup`, `vrrp_delay_after_boot`, ...) are unknown keywords, as in 2.2.7.
+//! - A self-including config stops at depth 32 (keepalived runs out of file descriptors);
+//!   both exit 0.
+//! - Nested `~SEQ` expansions are capped at 100000 lines, blocks at 16 levels (hostile input).
+//! - Extra notes where keepalived is silent: duplicate VIPs/peers, keywords given twice,
+//!   notify scripts dropped, IPv6 forcing VRRPv3, BOM, long lines.
+//!
+//! As keepalived: a missing `-f` file, a directory or an executable file exits 0; a missing
+//! parameter exits 2; `include_check` is an unknown keyword (2.2.7).
 
 pub mod complete;
 pub mod diag;

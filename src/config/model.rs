@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::diag::{Diags, Pos};
 use super::lexer::Tok;
 use super::tree::Stmt;
-use crate::vrrp::spec::VipSpec;
+use crate::vrrp::spec::{ParamMatch, VipSpec};
 
 /// `user [[:]group]` of a script.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -97,7 +97,7 @@ pub struct TrackProcess {
     pub pos: Pos,
     pub process: Option<String>,
     pub params: Vec<String>,
-    pub param_match_partial: bool,
+    pub param_match: ParamMatch,
     pub full_command: bool,
     pub weight: i32,
     pub reverse: bool,
@@ -204,6 +204,10 @@ pub struct VrrpInstance {
     pub notify: Notify,
     /// Where each keyword was last given (for diagnostics made after parsing).
     pub keyword_pos: Vec<(String, Pos)>,
+    /// Unsupported features, kept for keepalived's cross-checks.
+    pub vrf: bool,
+    pub use_vmac: bool,
+    pub vmac_xmit_base: bool,
 }
 
 impl VrrpInstance {
@@ -330,12 +334,10 @@ fn secs_to_us(v: f64) -> u64 {
 
 fn read_user(args: &[Tok]) -> Option<ScriptUser> {
     let user = args.first()?.text.clone();
+    // keepalived 2.2.7 compat: `user group` only; the newer `:group` form (supplementary
+    // groups) is looked up literally and so fails there, as it does in 2.2.7.
     let (group, supplementary) = match args.get(1) {
-        Some(g) => match g.text.strip_prefix(':') {
-            Some(rest) if !rest.is_empty() => (Some(rest.to_string()), true),
-            Some(_) => (args.get(2).map(|t| t.text.clone()), true),
-            None => (Some(g.text.clone()), false),
-        },
+        Some(g) => (Some(g.text.clone()), false),
         None => (None, false),
     };
     Some(ScriptUser {
@@ -545,7 +547,10 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
     for st in b {
         let kw = st.kw.text.as_str();
         match kw {
-            "router_id" => g.router_id = st.args.first().map(|t| t.text.clone()),
+            "router_id" => match st.args.first() {
+                Some(t) => g.router_id = Some(t.text.clone()),
+                None => d.error(Some(st.pos()), "routerid name missing - ignoring"),
+            },
             "script_user" => match read_user(&st.args) {
                 Some(u) => {
                     g.script_user = Some(u);
@@ -554,8 +559,14 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 None => d.error(Some(st.pos()), "No script username specified"),
             },
             "enable_script_security" => g.enable_script_security = true,
-            "set_supplementary_groups" => g.set_supplementary_groups = true,
-            "use_symlink_paths" => g.use_symlink_paths = read_bool(st, d).unwrap_or(true),
+            "set_supplementary_groups" => {
+                newer_than_227(st, d);
+                g.set_supplementary_groups = true
+            }
+            "use_symlink_paths" => {
+                newer_than_227(st, d);
+                g.use_symlink_paths = read_bool(st, d).unwrap_or(true)
+            }
             "vrrp_version" => {
                 if let Some(t) = arg(st, 0, d) {
                     match read_int(t, 2, 3, d) {
@@ -660,9 +671,13 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 g.vrrp_higher_prio_send_advert = read_bool(st, d).unwrap_or(true)
             }
             "vrrp_owner_ignore_adverts" => {
+                newer_than_227(st, d);
                 g.vrrp_owner_ignore_adverts = read_bool(st, d).unwrap_or(true)
             }
-            "v3_checksum_as_v2" => g.v3_checksum_as_v2 = read_bool(st, d).unwrap_or(true),
+            "v3_checksum_as_v2" => {
+                newer_than_227(st, d);
+                g.v3_checksum_as_v2 = read_bool(st, d).unwrap_or(true)
+            }
             "vrrp_notify_fifo" | "notify_fifo" => match st.args.first() {
                 Some(t) => g.notify_fifo = Some(t.text.clone()),
                 None => d.error(Some(st.pos()), format!("No {kw} name specified")),
@@ -756,8 +771,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "bfd_rlimit_rttime"
             | "lvs_notify_fifo"
             | "lvs_notify_fifo_script"
-            | "stats_dump_file"
-            | "json_dump_file"
             | "linkbeat_use_polling"
             | "vmac_prefix"
             | "vmac_addr_prefix"
@@ -786,13 +799,14 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "enable_snmp_checker"
             | "enable_dbus"
             | "nftables"
-            | "vrrp_iptables"
-            | "vrrp_ipsets"
             | "startup_script"
             | "shutdown_script"
             | "vrrp_garp_extra_if"
-            | "vrrp_vmac_garp_intvl"
-            | "vrrp_delay_after_boot" => d.unsupported(Some(st.pos()), kw),
+            | "vrrp_vmac_garp_intvl" => d.unsupported(Some(st.pos()), kw),
+            "vrrp_iptables" | "vrrp_ipsets" => d.error(
+                Some(st.pos()),
+                "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option",
+            ),
             _ => unknown(st, d, |inner, d| global_defs(inner, g, d)),
         }
     }
@@ -834,29 +848,45 @@ fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
             }
             "interval" | "timeout" => {
                 if let Some(t) = arg(k, 0, d) {
-                    // keepalived 2.2.7: whole seconds.
-                    let v = super::lexer::parse_c_int(&t.text)
-                        .or_else(|| t.text.parse::<f64>().ok().map(|f| f as i64));
-                    match v {
-                        Some(v) if v >= 1 && v <= i64::from(u32::MAX / 1_000_000) => {
-                            if kw == "interval" {
-                                s.interval_s = v as u32
-                            } else {
-                                s.timeout_s = Some(v as u32)
-                            }
-                        }
-                        _ => {
+                    // keepalived 2.2.7: whole seconds, 1..4294; 0 becomes 1, anything else
+                    // invalid keeps the default.
+                    let v = match t.text.parse::<i64>() {
+                        Ok(0) => {
                             d.error(
                                 Some(&t.pos),
                                 format!(
                                     "({name}): vrrp script {kw} must be greater than 0, setting to 1"
                                 ),
                             );
-                            if kw == "interval" {
-                                s.interval_s = 1
-                            } else {
-                                s.timeout_s = Some(1)
+                            Some(1)
+                        }
+                        Ok(v) if (1..=4294).contains(&v) => Some(v as u32),
+                        parsed => {
+                            if parsed.is_err() {
+                                d.error(Some(&t.pos), format!("invalid number '{}'", t.text));
                             }
+                            d.error(
+                                Some(&t.pos),
+                                if kw == "interval" {
+                                    format!(
+                                        "({name}): vrrp script interval '{}' must be between 1 and 4294 - ignoring",
+                                        t.text
+                                    )
+                                } else {
+                                    format!(
+                                        "({name}): vrrp script timeout '{}' invalid - ignoring",
+                                        t.text
+                                    )
+                                },
+                            );
+                            None
+                        }
+                    };
+                    if let Some(v) = v {
+                        if kw == "interval" {
+                            s.interval_s = v
+                        } else {
+                            s.timeout_s = Some(v)
                         }
                     }
                 }
@@ -873,8 +903,13 @@ fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
                             ),
                         ),
                     }
-                    if k.args.get(1).is_some_and(|t| t.text == "reverse") {
-                        s.reverse = true;
+                    match k.args.get(1) {
+                        None => {}
+                        Some(r) if r.text == "reverse" => s.reverse = true,
+                        Some(o) => d.error(
+                            Some(&o.pos),
+                            format!("vrrp_script {name} unknown weight option {}", o.text),
+                        ),
                     }
                 }
             }
@@ -955,7 +990,7 @@ fn track_process(st: &Stmt, d: &mut Diags) -> TrackProcess {
         pos: st.pos().clone(),
         process: None,
         params: Vec::new(),
-        param_match_partial: false,
+        param_match: ParamMatch::None,
         full_command: false,
         weight: 0,
         reverse: false,
@@ -970,9 +1005,34 @@ fn track_process(st: &Stmt, d: &mut Diags) -> TrackProcess {
             "process" => {
                 p.process = k.args.first().map(|t| t.text.clone());
                 p.params = k.args.iter().skip(1).map(|t| t.text.clone()).collect();
+                if !p.params.is_empty() {
+                    // keepalived compat: parameters mean an exact match of the full command
+                    // line unless `param_match` says otherwise.
+                    if p.param_match == ParamMatch::None {
+                        p.param_match = ParamMatch::Exact;
+                    }
+                    p.full_command = true;
+                }
             }
             "param_match" => {
-                p.param_match_partial = k.args.first().is_some_and(|t| t.text == "partial")
+                // keepalived compat: bare `param_match` = exact (with no parameters
+                // configured: the process must have none); any form reads the command line.
+                let m = match k.args.first().map(|t| t.text.as_str()) {
+                    None => Some(ParamMatch::Exact),
+                    Some("initial") => Some(ParamMatch::Initial),
+                    Some("partial") => Some(ParamMatch::Partial),
+                    Some(other) => {
+                        d.error(
+                            Some(&k.args[0].pos),
+                            format!("Invalid param_match type {other} - ignoring"),
+                        );
+                        None
+                    }
+                };
+                if let Some(m) = m {
+                    p.param_match = m;
+                    p.full_command = true;
+                }
             }
             "full_command" => p.full_command = true,
             "weight" => {
@@ -983,13 +1043,33 @@ fn track_process(st: &Stmt, d: &mut Diags) -> TrackProcess {
                     p.reverse = k.args.get(1).is_some_and(|t| t.text == "reverse");
                 }
             }
-            "quorum" | "quorum_max" => {
-                if let Some(t) = arg(k, 0, d) {
-                    if let Some(v) = read_int(t, 0, i64::from(u32::MAX), d) {
-                        if kw == "quorum" {
-                            p.quorum = v as u32
-                        } else {
-                            p.quorum_max = Some(v as u32)
+            "quorum" => {
+                if let Some(t) = arg(k, 0, d)
+                    && let Some(v) = read_int(t, 1, 65535, d)
+                {
+                    let v = v as u32;
+                    if p.quorum_max.is_some_and(|m| v > m) {
+                        d.error(Some(&t.pos), "Quorum is greater than quorum_max - ignoring");
+                    } else {
+                        p.quorum = v;
+                    }
+                }
+            }
+            "quorum_max" => {
+                if let Some(t) = arg(k, 0, d)
+                    && let Some(v) = read_int(t, 0, 65535, d)
+                {
+                    let v = v as u32;
+                    // keepalived compat: `quorum_max 0` (the process must not run) is allowed
+                    // unless a quorum above 1 was given; it sets the quorum to 0.
+                    if (v != 0 || p.quorum > 1) && v < p.quorum {
+                        d.error(Some(&t.pos), "quorum_max is less than quorum - ignoring");
+                    } else {
+                        p.quorum_max = Some(v);
+                        if v == 0 {
+                            p.quorum = 0;
+                        } else if p.quorum == 0 {
+                            p.quorum = 1;
                         }
                     }
                 }
@@ -1216,6 +1296,9 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, next_pref: &mut u32, d: &mut Diags
         strict_mode: None,
         notify: Notify::default(),
         keyword_pos: Vec::new(),
+        vrf: false,
+        use_vmac: false,
+        vmac_xmit_base: false,
     };
     instance_body(
         require_block(st, d),
@@ -1310,13 +1393,19 @@ fn instance_body(
                     }
                 }
             }
-            "vrf"
-            | "use_vmac"
-            | "use_vmac_addr"
-            | "vmac_xmit_base"
-            | "use_ipvlan"
-            | "timer_expired_backup"
-            | "thread_timer_expired"
+            "vrf" => {
+                d.unsupported(Some(k.pos()), kw);
+                v.vrf = true;
+            }
+            "use_vmac" | "use_ipvlan" => {
+                d.unsupported(Some(k.pos()), kw);
+                v.use_vmac = true;
+            }
+            "vmac_xmit_base" => {
+                d.unsupported(Some(k.pos()), kw);
+                v.vmac_xmit_base = true;
+            }
+            "use_vmac_addr"
             | "smtp_alert"
             | "kernel_rx_buf_size"
             | "garp_extra_if"
@@ -1425,7 +1514,6 @@ fn instance_body(
                     }
                 }
             }
-            "auth_hmac" => d.unsupported(Some(k.pos()), kw),
             "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
                 for line in require_block(k, d) {
                     if let Some(vip) = vip_line(line, dynamic_if, d) {
@@ -1437,7 +1525,10 @@ fn instance_body(
                     }
                 }
             }
-            "no_virtual_ipaddress" => v.no_virtual_ipaddress = true,
+            "no_virtual_ipaddress" => {
+                newer_than_227(k, d);
+                v.no_virtual_ipaddress = true
+            }
             "virtual_routes" => {
                 d.unsupported(Some(k.pos()), kw);
                 v.virtual_routes = route_lines(require_block(k, d), d);
@@ -1523,7 +1614,10 @@ fn instance_body(
             "old_unicast_checksum" => {
                 v.old_unicast_checksum = Some(k.args.first().is_none_or(|t| t.text != "never"))
             }
-            "v3_checksum_as_v2" => v.v3_checksum_as_v2 = read_bool(k, d),
+            "v3_checksum_as_v2" => {
+                newer_than_227(k, d);
+                v.v3_checksum_as_v2 = read_bool(k, d)
+            }
             "mcast_dst_ip" => {
                 if let Some(t) = arg(k, 0, d) {
                     match parse_addr(t) {
@@ -1584,7 +1678,10 @@ fn instance_body(
             }
             "lower_prio_no_advert" => v.lower_prio_no_advert = read_bool(k, d),
             "higher_prio_send_advert" => v.higher_prio_send_advert = read_bool(k, d),
-            "owner_ignore_adverts" => v.owner_ignore_adverts = read_bool(k, d),
+            "owner_ignore_adverts" => {
+                newer_than_227(k, d);
+                v.owner_ignore_adverts = read_bool(k, d)
+            }
             "accept" => v.accept = Some(true),
             "no_accept" => {
                 v.accept = Some(false);

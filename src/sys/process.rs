@@ -115,14 +115,13 @@ pub fn spawn(cmd: &ScriptCmd, extra_env_remove: &[&str]) -> Result<Child, SpawnE
     // fork and exec and may only make async-signal-safe calls (no allocation, no locks).
     let creds = Creds::for_cmd(cmd);
     let parent = nix::unistd::getpid().as_raw();
-    let nsig = libc::SIGRTMAX() + 1;
     let sweep_max = fd_sweep_limit();
 
     // SAFETY: the closure only calls async-signal-safe functions (pthread_sigmask, sigaction,
     // setgroups, setgid, setuid, prctl, getppid, syscall(close_range), fcntl), on data owned by
     // the closure or on the stack; it allocates nothing and takes no locks.
     unsafe {
-        command.pre_exec(move || child_setup(&creds, parent, nsig, sweep_max));
+        command.pre_exec(move || child_setup(&creds, parent, sweep_max));
     }
 
     let child = command.spawn().map_err(err)?;
@@ -162,45 +161,11 @@ fn fd_sweep_limit() -> libc::c_int {
 
 /// Runs in the child between fork and exec (after std's own stdio/pgid setup).
 /// Async-signal-safe calls only.
-fn child_setup(
-    creds: &Creds,
-    parent: libc::pid_t,
-    nsig: libc::c_int,
-    sweep_max: libc::c_int,
-) -> io::Result<()> {
+fn child_setup(creds: &Creds, parent: libc::pid_t, sweep_max: libc::c_int) -> io::Result<()> {
     // Clear the signal mask inherited from the daemon (which blocks everything it reads from
-    // its signalfd) and reset every disposition to the default.
-    // SAFETY: `set` is a properly initialised sigset_t on our stack; the pointers are valid.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        if libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    // The raw syscall rather than libc's sigaction(): glibc refuses the two real-time signals it
-    // reserves for itself (32, 33), but their dispositions are inherited all the same.
-    // An all-zero kernel `struct sigaction` is SIG_DFL with no flags and an empty mask; the
-    // buffer is larger than the kernel's struct on every architecture.
-    let dfl = [0u64; 8];
-    // The kernel's sigset is _NSIG bits, and SIGRTMAX = _NSIG - 1.
-    let kernel_sigset_size = ((nsig - 1) / 8) as libc::size_t;
-    for sig in 1..nsig {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-            continue;
-        }
-        // SAFETY: `dfl` is a valid, readable buffer for the duration of the call; the old
-        // action is not requested; errors are ignored on purpose (nothing to do about them).
-        unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                dfl.as_ptr(),
-                std::ptr::null_mut::<libc::c_void>(),
-                kernel_sigset_size,
-            )
-        };
-    }
+    // its signalfd) and reset every disposition to the default: the one async-signal-safe
+    // routine in sys::signal does both.
+    super::signal::reset_for_child();
 
     if let Some((uid, gid)) = creds.change {
         // Order matters: groups and gid need privilege, which setuid gives up.

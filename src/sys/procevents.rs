@@ -492,9 +492,10 @@ impl ProcWatch {
         let procs = scan_procs(Path::new("/proc"), self.tracker.needs_cmdline());
         self.tracker.scan(now, &procs);
         self.after_change(now);
-        if matches!(self.source, Source::Fallback(_)) && !self.tracker.is_empty() {
-            self.next_scan = Some(now + SCAN_INTERVAL);
-        }
+        // Only the fallback scans periodically, and only while something is tracked (a stale
+        // deadline would make the daemon's timer fire in a loop).
+        self.next_scan = (matches!(self.source, Source::Fallback(_)) && !self.tracker.is_empty())
+            .then(|| now + SCAN_INTERVAL);
     }
 
     /// Keep the fallback's pidfds in step with the counted processes.

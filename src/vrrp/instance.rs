@@ -444,6 +444,7 @@ impl Instance {
         can_start: bool,
         out: &mut VecDeque<Action>,
     ) -> Option<State> {
+        let prev_src = self.src;
         self.src = ev.src;
         let p = if self.owner_demoted { 254 } else { ev.priority };
         self.set_priority(now, p, out);
@@ -461,7 +462,17 @@ impl Instance {
             }
             State::Backup | State::Master => {
                 if !self.faults.is_empty() {
+                    // keepalived compat: a MASTER that goes FAULT because its source address
+                    // disappeared still sends its priority 0 advert from the address it had,
+                    // so the peer takes over after its skew time, not the master-down interval.
+                    let lost_src = self.src.is_none() && self.state == State::Master;
+                    if lost_src {
+                        self.src = prev_src;
+                    }
                     self.enter_fault(now, out);
+                    if lost_src {
+                        self.src = None;
+                    }
                 }
             }
             State::Fault => {
@@ -589,7 +600,12 @@ impl Instance {
         }
         if adv.version != self.spec.version {
             if self.log_once(once::VERSION) {
-                warn!("({name}) wrong VRRP version from {src}");
+                let n = |v: Version| if v == Version::V2 { 2 } else { 3 };
+                warn!(
+                    "({name}) wrong version. Received {} and expect {} (from {src})",
+                    n(adv.version),
+                    n(self.spec.version)
+                );
             }
             return RxOutcome::Rejected;
         }
@@ -615,9 +631,19 @@ impl Instance {
                 }
                 if self.log_once(once::AUTH) {
                     if type_mismatch {
-                        warn!("({name}) received an invalid auth type from {src}");
+                        let wire_n = match adv.auth {
+                            WireAuth::None => 0,
+                            WireAuth::Pass(_) => 1,
+                            WireAuth::Ah => 2,
+                        };
+                        let ours = match self.spec.auth {
+                            Auth::None => 0,
+                            Auth::Pass(_) => 1,
+                            Auth::Ah => 2,
+                        };
+                        warn!("({name}) received a {wire_n} auth, expecting {ours}! (from {src})");
                     } else {
-                        warn!("({name}) received an invalid passwd from {src}");
+                        warn!("({name}) received an invalid passwd! (from {src})");
                     }
                 }
                 return RxOutcome::Rejected;
@@ -938,12 +964,23 @@ impl Instance {
             "({}) VIP {addr} removed from {ifname} - leaving MASTER state",
             self.spec.name
         );
+        // keepalived compat (observed on 2.2.7): the MASTER resigns with a priority 0 advert
+        // and re-arms its down timer to its own skew time. The peers, told by the priority 0
+        // advert, wait their (longer, lower-priority) skew time, so this node re-takes MASTER
+        // first and re-adds the VIPs: exactly one holder at any time, back in under a second.
+        self.send_advert(0, out);
         self.master_to_backup(now, out);
+        self.timers.set(Timer::MasterDown, now + self.skew());
         true
     }
 
     /// Shutdown: resign (priority 0 + DelVip unless `release_vips` is false) and notify STOP.
-    pub(crate) fn shutdown(&mut self, now: Instant, release_vips: bool, out: &mut VecDeque<Action>) {
+    pub(crate) fn shutdown(
+        &mut self,
+        now: Instant,
+        release_vips: bool,
+        out: &mut VecDeque<Action>,
+    ) {
         if self.state == State::Master && release_vips {
             self.send_advert(0, out);
             self.del_vips(out);

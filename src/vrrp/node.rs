@@ -28,7 +28,7 @@
 //! }
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -38,12 +38,12 @@ use super::action::{Action, Notification, NotifyKind, NotifyState};
 use super::input::{Input, RxPacket, TrackerUpdate};
 use super::instance::{Instance, RxOutcome};
 use super::spec::{
-    Auth, Family, InstanceSpec, NodeSpec, OldUnicastChecksum, SyncGroupSpec, TrackRef, Version,
-    VipSpec,
+    Auth, Family, InstanceSpec, NodeSpec, OldUnicastChecksum, ParamMatch, SyncGroupSpec, TrackRef,
+    Version, VipSpec,
 };
 use super::track::{Eval, Trackers, evaluate};
 use super::types::State;
-use super::wire::{self, Advert, ChecksumCtx, WireError};
+use super::wire::{self, Advert, ChecksumCtx, ChecksumForm, WireError};
 use crate::time::{Duration, Instant};
 
 /// keepalived's reload matching key (reference §2.1 step 4): VRID, family, interface,
@@ -78,6 +78,49 @@ struct Group {
     state: State,
 }
 
+/// What the script checker knows of one `vrrp_script`, for the SIGUSR1 data dump. The core
+/// only sees rise/fall-filtered results; the daemon passes these from
+/// `check::Checker::dump_info()` to [`Node::dump_data_with`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptDumpInfo {
+    pub name: String,
+    /// keepalived's `Status` word: `INIT`, `INIT/FAILED`, `GOOD` or `BAD`.
+    pub status: &'static str,
+    /// keepalived's `State` word: `idle`, `running`, `requested termination` or
+    /// `forcing termination`.
+    pub state: &'static str,
+    /// The rise/fall counter (GOOD ⇔ `counter >= rise`), in `0..rise + fall`.
+    pub counter: u32,
+    pub rise: u32,
+    pub fall: u32,
+    /// How the last completed run ended (`None` before the first one).
+    pub last_result: Option<String>,
+}
+
+/// The tracker lists of an instance or a sync group, for dumps.
+struct TrackLists<'a> {
+    scripts: &'a [TrackRef],
+    files: &'a [TrackRef],
+    processes: &'a [TrackRef],
+}
+
+impl<'a> TrackLists<'a> {
+    fn of_instance(s: &'a InstanceSpec) -> Self {
+        TrackLists {
+            scripts: &s.track_scripts,
+            files: &s.track_files,
+            processes: &s.track_processes,
+        }
+    }
+    fn of_group(g: &'a SyncGroupSpec) -> Self {
+        TrackLists {
+            scripts: &g.track_scripts,
+            files: &g.track_files,
+            processes: &g.track_processes,
+        }
+    }
+}
+
 /// A whole keepalived VRRP process, minus the I/O.
 #[derive(Debug)]
 pub struct Node {
@@ -91,6 +134,23 @@ pub struct Node {
     stopped: bool,
     /// Added to a monotonic `Instant` to get Unix-epoch microseconds (for JSON/data dumps).
     epoch_offset_us: i64,
+    /// `vrrp_garp_interval` / `vrrp_gna_interval` pacing: per-interface queues.
+    garp_queues: BTreeMap<String, GarpQueue>,
+    /// Addresses we asked the daemon to delete, and when: the RTM_DELADDR that follows is
+    /// ours, not an external deletion.
+    own_deletions: Vec<(String, IpAddr, Instant)>,
+    /// The `now` of the latest input (for drain-time bookkeeping).
+    last_now: Instant,
+}
+
+/// How long an RTM_DELADDR is attributed to our own DelVip.
+const OWN_DELETION_WINDOW: Duration = Duration::from_secs(2);
+
+/// GARPs / unsolicited NAs waiting for their turn on one interface.
+#[derive(Clone, Debug, Default)]
+struct GarpQueue {
+    pending: VecDeque<IpAddr>,
+    next_at: Instant,
 }
 
 fn vip_string(v: &VipSpec, default_dev: &str, set: bool) -> String {
@@ -193,6 +253,9 @@ impl Node {
             startup_until,
             stopped: false,
             epoch_offset_us: 0,
+            garp_queues: BTreeMap::new(),
+            own_deletions: Vec::new(),
+            last_now: now,
         };
         for inst in &mut node.instances {
             // keepalived compat: start from a clean slate ("removing VIPs." at startup).
@@ -211,6 +274,7 @@ impl Node {
         if self.stopped {
             return;
         }
+        self.last_now = now;
         match input {
             Input::Packet(p) => self.handle_packet(now, p),
             Input::Timeout => {}
@@ -219,6 +283,18 @@ impl Node {
                 self.reevaluate(now);
             }
             Input::AddressDeleted { ifname, addr, .. } => {
+                self.own_deletions
+                    .retain(|(_, _, at)| now.saturating_since(*at) <= OWN_DELETION_WINDOW);
+                if let Some(k) = self
+                    .own_deletions
+                    .iter()
+                    .position(|(i, a, _)| *i == ifname && *a == addr)
+                {
+                    // The echo of our own DelVip (e.g. a VIP re-added with other attributes
+                    // by a reload): not a reason to leave MASTER.
+                    self.own_deletions.swap_remove(k);
+                    return;
+                }
                 for inst in &mut self.instances {
                     inst.address_deleted(now, &ifname, addr, &mut self.actions);
                 }
@@ -245,10 +321,19 @@ impl Node {
         }
         self.run_timers(now);
         self.sync_groups(now);
+        self.pace_garps(now);
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        let a = self.actions.pop_front()?;
+        if let Action::DelVip { ifname, vip, .. } = &a {
+            self.own_deletions
+                .push((ifname.clone(), vip.addr, self.last_now));
+            if self.own_deletions.len() > 4096 {
+                self.own_deletions.remove(0);
+            }
+        }
+        Some(a)
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -260,10 +345,82 @@ impl Node {
             .iter()
             .filter_map(|i| i.timers.next_timeout())
             .min();
-        match (t, self.startup_until) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let g = self
+            .garp_queues
+            .values()
+            .filter(|q| !q.pending.is_empty())
+            .map(|q| q.next_at)
+            .min();
+        [t, self.startup_until, g].into_iter().flatten().min()
+    }
+
+    fn garp_pacing(&self, addr: IpAddr) -> Duration {
+        if addr.is_ipv4() {
+            self.spec.globals.garp_interval
+        } else {
+            self.spec.globals.gna_interval
         }
+    }
+
+    /// keepalived compat (`vrrp_garp_interval`, `vrrp_gna_interval`): at most one GARP / NA
+    /// per interval on each interface; the rest wait in a queue. A VIP being removed drops
+    /// its queued announcements.
+    fn pace_garps(&mut self, now: Instant) {
+        let g = &self.spec.globals;
+        if g.garp_interval == Duration::ZERO
+            && g.gna_interval == Duration::ZERO
+            && self.garp_queues.is_empty()
+        {
+            return;
+        }
+        let mut kept = VecDeque::with_capacity(self.actions.len());
+        let actions = std::mem::take(&mut self.actions);
+        for a in actions {
+            match a {
+                Action::SendGarp { ifname, addr } if self.garp_pacing(addr) > Duration::ZERO => {
+                    self.garp_queues
+                        .entry(ifname)
+                        .or_default()
+                        .pending
+                        .push_back(addr);
+                }
+                Action::DelVip {
+                    ref ifname,
+                    ref vip,
+                    ..
+                } => {
+                    if let Some(q) = self.garp_queues.get_mut(ifname) {
+                        q.pending.retain(|x| *x != vip.addr);
+                    }
+                    kept.push_back(a);
+                }
+                a => kept.push_back(a),
+            }
+        }
+        self.actions = kept;
+        let names: Vec<String> = self.garp_queues.keys().cloned().collect();
+        for ifname in names {
+            let Some(q) = self.garp_queues.get_mut(&ifname) else {
+                continue;
+            };
+            // One per interval; everything at once if the interval is (now) zero.
+            while q.next_at <= now
+                && let Some(addr) = q.pending.pop_front()
+            {
+                let gap = if addr.is_ipv4() {
+                    self.spec.globals.garp_interval
+                } else {
+                    self.spec.globals.gna_interval
+                };
+                q.next_at = now + gap;
+                self.actions.push_back(Action::SendGarp {
+                    ifname: ifname.clone(),
+                    addr,
+                });
+            }
+        }
+        self.garp_queues
+            .retain(|_, q| !q.pending.is_empty() || q.next_at > now);
     }
 
     /// Interfaces the config needs: instance interfaces, VIP devs, track_interface names.
@@ -381,33 +538,35 @@ impl Node {
             return;
         }
         let unicast = inst.spec.is_unicast();
-        let mk_ctx = |dst: IpAddr| ChecksumCtx {
-            src: p.src,
-            dst,
-            v3_ipv4_pseudo_header: !inst.spec.v3_checksum_as_v2,
-            kernel_checksum: p.family == Family::V6,
-        };
+        // The pseudo-header destination: the packet's own destination, or the multicast group
+        // once the instance uses the pre-1.3.6 unicast checksum (configured or detected).
         let dst = if inst.old_checksum() && unicast {
             inst.spec.mcast_dst
         } else {
             p.dst
         };
-        let mut res = wire::parse(&p.payload, p.family, &mk_ctx(dst));
-        if res == Err(WireError::Checksum)
-            && unicast
-            && inst.spec.version == Version::V3
-            && p.family == Family::V4
-            && inst.spec.old_unicast_checksum == OldUnicastChecksum::Auto
-            && !inst.old_checksum()
-        {
-            // keepalived compat: detect a pre-1.3.6 peer (multicast group in the
-            // pseudo-header of unicast adverts) and switch to its checksum.
-            let retry = wire::parse(&p.payload, p.family, &mk_ctx(inst.spec.mcast_dst));
-            if retry.is_ok() {
-                self.instances[idx].set_old_checksum();
-                res = retry;
+        let ctx = ChecksumCtx {
+            src: p.src,
+            dst,
+            v3_ipv4_pseudo_header: !inst.spec.v3_checksum_as_v2,
+            kernel_checksum: p.family == Family::V6,
+        };
+        let res = match wire::parse_with_fallback(&p.payload, p.family, &ctx) {
+            Ok(parsed) if parsed.checksum == ChecksumForm::V3Ipv4OldUnicast => {
+                // keepalived compat (§4.11): a unicast v3 advert from keepalived < 1.3.6 carries
+                // the multicast group in its pseudo-header. By default the instance switches to
+                // that form (for sending too); `old_unicast_checksum never` (or a multicast
+                // instance) treats it as a bad checksum.
+                if unicast && inst.spec.old_unicast_checksum == OldUnicastChecksum::Auto {
+                    self.instances[idx].set_old_checksum();
+                    Ok(parsed.advert)
+                } else {
+                    Err(WireError::Checksum)
+                }
             }
-        }
+            Ok(parsed) => Ok(parsed.advert),
+            Err(e) => Err(e),
+        };
         match res {
             Ok(adv) => self.deliver(now, idx, p.src, p.dst, p.ttl, &adv),
             Err(e) => {
@@ -416,9 +575,24 @@ impl Node {
                     WireError::Length => inst.stats.packet_len_err += 1,
                     WireError::Type => inst.stats.invalid_type_rcvd += 1,
                     WireError::AuthType => inst.stats.invalid_authtype += 1,
-                    WireError::Version | WireError::Checksum => {}
+                    // keepalived keeps these two for SNMP only (chk_err, vers_err); we show them
+                    // in the SIGUSR1 dump, not in the 2.2.7-format stats file.
+                    WireError::Checksum => inst.stats.chk_err += 1,
+                    WireError::Version => inst.stats.vers_err += 1,
                 }
-                warn!("({}) {e} from {}", inst.spec.name, p.src);
+                if e == WireError::Checksum {
+                    let v = if inst.spec.version == Version::V3 {
+                        3
+                    } else {
+                        2
+                    };
+                    warn!(
+                        "({}) Invalid VRRPv{v} checksum from {}",
+                        inst.spec.name, p.src
+                    );
+                } else {
+                    warn!("({}) {e} from {}", inst.spec.name, p.src);
+                }
             }
         }
     }
@@ -439,11 +613,13 @@ impl Node {
         if self.stopped {
             return;
         }
+        self.last_now = now;
         if let Some(idx) = self.find_instance(ifname, family, adv.vrid, src, dst) {
             self.deliver(now, idx, src, dst, ttl, adv);
         }
         self.run_timers(now);
         self.sync_groups(now);
+        self.pace_garps(now);
     }
 
     fn deliver(
@@ -787,6 +963,8 @@ impl Node {
             let n = group_notification(&g.spec, NotifyState::Stop);
             self.actions.push_back(Action::Notify(n));
         }
+        // keepalived compat: queued GARPs are dropped at shutdown.
+        self.garp_queues.clear();
         self.stopped = true;
     }
 
@@ -909,6 +1087,12 @@ impl Node {
     /// `Gratuitous ARP delay`, `Virtual Router ID`, `Virtual IP (n):`, `VRRP Script = `,
     /// `Status`, `State`). keepalived does not promise a stable format; neither do we.
     pub fn dump_data(&self, now: Instant) -> String {
+        self.dump_data_with(now, &[])
+    }
+
+    /// The SIGUSR1 data dump, with the script checker's view of each `vrrp_script` (scripts
+    /// missing from `scripts` are shown from the results the core has received).
+    pub fn dump_data_with(&self, now: Instant, scripts: &[ScriptDumpInfo]) -> String {
         let mut o = String::from("------< VRRP Topology >------\n");
         for i in &self.instances {
             let s = &i.spec;
@@ -1006,7 +1190,7 @@ impl Node {
             let _ = writeln!(o, "   Virtual Router ID = {}", s.vrid);
             let _ = writeln!(o, "   Priority = {}", s.priority);
             let _ = writeln!(o, "   Effective priority = {}", i.priority);
-            if let Some(m) = i.master_addr {
+            if let (Some(m), State::Backup) = (i.master_addr, i.state) {
                 let _ = writeln!(o, "   Master router = {m}");
                 let _ = writeln!(o, "   Master priority = {}", i.master_priority);
             }
@@ -1066,6 +1250,15 @@ impl Node {
                         p.max_ttl.unwrap_or(255)
                     );
                 }
+                // keepalived's words: no (current form), config (`old_unicast_checksum`),
+                // never, auto (a pre-1.3.6 peer was detected).
+                let compat = match (s.old_unicast_checksum, i.old_checksum()) {
+                    (OldUnicastChecksum::Always, _) => "config",
+                    (OldUnicastChecksum::Never, _) => "never",
+                    (OldUnicastChecksum::Auto, true) => "auto",
+                    (OldUnicastChecksum::Auto, false) => "no",
+                };
+                let _ = writeln!(o, "   Unicast checksum compatibility = {compat}");
             }
             if !s.track_interfaces.is_empty() {
                 let _ = writeln!(o, "   Tracked interfaces :");
@@ -1079,9 +1272,16 @@ impl Node {
                     );
                 }
             }
-            if !s.track_scripts.is_empty() {
-                let _ = writeln!(o, "   Tracked scripts :");
-                for t in &s.track_scripts {
+            for (title, list) in [
+                ("scripts", &s.track_scripts),
+                ("files", &s.track_files),
+                ("processes", &s.track_processes),
+            ] {
+                if list.is_empty() {
+                    continue;
+                }
+                let _ = writeln!(o, "   Tracked {title} :");
+                for t in list {
                     let _ = writeln!(
                         o,
                         "     {} weight {}{}",
@@ -1113,6 +1313,12 @@ impl Node {
                 i.stats.become_master,
                 i.stats.release_master
             );
+            // keepalived keeps these for SNMP only; shown here so they are visible somewhere.
+            let _ = writeln!(
+                o,
+                "   Errors: checksum {} version {}",
+                i.stats.chk_err, i.stats.vers_err
+            );
             let _ = now;
         }
         if !self.groups.is_empty() {
@@ -1140,22 +1346,115 @@ impl Node {
                 );
                 let _ = writeln!(o, "   Rise = {}", sc.rise);
                 let _ = writeln!(o, "   Fall = {}", sc.fall);
-                let status = match self.trackers.scripts.get(&sc.name) {
-                    None => "INIT",
-                    Some(true) => "GOOD",
-                    Some(false) => "BAD",
+                let run = scripts.iter().find(|r| r.name == sc.name);
+                let status = match (run, self.trackers.scripts.get(&sc.name)) {
+                    (Some(r), _) => r.status,
+                    (None, None) => "INIT",
+                    (None, Some(true)) => "GOOD",
+                    (None, Some(false)) => "BAD",
                 };
                 let _ = writeln!(o, "   Status = {status}");
                 let _ = writeln!(o, "   Script uid:gid = {}:{}", sc.cmd.uid, sc.cmd.gid);
                 let _ = writeln!(o, "   Tracking instances :");
-                for i in &self.instances {
-                    for t in i.spec.track_scripts.iter().filter(|t| t.name == sc.name) {
-                        let _ = writeln!(o, "     {}, weight {}", i.spec.name, t.weight);
+                self.dump_trackers_of(&mut o, &sc.name, |l| l.scripts);
+                if let Some(r) = run {
+                    let _ = writeln!(o, "   State = {}", r.state);
+                    let _ = writeln!(
+                        o,
+                        "   Rise/fall counter = {} (GOOD from {}, of {})",
+                        r.counter,
+                        r.rise,
+                        r.rise.saturating_add(r.fall).saturating_sub(1)
+                    );
+                    if let Some(l) = &r.last_result {
+                        let _ = writeln!(o, "   Last result = {l}");
                     }
                 }
             }
         }
+        if !self.spec.track_files.is_empty() {
+            o.push_str("------< VRRP Track files >------\n");
+            for f in &self.spec.track_files {
+                let _ = writeln!(o, " VRRP Track file = {}", f.name);
+                let _ = writeln!(o, "   File = {}", f.path);
+                match self.trackers.files.get(&f.name) {
+                    Some(v) => {
+                        let _ = writeln!(o, "   Status = {v}");
+                    }
+                    None => o.push_str("   Status = not read yet\n"),
+                }
+                let _ = writeln!(
+                    o,
+                    "   Weight = {}{}",
+                    f.weight,
+                    if f.reverse { " reverse" } else { "" }
+                );
+                let _ = writeln!(o, "   Tracking instances :");
+                self.dump_trackers_of(&mut o, &f.name, |l| l.files);
+            }
+        }
+        if !self.spec.track_processes.is_empty() {
+            o.push_str("------< VRRP Track processes >------\n");
+            for p in &self.spec.track_processes {
+                let _ = writeln!(o, " VRRP Track process = {}", p.name);
+                let _ = writeln!(o, "   Process = {}", p.process);
+                if !p.params.is_empty() {
+                    let _ = writeln!(o, "   Parameters = {}", p.params.join(" "));
+                }
+                match p.param_match {
+                    ParamMatch::None => {}
+                    ParamMatch::Exact => o.push_str("   Param match\n"),
+                    ParamMatch::Partial => o.push_str("   Param match = partial\n"),
+                    ParamMatch::Initial => o.push_str("   Param match = initial\n"),
+                }
+                let _ = writeln!(o, "   Min processes = {}", p.quorum);
+                if let Some(m) = p.quorum_max {
+                    let _ = writeln!(o, "   Max processes = {m}");
+                }
+                match self.trackers.processes.get(&p.name) {
+                    Some(&n) => {
+                        let up = n >= p.quorum && p.quorum_max.is_none_or(|m| n <= m);
+                        let _ = writeln!(o, "   Current processes = {n}");
+                        let _ = writeln!(o, "   Have quorum = {up}");
+                    }
+                    None => o.push_str("   Current processes = not counted yet\n"),
+                }
+                let _ = writeln!(
+                    o,
+                    "   Weight = {}{}",
+                    p.weight,
+                    if p.reverse { " reverse" } else { "" }
+                );
+                let _ = writeln!(o, "   Terminate delay = {}", secs_text(p.terminate_delay));
+                let _ = writeln!(o, "   Fork delay = {}", secs_text(p.fork_delay));
+                let _ = writeln!(o, "   Full command = {}", p.full_command);
+                let _ = writeln!(o, "   Tracking instances :");
+                self.dump_trackers_of(&mut o, &p.name, |l| l.processes);
+            }
+        }
         o
+    }
+
+    /// `     INSTANCE, weight W` for every instance that tracks `name` in the list `pick`
+    /// selects, directly or through its sync group.
+    fn dump_trackers_of(
+        &self,
+        o: &mut String,
+        name: &str,
+        pick: for<'a> fn(&TrackLists<'a>) -> &'a [TrackRef],
+    ) {
+        for i in &self.instances {
+            let own = TrackLists::of_instance(&i.spec);
+            let group = self
+                .group_of(&i.spec.name)
+                .map(|g| TrackLists::of_group(&self.groups[g].spec));
+            let lists = std::iter::once(own).chain(group);
+            for l in lists {
+                for t in pick(&l).iter().filter(|t| t.name == name) {
+                    let _ = writeln!(o, "     {}, weight {}", i.spec.name, t.weight);
+                }
+            }
+        }
     }
 
     /// `Wed Nov 25 03:35:51.753234 2026` (UTC: the core has no time zone).

@@ -171,17 +171,39 @@ pub struct TrackFileSpec {
     pub init_file: Option<(i64, bool)>,
 }
 
+/// How the parameters of a tracked process (after argv\[0\] of /proc/PID/cmdline) are
+/// compared with the configured ones (keepalived.conf(5) `vrrp_track_process`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum ParamMatch {
+    /// No parameters configured and no `param_match`: parameters are not looked at.
+    #[default]
+    None,
+    /// Parameters configured without `param_match`, or a bare `param_match`: the parameters
+    /// must be exactly the configured ones (none at all when none are configured).
+    Exact,
+    /// `param_match partial`: the configured parameters are the first ones, each matching
+    /// completely; more may follow.
+    Partial,
+    /// `param_match initial`: as `Partial`, but the last configured parameter may be the start
+    /// of the actual one.
+    Initial,
+}
+
 /// `vrrp_track_process NAME { ... }`.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct TrackProcessSpec {
     pub name: String,
     pub process: String,
     pub params: Vec<String>,
-    pub param_match_partial: bool,
+    pub param_match: ParamMatch,
+    /// Compare `process` with argv\[0\] of /proc/PID/cmdline instead of /proc/PID/comm.
+    /// keepalived compat: implied by parameters and by any `param_match`.
     pub full_command: bool,
     pub weight: i32,
     pub reverse: bool,
+    /// Minimum number of matching processes for "up"; 0 with `quorum_max 0`.
     pub quorum: u32,
+    /// Maximum number for "up" (`None` = unlimited; `Some(0)` = up only while none runs).
     pub quorum_max: Option<u32>,
     pub fork_delay: Duration,
     pub terminate_delay: Duration,

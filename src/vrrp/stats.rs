@@ -18,6 +18,10 @@ pub struct Stats {
     pub auth_failure: u64,
     pub pri_zero_rcvd: u64,
     pub pri_zero_sent: u64,
+    /// Bad checksum (keepalived: SNMP-only `chk_err`; not in keepalived.stats / .json).
+    pub chk_err: u64,
+    /// Bad VRRP version (keepalived: SNMP-only `vers_err`; not in keepalived.stats / .json).
+    pub vers_err: u64,
 }
 
 impl Stats {

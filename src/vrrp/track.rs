@@ -164,10 +164,14 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
             if r.reverse {
                 d = d.saturating_neg();
             }
-            if d < -253 {
+            // keepalived compat (track_file.c): each file's contribution is capped to
+            // -254..=253 before it enters the total; -254 (or less) means FAULT and the file
+            // then contributes nothing.
+            if d <= -254 {
                 ev.faults.push(format!("track file {} value {v}", r.name));
+            } else {
+                total = total.saturating_add(d.min(253));
             }
-            total = total.saturating_add(d);
         }
     }
     for r in spec.track_processes.iter().chain(extra[3].iter()) {
@@ -176,8 +180,11 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
         let up = n >= q && qmax.is_none_or(|m| n <= m);
         let (f, d) = weigh(up, r);
         if f {
-            ev.faults
-                .push(format!("track process {} not running", r.name));
+            ev.faults.push(format!(
+                "track process {} quorum {}",
+                r.name,
+                if up { "up" } else { "down" }
+            ));
         }
         total = total.saturating_add(d);
     }
@@ -247,6 +254,57 @@ mod tests {
         assert_eq!(weigh(false, &tr("x", 0, false)), (true, 0));
         assert_eq!(weigh(true, &tr("x", 0, true)), (true, 0));
         assert_eq!(weigh(false, &tr("x", 0, true)), (false, 0));
+    }
+
+    #[test]
+    fn track_file_contribution_is_capped_before_summing() {
+        let mut spec = InstanceSpec::new("VI_1", "eth0", 1);
+        spec.priority = 100;
+        spec.track_files = vec![tr("f", 1, false)];
+        spec.track_scripts = vec![tr("s", -200, false)];
+        let mut t = Trackers::default();
+        t.links.insert(
+            "eth0".into(),
+            LinkState::up_v4("eth0", Ipv4Addr::new(10, 0, 0, 1)),
+        );
+        t.files.insert("f".into(), 300);
+        t.scripts.insert("s".into(), false);
+        let e = evaluate(&spec, &[&[], &[], &[], &[]], &t);
+        assert!(e.faults.is_empty());
+        assert_eq!(e.priority, 153, "100 + min(300, 253) - 200");
+        // -253 is still a (large) priority decrease, -254 is FAULT.
+        t.scripts.insert("s".into(), true);
+        t.files.insert("f".into(), -253);
+        let e = evaluate(&spec, &[&[], &[], &[], &[]], &t);
+        assert!(e.faults.is_empty());
+        assert_eq!(e.priority, 1);
+        t.files.insert("f".into(), -254);
+        let e = evaluate(&spec, &[&[], &[], &[], &[]], &t);
+        assert_eq!(e.faults, vec!["track file f value -254".to_string()]);
+        // A huge value times a huge weight saturates instead of overflowing.
+        spec.track_files = vec![tr("f", i32::MAX, true)];
+        t.files.insert("f".into(), i64::MIN);
+        let e = evaluate(&spec, &[&[], &[], &[], &[]], &t);
+        assert!(e.faults.is_empty());
+        assert_eq!(e.priority, 254, "100 + 253 clamps to 254");
+    }
+
+    #[test]
+    fn process_quorum_max_zero_is_up_only_while_absent() {
+        let mut spec = InstanceSpec::new("VI_1", "eth0", 1);
+        spec.track_processes = vec![tr("p", 0, false)];
+        let mut t = Trackers::default();
+        t.links.insert(
+            "eth0".into(),
+            LinkState::up_v4("eth0", Ipv4Addr::new(10, 0, 0, 1)),
+        );
+        t.process_quorum.insert("p".into(), (0, Some(0)));
+        t.processes.insert("p".into(), 0);
+        let e = evaluate(&spec, &[&[], &[], &[], &[]], &t);
+        assert!(e.faults.is_empty(), "{:?}", e.faults);
+        t.processes.insert("p".into(), 1);
+        let e = evaluate(&spec, &[&[], &[], &[], &[]], &t);
+        assert_eq!(e.faults, vec!["track process p quorum down".to_string()]);
     }
 
     #[test]

@@ -209,10 +209,14 @@ pub fn node_ip4(i: usize) -> String {
     format!("10.16.200.{}", 11 + i)
 }
 
-/// Lab with `n` nodes `n1`, `n2`, ... each with IPv4 and IPv6 addresses on eth1; waits until
-/// IPv6 DAD finished on every node (link-local and global addresses usable).
-pub fn interop_lab(tag: &str, n: usize) -> Lab {
+/// The two nodes of every interop lab.
+pub const NODES: [&str; 2] = ["n1", "n2"];
+
+/// Lab with nodes `n1` and `n2`, each with IPv4 and IPv6 addresses on eth1; waits until IPv6
+/// DAD finished on both (link-local and global addresses usable).
+pub fn interop_lab(tag: &str) -> Lab {
     let mut lab = Lab::new(tag);
+    let n = NODES.len();
     for i in 0..n {
         let (a4, a6) = (
             format!("{}/16", node_ip4(i)),
@@ -277,9 +281,13 @@ impl Peer {
         last_state(&self.handle.log())
     }
 
-    /// SIGTERM and wait for the exit (priority 0 advert, VIPs removed).
-    pub fn stop(&mut self) {
+    /// Sends SIGTERM (returns at once).
+    pub fn term(&self) {
         self.handle.signal(Signal::SIGTERM);
+    }
+
+    /// Waits for the exit after [`Peer::term`].
+    pub fn wait_stopped(&mut self) {
         let st = self.handle.wait_exit(Duration::from_secs(10));
         assert!(
             st.is_some(),
@@ -287,6 +295,12 @@ impl Peer {
             self.imp.name(),
             self.node
         );
+    }
+
+    /// SIGTERM and wait for the exit (priority 0 advert, VIPs removed).
+    pub fn stop(&mut self) {
+        self.term();
+        self.wait_stopped();
     }
 
     /// SIGUSR2 -> the stats file in this daemon's `$TMPDIR`, parsed.
@@ -394,8 +408,9 @@ impl Stats {
 
 /// Log lines in which keepalived (or we) complain about a received packet.
 pub fn packet_complaints(log: &str) -> Vec<String> {
-    const PATTERNS: [&str; 12] = [
+    const PATTERNS: [&str; 13] = [
         "nvalid",
+        "unexpected",
         "checksum",
         "mismatch",
         "not present",
@@ -416,7 +431,7 @@ pub fn packet_complaints(log: &str) -> Vec<String> {
         .collect()
 }
 
-/// Asserts that exactly `master` (a node) holds `vip` among `nodes`, that its daemon's last
+/// Asserts that exactly `master` (a node) holds `vip` among [`NODES`], that its daemon's last
 /// state is MASTER and every other daemon's last state is `other_state` — and that this holds
 /// continuously for `hold`.
 pub fn assert_master(
@@ -427,10 +442,10 @@ pub fn assert_master(
     other_state: &str,
     hold: Duration,
 ) {
-    let nodes: Vec<&str> = peers.iter().map(|p| p.node.as_str()).collect();
     let start = Instant::now();
     loop {
-        let h = lab.holders(&nodes, IFACE, vip);
+        // Every node of the lab, also one whose daemon is stopped: it must not hold the VIP.
+        let h = lab.holders(&NODES, IFACE, vip);
         assert_eq!(h, vec![master.to_string()], "VIP {vip} holders");
         for p in peers {
             let want = if p.node == master {
@@ -462,7 +477,8 @@ pub fn assert_master(
     ));
 }
 
-/// Waits until exactly `master` holds `vip` and its daemon says MASTER; the elapsed time.
+/// Waits until exactly `master` holds `vip` (among [`NODES`]) and its daemon says MASTER; the
+/// elapsed time.
 pub fn wait_master(
     lab: &Lab,
     peers: &[&Peer],
@@ -470,13 +486,12 @@ pub fn wait_master(
     vip: &str,
     timeout: Duration,
 ) -> Duration {
-    let nodes: Vec<&str> = peers.iter().map(|p| p.node.as_str()).collect();
     let p = peers
         .iter()
         .find(|p| p.node == master)
         .expect("master is one of the peers");
     wait_until(timeout, Duration::from_millis(10), || {
-        lab.holders(&nodes, IFACE, vip) == [master] && p.state().as_deref() == Some("MASTER")
+        lab.holders(&NODES, IFACE, vip) == [master] && p.state().as_deref() == Some("MASTER")
     })
     .unwrap_or_else(|| {
         let logs: String = peers
@@ -492,7 +507,7 @@ pub fn wait_master(
             .collect();
         panic!(
             "{master} did not become the sole MASTER holding {vip} within {timeout:?}; holders {:?}\n{logs}",
-            lab.holders(&nodes, IFACE, vip)
+            lab.holders(&NODES, IFACE, vip)
         )
     })
 }
@@ -546,7 +561,7 @@ pub struct WireReport {
 /// `vrrp.v3_checksum_as_in_v2:TRUE`). Returns counts for further assertions.
 pub fn check_adverts(cap: &mut Capture, prefs: &[&str], mac: &str, version: u8) -> WireReport {
     cap.stop();
-    let filter = format!("vrrp && eth.src == {mac}");
+    let filter = format!("vrrp && !icmp && !icmpv6 && eth.src == {mac}");
     let rows = tshark_rows(
         cap.file(),
         prefs,
@@ -663,4 +678,188 @@ pub fn master_down(advert: Duration, prio: u8, v3: bool) -> Duration {
         skew_v2(prio)
     };
     advert * 3 + skew
+}
+
+/// Cuts (`on`) or heals the LAN between `nodes` without touching carrier: their bridge ports
+/// become "isolated" (isolated ports do not forward to each other), so each side keeps a
+/// running interface but hears nothing from the other.
+pub fn isolate(lab: &Lab, nodes: &[&str], on: bool) {
+    for n in nodes {
+        let out = lab.lan_exec(&[
+            "bridge",
+            "link",
+            "set",
+            "dev",
+            &format!("p-{n}"),
+            "isolated",
+            if on { "on" } else { "off" },
+        ]);
+        assert!(
+            out.status.success(),
+            "bridge isolated {on} on p-{n}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    step(format!(
+        "{} the LAN between {}",
+        if on { "cut" } else { "heal" },
+        nodes.join(", ")
+    ));
+}
+
+/// Waits until every node of `nodes` holds `vip` and every peer says MASTER (split brain).
+pub fn wait_all_masters(lab: &Lab, peers: &[&Peer], vip: &str, timeout: Duration) -> Duration {
+    let nodes: Vec<&str> = peers.iter().map(|p| p.node.as_str()).collect();
+    wait_until(timeout, Duration::from_millis(20), || {
+        lab.holders(&nodes, IFACE, vip).len() == nodes.len()
+            && peers.iter().all(|p| p.state().as_deref() == Some("MASTER"))
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "not every node became MASTER with {vip} within {timeout:?}: holders {:?}, states {:?}",
+            lab.holders(&nodes, IFACE, vip),
+            peers.iter().map(|p| p.state()).collect::<Vec<_>>()
+        )
+    })
+}
+
+/// Asserts that every peer is MASTER and holds `vip`, continuously for `hold`.
+pub fn assert_all_masters(lab: &Lab, peers: &[&Peer], vip: &str, hold: Duration) {
+    let nodes: Vec<&str> = peers.iter().map(|p| p.node.as_str()).collect();
+    let start = Instant::now();
+    loop {
+        assert_eq!(lab.holders(&nodes, IFACE, vip), nodes, "holders of {vip}");
+        for p in peers {
+            assert_eq!(
+                p.state().as_deref(),
+                Some("MASTER"),
+                "state of {} on {}",
+                p.imp.name(),
+                p.node
+            );
+        }
+        if start.elapsed() >= hold {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    step(format!(
+        "  every node ({}) MASTER holding {vip} (held {:.1} s)",
+        nodes.join(", "),
+        hold.as_secs_f64()
+    ));
+}
+
+/// The shape of the VIP announcements sent from `mac` (everything but addresses that differ per
+/// sender and times): one string per distinct shape. IPv4: gratuitous ARP fields; IPv6:
+/// unsolicited NA fields.
+pub fn announcement_shapes(cap: &mut Capture, mac: &str, vip: &str) -> Vec<String> {
+    cap.stop();
+    let (filter, fields): (String, &[&str]) = if vip.contains(':') {
+        (
+            format!(
+                "icmpv6.type == 136 && icmpv6.nd.na.target_address == {vip} && eth.src == {mac}"
+            ),
+            &[
+                "eth.dst",
+                "ipv6.dst",
+                "ipv6.hlim",
+                "icmpv6.nd.na.flag.r",
+                "icmpv6.nd.na.flag.s",
+                "icmpv6.nd.na.flag.o",
+                "icmpv6.opt.type",
+                "icmpv6.checksum.status",
+            ],
+        )
+    } else {
+        (
+            format!("arp && arp.src.proto_ipv4 == {vip} && eth.src == {mac}"),
+            &[
+                "eth.dst",
+                "arp.opcode",
+                "arp.dst.hw_mac",
+                "arp.dst.proto_ipv4",
+                "frame.len",
+            ],
+        )
+    };
+    let mut shapes: Vec<String> = tshark_rows(cap.file(), &[], &filter, fields)
+        .into_iter()
+        .map(|r| {
+            fields
+                .iter()
+                .zip(r)
+                .map(|(f, v)| format!("{f}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    shapes.sort();
+    shapes.dedup();
+    shapes
+}
+
+/// The shape of the VRRP adverts sent from `mac`: every header field that both implementations
+/// must fill the same way for the same config (version, type, VRID, address count and list,
+/// auth, interval, IP TOS / traffic class, DF, length, and with `multicast` the destination),
+/// one string per distinct shape. Priority, checksum and TTL / hop limit (see [`hop_limits`])
+/// are left out.
+pub fn advert_shapes(cap: &mut Capture, prefs: &[&str], mac: &str, multicast: bool) -> Vec<String> {
+    cap.stop();
+    let mut fields = vec![
+        "vrrp.version",
+        "vrrp.type",
+        "vrrp.virt_rtr_id",
+        "vrrp.addr_count",
+        "vrrp.auth_type",
+        "vrrp.adver_int",
+        "vrrp.short_adver_int",
+        "vrrp.ip_addr",
+        "vrrp.ipv6_addr",
+        "vrrp.auth_string",
+        "ip.dsfield",
+        "ip.flags.df",
+        "ipv6.tclass",
+        "frame.len",
+    ];
+    if multicast {
+        fields.extend(["eth.dst", "ip.dst", "ipv6.dst"]);
+    }
+    let mut shapes: Vec<String> = tshark_rows(
+        cap.file(),
+        prefs,
+        &format!("vrrp && !icmp && !icmpv6 && eth.src == {mac}"),
+        &fields,
+    )
+    .into_iter()
+    .map(|r| {
+        fields
+            .iter()
+            .zip(r)
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+    .collect();
+    shapes.sort();
+    shapes.dedup();
+    shapes
+}
+
+/// The distinct IP TTL / IPv6 hop limit values of the VRRP adverts sent from `mac`.
+pub fn hop_limits(cap: &mut Capture, mac: &str) -> Vec<String> {
+    cap.stop();
+    let mut v: Vec<String> = tshark_rows(
+        cap.file(),
+        &[],
+        &format!("vrrp && !icmp && !icmpv6 && eth.src == {mac}"),
+        &["ip.ttl", "ipv6.hlim"],
+    )
+    .into_iter()
+    .map(|r| r.concat())
+    .collect();
+    v.sort();
+    v.dedup();
+    v
 }

@@ -518,3 +518,41 @@ fn zero_rise_fall_and_interval_are_sanitised() {
     let st = c.status("z").unwrap();
     assert_eq!((st.rise, st.fall, st.counter), (1, 1, 1));
 }
+
+#[test]
+fn dump_info_uses_keepalived_status_and_state_words() {
+    let mut failing = spec("f", 10, 3, 2, 1);
+    failing.init_fail = true;
+    let mut c = Checker::new(&[spec("chk", 10, 3, 1, 1), failing], t(0.0));
+    let words = |c: &Checker| -> Vec<(&'static str, &'static str, Option<String>)> {
+        c.dump_info()
+            .into_iter()
+            .map(|d| (d.status, d.state, d.last_result))
+            .collect()
+    };
+    assert_eq!(
+        words(&c),
+        vec![("INIT", "idle", None), ("INIT/FAILED", "idle", None)]
+    );
+    c.handle_timeout(t(0.0));
+    let runs = spawned(&drain(&mut c));
+    assert_eq!(
+        words(&c),
+        vec![("INIT", "running", None), ("INIT/FAILED", "running", None)]
+    );
+    c.handle_exit(t(0.5), runs[1], ExitStatus::Exited(0));
+    drain(&mut c);
+    let d = &c.dump_info()[1];
+    assert_eq!((d.status, d.counter, d.rise, d.fall), ("BAD", 1, 2, 1));
+    assert_eq!(d.last_result.as_deref(), Some("exit status 0"));
+    // The first script times out: SIGTERM, then SIGKILL.
+    c.handle_timeout(t(3.0));
+    drain(&mut c);
+    assert_eq!(c.dump_info()[0].state, "requested termination");
+    c.handle_timeout(t(5.0));
+    drain(&mut c);
+    assert_eq!(c.dump_info()[0].state, "forcing termination");
+    c.handle_exit(t(5.5), runs[0], ExitStatus::Signaled(9));
+    drain(&mut c);
+    assert_eq!(words(&c)[0], ("BAD", "idle", Some("timed out".to_string())));
+}
