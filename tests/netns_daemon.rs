@@ -540,10 +540,16 @@ fn dump_signals_write_data_stats_json() {
     wait_master(&lab, &d, VIP32, Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(2200));
 
+    // Written completely: non-empty and the same size twice 50 ms apart (keepalived writes
+    // in place; rkeepalived renames a finished temporary file).
     let wait_file = |name: &str| {
         let p = tmp.join(name);
-        wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
-            p.exists()
+        let mut last = 0;
+        wait_until(Duration::from_secs(5), Duration::from_millis(50), || {
+            let n = fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+            let done = n > 0 && n == last;
+            last = n;
+            done
         })
         .unwrap_or_else(|| panic!("{} not written; log:\n{}", p.display(), d.log()));
         fs::read_to_string(&p).expect("read dump")

@@ -376,6 +376,28 @@ fn sighup_adding_unicast_peer_reaches_new_peer() {
     if !require() {
         return;
     }
+    add_peer_reload();
+}
+
+/// keepalived 2.2.7 (RK_DAEMON=/usr/sbin/keepalived: 0.02 s; reference §2.1 step 7): a MASTER
+/// kept across a reload sends its next advert at once, so the new peer yields immediately.
+#[test]
+#[ignore = "core deviation: a MASTER kept across a reload sends its next advert only after a \
+            full advert_int (rkeepalived 1.0 s, keepalived 0.02 s)"]
+fn sighup_kept_master_advertises_at_once_like_keepalived() {
+    if !require() {
+        return;
+    }
+    let t = add_peer_reload();
+    assert!(
+        t < Duration::from_millis(500),
+        "new peer yielded after {t:?}"
+    );
+}
+
+/// The scenario of [`sighup_adding_unicast_peer_reaches_new_peer`]; returns the time from the
+/// end of the reload until node1 is the only holder.
+fn add_peer_reload() -> Duration {
     let mut lab = lab("addpeer");
     lab.add_node("node3", "eth1", &["10.16.200.13/16"]);
     let mk = |me: &str, prio: u8, peers: Vec<&str>| {
@@ -431,4 +453,5 @@ fn sighup_adding_unicast_peer_reaches_new_peer() {
     );
     assert!(d3.log()[mark..].contains("Entering BACKUP"));
     assert!(!d2.log().contains("Entering MASTER"));
+    one.unwrap_or_default()
 }
