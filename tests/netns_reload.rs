@@ -382,8 +382,6 @@ fn sighup_adding_unicast_peer_reaches_new_peer() {
 /// keepalived 2.2.7 (RK_DAEMON=/usr/sbin/keepalived: 0.02 s; reference §2.1 step 7): a MASTER
 /// kept across a reload sends its next advert at once, so the new peer yields immediately.
 #[test]
-#[ignore = "core deviation: a MASTER kept across a reload sends its next advert only after a \
-            full advert_int (rkeepalived 1.0 s, keepalived 0.02 s)"]
 fn sighup_kept_master_advertises_at_once_like_keepalived() {
     if !require() {
         return;

@@ -726,7 +726,7 @@ impl Lab {
             "-i",
             iface,
         ])
-        .args(["-U", "-n", "-s", "256", "-w"])
+        .args(["-U", "--immediate-mode", "-n", "-s", "256", "-w"])
         .arg(&file);
         c.args(filter.split_whitespace());
         let child = c
