@@ -426,6 +426,8 @@ pub fn packet_complaints(log: &str) -> Vec<String> {
     log.lines()
         // Preemption discarding a lower-priority advert is normal operation.
         .filter(|l| !l.contains("lower priority"))
+        // Config diagnostics (`file:line:col: ...`) are not about packets.
+        .filter(|l| !l.contains(".conf:"))
         .filter(|l| PATTERNS.iter().any(|p| l.contains(p)))
         .map(str::to_string)
         .collect()
