@@ -598,3 +598,62 @@ fn address_owner_takes_over_at_once() {
         p2.stop();
     }
 }
+
+/// SIGHUP reload in a mixed group: the MASTER reloads an unchanged config and stays MASTER
+/// (no transition on either side, the VIP never moves); then it reloads with its priority
+/// lowered below the backup's (80 < 90) and the preemptive backup takes over. Run with
+/// rkeepalived and then keepalived as the reloading master.
+#[test]
+fn reload_in_mixed_group() {
+    if !can_run() {
+        return;
+    }
+    let lab = interop_lab("reload");
+    let vip = &vip_cidr(VIP4);
+    for master in [Impl::Rk, Impl::Ka] {
+        step(format!(
+            "{} MASTER (100) on n1, {} BACKUP (90) on n2",
+            master.name(),
+            other(master).name()
+        ));
+        let mut p1 = spawn(&lab, "n1", master, &Conf::v2(100));
+        let mut p2 = spawn(&lab, "n2", other(master), &Conf::v2(90));
+        wait_master(
+            &lab,
+            &[&p1, &p2],
+            "n1",
+            vip,
+            master_down(ADVERT, 90, false) + Duration::from_secs(4),
+        );
+        assert_master(&lab, &[&p1, &p2], "n1", vip, "BACKUP", ADVERT);
+        let entering = |p: &Peer| p.handle.count_log("Entering");
+        let (e1, e2) = (entering(&p1), entering(&p2));
+
+        step(format!("SIGHUP {} with the same config", master.name()));
+        p1.handle.signal(Signal::SIGHUP);
+        assert_master(&lab, &[&p1, &p2], "n1", vip, "BACKUP", ADVERT * 3);
+        assert_eq!(
+            (entering(&p1), entering(&p2)),
+            (e1, e2),
+            "a state transition happened on reload"
+        );
+
+        step(format!(
+            "SIGHUP {} with priority 80 (below the backup's 90)",
+            master.name()
+        ));
+        lab.install_etc_file("n1", "keepalived.conf", &Conf::v2(80).render(), 0o644);
+        p1.handle.signal(Signal::SIGHUP);
+        let limit = master_down(ADVERT, 90, false) + ADVERT * 2;
+        let t = wait_master(&lab, &[&p1, &p2], "n2", vip, limit);
+        step(format!(
+            "  TAKEOVER {} -> {} {} after the reload lowered the master's priority",
+            master.name(),
+            other(master).name(),
+            secs(t)
+        ));
+        assert_master(&lab, &[&p1, &p2], "n2", vip, "BACKUP", ADVERT * 2);
+        p1.stop();
+        p2.stop();
+    }
+}
