@@ -598,3 +598,174 @@ fn address_owner_takes_over_at_once() {
         p2.stop();
     }
 }
+
+/// SIGHUP reload in a mixed group: the MASTER reloads an unchanged config and stays MASTER
+/// (no transition on either side, the VIP never moves); then it reloads with its priority
+/// lowered below the backup's (80 < 90) and the preemptive backup takes over. Run with
+/// rkeepalived and then keepalived as the reloading master.
+#[test]
+fn reload_in_mixed_group() {
+    if !can_run() {
+        return;
+    }
+    let lab = interop_lab("reload");
+    let vip = &vip_cidr(VIP4);
+    for master in [Impl::Rk, Impl::Ka] {
+        step(format!(
+            "{} MASTER (100) on n1, {} BACKUP (90) on n2",
+            master.name(),
+            other(master).name()
+        ));
+        let mut p1 = spawn(&lab, "n1", master, &Conf::v2(100));
+        let mut p2 = spawn(&lab, "n2", other(master), &Conf::v2(90));
+        wait_master(
+            &lab,
+            &[&p1, &p2],
+            "n1",
+            vip,
+            master_down(ADVERT, 90, false) + Duration::from_secs(4),
+        );
+        assert_master(&lab, &[&p1, &p2], "n1", vip, "BACKUP", ADVERT);
+        let entering = |p: &Peer| p.handle.count_log("Entering");
+        let (e1, e2) = (entering(&p1), entering(&p2));
+
+        step(format!("SIGHUP {} with the same config", master.name()));
+        p1.handle.signal(Signal::SIGHUP);
+        assert_master(&lab, &[&p1, &p2], "n1", vip, "BACKUP", ADVERT * 3);
+        assert_eq!(
+            (entering(&p1), entering(&p2)),
+            (e1, e2),
+            "a state transition happened on reload"
+        );
+
+        step(format!(
+            "SIGHUP {} with priority 80 (below the backup's 90)",
+            master.name()
+        ));
+        lab.install_etc_file("n1", "keepalived.conf", &Conf::v2(80).render(), 0o644);
+        p1.handle.signal(Signal::SIGHUP);
+        let limit = master_down(ADVERT, 90, false) + ADVERT * 2;
+        let t = wait_master(&lab, &[&p1, &p2], "n2", vip, limit);
+        step(format!(
+            "  TAKEOVER {} -> {} {} after the reload lowered the master's priority",
+            master.name(),
+            other(master).name(),
+            secs(t)
+        ));
+        assert_master(&lab, &[&p1, &p2], "n2", vip, "BACKUP", ADVERT * 2);
+        p1.stop();
+        p2.stop();
+    }
+}
+
+/// Two instances in one config (active/active): VI_1 (VRID 51, VIP .200) prefers n1, VI_2
+/// (VRID 52, VIP .201) prefers n2; rkeepalived on n1, keepalived on n2. Each VIP sits on its
+/// preferred node; SIGTERM of rkeepalived moves both to keepalived; its restart takes VI_1 back
+/// and leaves VI_2 alone. Exercises several VRIDs on one interface and socket.
+#[test]
+fn two_instances_active_active() {
+    if !can_run() {
+        return;
+    }
+    let lab = interop_lab("aa");
+    let (a, b) = (vip_cidr(VIP4), vip_cidr("10.16.200.201"));
+    let conf = |p1: u8, p2: u8| {
+        let one = |name: &str, vrid: u8, prio: u8, vip: &str| {
+            format!(
+                "vrrp_instance {name} {{\n    state BACKUP\n    interface {IFACE}\n    virtual_router_id {vrid}\n    priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        {vip} dev {IFACE}\n    }}\n}}\n"
+            )
+        };
+        format!(
+            "global_defs {{\n    router_id rk_interop\n}}\n{}{}",
+            one("VI_1", 51, p1, VIP4),
+            one("VI_2", 52, p2, "10.16.200.201")
+        )
+    };
+    let states = |p: &Peer| {
+        let log = p.handle.log();
+        (
+            last_state_of(&log, "VI_1").unwrap_or_default(),
+            last_state_of(&log, "VI_2").unwrap_or_default(),
+        )
+    };
+    let expect = |rk: Option<&Peer>, ka: Option<&Peer>, va: &str, vb: &str, hold: Duration| {
+        let want = |n: &str, inst_holder: &str| {
+            if n == inst_holder { "MASTER" } else { "BACKUP" }.to_string()
+        };
+        let ok = || {
+            lab.holders(&NODES, IFACE, &a) == [va]
+                && lab.holders(&NODES, IFACE, &b) == [vb]
+                && rk.is_none_or(|r| states(r) == (want("n1", va), want("n1", vb)))
+                && ka.is_none_or(|k| states(k) == (want("n2", va), want("n2", vb)))
+        };
+        let t = common::netns::wait_until(
+            master_down(ADVERT, 90, false) + Duration::from_secs(4),
+            Duration::from_millis(20),
+            ok,
+        );
+        assert!(
+            t.is_some(),
+            "expected {a} on {va} and {b} on {vb}: holders {:?} / {:?}, states rk {:?}, ka {:?}",
+            lab.holders(&NODES, IFACE, &a),
+            lab.holders(&NODES, IFACE, &b),
+            rk.map(states),
+            ka.map(states)
+        );
+        let start = std::time::Instant::now();
+        while start.elapsed() < hold {
+            assert!(ok(), "assignment changed during the hold");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        step(format!(
+            "  {a} on {va}, {b} on {vb} (states rk {:?}, ka {:?})",
+            rk.map(states),
+            ka.map(states)
+        ));
+        t.unwrap_or_default()
+    };
+    let mut cap = capture_bridge(&lab);
+    let mut rk = spawn_text(&lab, "n1", Impl::Rk, &conf(100, 90));
+    let ka = spawn_text(&lab, "n2", Impl::Ka, &conf(90, 100));
+    expect(Some(&rk), Some(&ka), "n1", "n2", ADVERT * 2);
+    step("SIGTERM rkeepalived: keepalived takes VI_1 too");
+    rk.term();
+    let t = expect(None, Some(&ka), "n2", "n2", Duration::ZERO);
+    step(format!("  TAKEOVER of VI_1 after SIGTERM: {}", secs(t)));
+    rk.wait_stopped();
+    assert_eq!(states(&ka), ("MASTER".into(), "MASTER".into()));
+    step("restart rkeepalived: it preempts VI_1 only");
+    let rk = spawn_text(&lab, "n1", Impl::Rk, &conf(100, 90));
+    expect(Some(&rk), Some(&ka), "n1", "n2", ADVERT * 2);
+    assert_ka_clean_instances(&ka);
+    let _ = check_adverts(&mut cap, &[], &lab.mac_of("n1", IFACE), 2);
+    let rows = tshark_rows(
+        cap.file(),
+        &[],
+        &format!("vrrp && !icmp && eth.src == {}", lab.mac_of("n1", IFACE)),
+        &["vrrp.virt_rtr_id"],
+    );
+    assert!(
+        rows.iter().any(|r| r[0] == "51"),
+        "no VRID 51 advert from n1"
+    );
+}
+
+/// keepalived's stats for every instance: no packet or authentication error.
+fn assert_ka_clean_instances(ka: &Peer) {
+    let st = ka.stats();
+    for (inst, m) in &st.0 {
+        let errs: Vec<_> = m
+            .iter()
+            .filter(|(k, v)| {
+                **v != 0
+                    && (k.starts_with("Packet Errors/") || k.starts_with("Authentication Errors/"))
+            })
+            .collect();
+        assert!(errs.is_empty(), "keepalived {inst}: {errs:?}");
+    }
+    assert!(packet_complaints(&ka.handle.log()).is_empty());
+    step(format!(
+        "  keepalived: no packet errors in {} instances",
+        st.0.len()
+    ));
+}

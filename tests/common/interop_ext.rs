@@ -331,9 +331,15 @@ impl Peer {
 
 /// The last `(VI_1) Entering X STATE` of a log.
 pub fn last_state(log: &str) -> Option<String> {
+    last_state_of(log, "VI_1")
+}
+
+/// The last `(INSTANCE) Entering X STATE` of a log.
+pub fn last_state_of(log: &str, instance: &str) -> Option<String> {
+    let marker = format!("({instance}) Entering ");
     log.lines()
         .rev()
-        .find_map(|l| l.split("(VI_1) Entering ").nth(1))
+        .find_map(|l| l.split(marker.as_str()).nth(1))
         .and_then(|r| r.split_whitespace().next())
         .map(str::to_string)
 }
@@ -426,6 +432,8 @@ pub fn packet_complaints(log: &str) -> Vec<String> {
     log.lines()
         // Preemption discarding a lower-priority advert is normal operation.
         .filter(|l| !l.contains("lower priority"))
+        // Config diagnostics (`file:line:col: ...`) are not about packets.
+        .filter(|l| !l.contains(".conf:"))
         .filter(|l| PATTERNS.iter().any(|p| l.contains(p)))
         .map(str::to_string)
         .collect()
