@@ -769,3 +769,68 @@ fn assert_ka_clean_instances(ka: &Peer) {
         st.0.len()
     ));
 }
+
+/// `preempt_delay 3` on the higher-priority node joining a running lower-priority master of the
+/// other kind: it keeps accepting the master's adverts for 3 s, then discards them and takes
+/// over when its master-down timer expires (≈ 3 s + 3.6 s), not after 3.6 s. Both ways.
+/// Observed: here the delay ends exactly when an advert arrives (1 s adverts, 3 s delay, both
+/// counted from the first advert); rkeepalived discards that advert (preempts ≈ 6.6 s after
+/// its start), keepalived 2.2.7 still accepts it (≈ 7.6 s) — see docs/interop.md.
+#[test]
+fn preempt_delay_in_mixed_group() {
+    if !can_run() {
+        return;
+    }
+    let lab = interop_lab("pdelay");
+    let vip = &vip_cidr(VIP4);
+    let delay = Duration::from_secs(3);
+    for late in [Impl::Rk, Impl::Ka] {
+        step(format!(
+            "{} MASTER (90) on n2; {} (100, preempt_delay 3) joins on n1",
+            other(late).name(),
+            late.name()
+        ));
+        let mut p2 = spawn(&lab, "n2", other(late), &Conf::v2(90));
+        wait_master(
+            &lab,
+            &[&p2],
+            "n2",
+            vip,
+            master_down(ADVERT, 90, false) + Duration::from_secs(3),
+        );
+        let c1 = Conf {
+            extra: vec!["preempt_delay 3".into()],
+            ..Conf::v2(100)
+        };
+        let mut p1 = spawn(&lab, "n1", late, &c1);
+        let start = std::time::Instant::now();
+        let down = master_down(ADVERT, 100, false);
+        p1.handle
+            .wait_log("Entering BACKUP STATE", Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Without the delay it would preempt after `down`; with it not before delay + ~2.6 s.
+        assert_master(&lab, &[&p1, &p2], "n2", vip, "BACKUP", delay + ADVERT * 2);
+        wait_master(
+            &lab,
+            &[&p1, &p2],
+            "n1",
+            vip,
+            delay + down + Duration::from_secs(2),
+        );
+        let t = start.elapsed();
+        step(format!(
+            "  {} preempted {} after its start (preempt_delay 3 s + master-down {})",
+            late.name(),
+            secs(t),
+            secs(down)
+        ));
+        assert!(
+            t >= delay + down - ADVERT - Duration::from_millis(200),
+            "preempted after {t:?}: preempt_delay not honoured"
+        );
+        assert!(t <= delay + down + ADVERT * 2, "preempted after {t:?}");
+        assert_master(&lab, &[&p1, &p2], "n1", vip, "BACKUP", ADVERT);
+        p1.stop();
+        p2.stop();
+    }
+}

@@ -86,6 +86,8 @@ pub struct Conf {
     pub track_file: Option<PathBuf>,
     /// `v3_checksum_as_v2` in global_defs.
     pub v3_checksum_as_v2: bool,
+    /// Further lines for the instance block (e.g. "preempt_delay 3").
+    pub extra: Vec<String>,
 }
 
 impl Conf {
@@ -104,6 +106,7 @@ impl Conf {
             vips: vec![VIP4.into()],
             track_file: None,
             v3_checksum_as_v2: false,
+            extra: Vec::new(),
         }
     }
 
@@ -182,6 +185,9 @@ impl Conf {
         }
         if self.track_file.is_some() {
             s.push_str("    track_script {\n        chk_file\n    }\n");
+        }
+        for l in &self.extra {
+            let _ = writeln!(s, "    {l}");
         }
         s.push_str("}\n");
         s
