@@ -1112,6 +1112,16 @@ fn resolve_tracks(
             continue;
         };
         if !scripts.enabled.contains(&l.name) {
+            // keepalived compat: a disabled script is dropped from every tracker list, so the
+            // instance behaves as if it never tracked it. Say so loudly, per instance: an
+            // operator who expects the VIP to move when the service dies must see this.
+            d.warning(
+                Some(&l.pos),
+                format!(
+                    "({owner}) stops tracking script {}: the script is disabled, a failure of the service it checks will not move the VIP",
+                    l.name
+                ),
+            );
             continue;
         }
         let r = track_ref(l, sc.weight, sc.reverse);
