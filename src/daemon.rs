@@ -7,7 +7,7 @@
 //! earliest `poll_timeout()`. Spurious wake-ups are harmless: a timeout input before any
 //! deadline changes nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
@@ -30,7 +30,7 @@ use crate::sys::signal::{self, Signal, SignalFd};
 use crate::sys::socket::{IpFamily, RecvMode, RecvSocket, SendSocket};
 use crate::sys::{link::PacketSender, process, syslog, timer};
 use crate::time::{Duration, Instant};
-use crate::vrrp::spec::{Family, InstanceSpec, NodeSpec};
+use crate::vrrp::spec::{Family, InstanceSpec, NodeSpec, ScriptCmd};
 use crate::vrrp::{Action, Input, LinkState, Node, Notification, RxPacket, TrackerUpdate, wire};
 
 const TOKEN_TIMER: Token = Token(0);
@@ -88,6 +88,10 @@ struct Daemon<'a> {
     run_pids: HashMap<i32, RunId>,
     /// Fire-and-forget notify children (reaped, nothing else).
     notify_pids: HashSet<i32>,
+    /// `notify_in_order` owners ("INSTANCE VI_1", "GROUP G1"): the script running now and the
+    /// ones waiting for it, and the reverse map from a running pid to its owner.
+    notify_queues: HashMap<String, (Option<i32>, VecDeque<ScriptCmd>)>,
+    notify_serial: HashMap<i32, String>,
     finished_runs: Vec<RunId>,
     notifier: Option<Notifier>,
     stopping: bool,
@@ -334,6 +338,8 @@ impl<'a> Daemon<'a> {
             runs: HashMap::new(),
             run_pids: HashMap::new(),
             notify_pids: HashSet::new(),
+            notify_queues: HashMap::new(),
+            notify_serial: HashMap::new(),
             finished_runs: Vec::new(),
             notifier,
             stopping: false,
@@ -724,16 +730,56 @@ impl<'a> Daemon<'a> {
     }
 
     fn notify(&mut self, n: &Notification) {
-        for cmd in &n.scripts {
-            match process::spawn(cmd, &[]) {
-                Ok(child) => {
-                    self.notify_pids.insert(child.pid);
+        if n.in_order {
+            let key = format!("{} {}", n.kind, n.name);
+            let q = self.notify_queues.entry(key.clone()).or_default();
+            q.1.extend(n.scripts.iter().cloned());
+            self.start_next_notify(&key);
+        } else {
+            // keepalived compat: fire and forget; scripts may run concurrently.
+            for cmd in &n.scripts {
+                match process::spawn(cmd, &[]) {
+                    Ok(child) => {
+                        self.notify_pids.insert(child.pid);
+                    }
+                    Err(e) => warn!("{e}"),
                 }
-                Err(e) => warn!("{e}"),
             }
         }
         if let Some(f) = &mut self.fifo {
             f.write_line(&n.fifo_line());
+        }
+    }
+
+    /// `notify_in_order`: start the next queued script of `key` unless one is still running.
+    fn start_next_notify(&mut self, key: &str) {
+        let Some(q) = self.notify_queues.get_mut(key) else {
+            return;
+        };
+        if q.0.is_some() {
+            return;
+        }
+        while let Some(cmd) = q.1.pop_front() {
+            match process::spawn(&cmd, &[]) {
+                Ok(child) => {
+                    q.0 = Some(child.pid);
+                    self.notify_pids.insert(child.pid);
+                    self.notify_serial.insert(child.pid, key.to_string());
+                    return;
+                }
+                Err(e) => warn!("{e}"),
+            }
+        }
+    }
+
+    /// A notify script exited: forget it, and start the next one of its owner's queue.
+    fn notify_exited(&mut self, pid: i32) {
+        self.notify_pids.remove(&pid);
+        if let Some(key) = self.notify_serial.remove(&pid) {
+            if let Some(q) = self.notify_queues.get_mut(&key) {
+                q.0 = None;
+            }
+            self.start_next_notify(&key);
         }
     }
 
@@ -771,7 +817,7 @@ impl<'a> Daemon<'a> {
                 // checker may still SIGKILL stragglers of that group.
                 self.finished_runs.push(run);
             } else {
-                self.notify_pids.remove(&pid);
+                self.notify_exited(pid);
             }
         }
     }
@@ -1072,7 +1118,7 @@ impl<'a> Daemon<'a> {
             );
             self.read_acks();
             for (pid, _) in process::reap() {
-                self.notify_pids.remove(&pid);
+                self.notify_exited(pid);
             }
         }
         for pid in self.notify_pids.drain() {

@@ -27,6 +27,11 @@ const DELIBERATE_DIFFERENCES: &[(&str, &str)] = &[
          set_supplementary_groups, use_symlink_paths): 2.2.7's -t says \"Unknown keyword\" \
          (rc 5); we apply them and only add a note",
     ),
+    (
+        "rk_extension_notify_in_order",
+        "notify_in_order is an rkeepalived extension (notify scripts of one instance run one \
+         after another); keepalived reports \"Unknown keyword\" (rc 5), we note it (rc 0)",
+    ),
 ];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);

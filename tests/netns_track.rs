@@ -560,3 +560,69 @@ fn sync_group_fails_over_together() {
     wait_holder(&lab, VIP2_32, "node1", Duration::from_secs(10));
     step("  both VIPs back on node1 after eth2 up");
 }
+
+/// `notify_in_order` (rkeepalived extension): an instance's notify scripts run one after
+/// another in transition order. The control run without it shows keepalived's fire-and-forget
+/// overlap, so the test can tell the two apart.
+#[test]
+fn notify_in_order_runs_an_instances_scripts_one_after_another() {
+    if !can_run() {
+        return;
+    }
+    let mut lab = Lab::new("notifyord");
+    lab.add_node("node1", "eth1", &["10.16.200.11/16"]);
+    let slow = "#!/bin/bash\necho \"start $*\" >> /etc/keepalived/order.log\nsleep 1\necho \"end $*\" >> /etc/keepalived/order.log\n";
+    lab.install_etc_file("node1", "slow.sh", slow, 0o755);
+    let log = lab.etc_dir("node1").join("order.log");
+    let run = |in_order: bool| -> Vec<String> {
+        let _ = std::fs::remove_file(&log);
+        let extra = format!(
+            "    notify_master \"/etc/keepalived/slow.sh M\"\n    notify /etc/keepalived/slow.sh\n{}",
+            if in_order {
+                "    notify_in_order\n"
+            } else {
+                ""
+            }
+        );
+        let conf = format!(
+            "{}{}",
+            globals(""),
+            instance("VI_1", 64, "node1", 100, "10.16.200.200", &extra)
+        );
+        let mut d = lab.spawn_daemon("node1", &daemon_bin(), &conf, &[]);
+        wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+            lab.has_addr("node1", "eth1", VIP32)
+        })
+        .unwrap_or_else(|| panic!("node1 did not become MASTER; log:\n{}", d.log()));
+        // MASTER's two scripts take 1 s each: 2.5 s covers both, in order or not.
+        std::thread::sleep(Duration::from_millis(2500));
+        d.kill();
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.lines()
+            .filter(|l| l.contains(" M") || l.contains("MASTER"))
+            .map(str::to_string)
+            .collect()
+    };
+
+    step("notify_in_order: notify_master, then the generic notify, never overlapping");
+    let ordered = run(true);
+    step(format!("  {ordered:?}"));
+    assert_eq!(
+        ordered,
+        vec![
+            "start M",
+            "end M",
+            "start INSTANCE VI_1 MASTER 100",
+            "end INSTANCE VI_1 MASTER 100"
+        ],
+    );
+
+    step("control, keepalived's fire-and-forget: both MASTER scripts start before either ends");
+    let free = run(false);
+    step(format!("  {free:?}"));
+    assert_eq!(free.len(), 4, "{free:?}");
+    assert!(
+        free[0].starts_with("start") && free[1].starts_with("start"),
+        "{free:?}"
+    );
+}

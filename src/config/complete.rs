@@ -205,6 +205,7 @@ impl Resolver<'_> {
             master_rx_lower_pri: self.notify_cmd(&n.master_rx_lower_pri, d),
             notify_deleted: n.notify_deleted,
             priority_changes: n.priority_changes.unwrap_or(global_prio_changes),
+            in_order: n.in_order,
         }
     }
 }

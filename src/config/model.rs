@@ -135,6 +135,9 @@ pub struct Notify {
     pub master_rx_lower_pri: Option<RawCmd>,
     pub notify_deleted: bool,
     pub priority_changes: Option<bool>,
+    /// rkeepalived extension `notify_in_order`: run this owner's notify scripts one after
+    /// another, in transition order, instead of keepalived's fire-and-forget.
+    pub in_order: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -1193,6 +1196,13 @@ fn notify_kw(kw: &str, st: &Stmt, n: &mut Notify, d: &mut Diags) -> bool {
         "notify" => n.generic = read_cmd(st, d),
         "notify_master_rx_lower_pri" => n.master_rx_lower_pri = read_cmd(st, d),
         "notify_priority_changes" => n.priority_changes = read_bool(st, d),
+        "notify_in_order" => {
+            d.note(
+                Some(st.pos()),
+                "'notify_in_order' is an rkeepalived extension (keepalived reports \"Unknown keyword\"): notify scripts of this instance or group run one after another, in transition order".to_string(),
+            );
+            n.in_order = read_bool(st, d).unwrap_or(true);
+        }
         _ => return false,
     }
     true

@@ -100,6 +100,9 @@ pub struct Notification {
     /// Commands to spawn in order: the specific `notify_<state>` first, then the generic `notify`
     /// with its four arguments (INSTANCE|GROUP, name, STATE, priority) already appended.
     pub scripts: Vec<ScriptCmd>,
+    /// `notify_in_order`: run `scripts` one after another, after any still running for the
+    /// same instance or group (rkeepalived extension; keepalived fires and forgets).
+    pub in_order: bool,
 }
 
 impl Notification {
@@ -124,6 +127,7 @@ mod tests {
             state: NotifyState::Master,
             priority: 100,
             scripts: vec![],
+            in_order: false,
         };
         assert_eq!(n.fifo_line(), "INSTANCE \"VI_1\" MASTER 100\n");
         let g = Notification {
@@ -132,6 +136,7 @@ mod tests {
             state: NotifyState::Backup,
             priority: 0,
             scripts: vec![],
+            in_order: false,
         };
         assert_eq!(g.fifo_line(), "GROUP \"G1\" BACKUP 0\n");
         let r = Notification {

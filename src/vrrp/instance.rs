@@ -199,6 +199,7 @@ impl Instance {
             state,
             priority: self.priority,
             scripts,
+            in_order: self.spec.notify.in_order,
         }
     }
 

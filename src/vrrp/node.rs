@@ -1530,6 +1530,7 @@ fn group_notification(g: &SyncGroupSpec, state: NotifyState) -> Notification {
         state,
         priority: 0,
         scripts,
+        in_order: n.in_order,
     }
 }
 

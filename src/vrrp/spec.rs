@@ -232,6 +232,9 @@ pub struct NotifySpec {
     /// `notify_deleted` given (DELETED instead of FAULT when removed by reload).
     pub notify_deleted: bool,
     pub priority_changes: bool,
+    /// `notify_in_order` (rkeepalived extension): the daemon runs these scripts one after
+    /// another, each after the previous exited, instead of fire-and-forget.
+    pub in_order: bool,
 }
 
 /// GARP / unsolicited NA policy (reference §4.8), globals already folded in.
