@@ -279,7 +279,7 @@ ROWS = [
     ("threads100", "threads, 100 instances", "int"),
     ("fds100", "open fds, 100 instances", "int"),
     ("CPU (100 instances, advert_int 1, VRRPv2)", None, None),
-    ("cpu_adverts", "MASTER: adverts on the wire per second (expect 100)", "rate"),
+    ("cpu_adverts", "MASTER: adverts on the wire per second (expect ~100)", "rate"),
     ("cpu_master", "MASTER: utime+stime", "ms"),
     ("cpu_master_pct", "MASTER: % of one core", "pct"),
     ("cpu_master_sched", "MASTER: on-CPU time (schedstat, ns precision)", "ms"),
