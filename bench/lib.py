@@ -11,7 +11,7 @@
                                          cpu_ticks_ms sched_ms ctxt_switches (summed over
                                          the PIDs and all their threads)
     lib.py libsize BINARY                bytes of BINARY + every shared library ldd lists
-    lib.py lastadv CAPTURE T0 MAC        epoch of MAC's last VRRP frame before T0
+    lib.py lastadv CAPTURE T MAC         epoch of MAC's last VRRP frame before T
     lib.py hf JSON                       "mean sd median" (ms) from a hyperfine JSON export
     lib.py count CAPTURE T0 T1 MAC       number of VRRP frames from MAC in [T0, T1)
     lib.py stats V...                    "min median max" of the numbers (NA skipped)
@@ -279,7 +279,7 @@ ROWS = [
     ("threads100", "threads, 100 instances", "int"),
     ("fds100", "open fds, 100 instances", "int"),
     ("CPU (100 instances, advert_int 1, VRRPv2)", None, None),
-    ("cpu_adverts", "MASTER: adverts on the wire per second (expect 100)", "rate"),
+    ("cpu_adverts", "MASTER: adverts on the wire per second (expect ~100)", "rate"),
     ("cpu_master", "MASTER: utime+stime", "ms"),
     ("cpu_master_pct", "MASTER: % of one core", "pct"),
     ("cpu_master_sched", "MASTER: on-CPU time (schedstat, ns precision)", "ms"),
