@@ -461,7 +461,9 @@ impl<'a> Daemon<'a> {
                 for a in acks {
                     match (&a.result, a.benign) {
                         (Ok(()), None) => debug!("{a}"),
-                        (_, Some(_)) => debug!("{a}"),
+                        // EEXIST on add / EADDRNOTAVAIL on delete (e.g. the startup clean-up
+                        // of VIPs we do not hold): expected, keepalived says nothing.
+                        (_, Some(_)) => log::trace!("{a}"),
                         (Err(_), None) => error!("{a}"),
                     }
                 }
@@ -898,10 +900,8 @@ impl<'a> Daemon<'a> {
         match sig {
             Signal::Child => self.reap(now),
             Signal::Stop { sigint } => {
-                info!(
-                    "Stopping (received {})",
-                    if sigint { "SIGINT" } else { "SIGTERM" }
-                );
+                // The core logs keepalived's "Stopping" line.
+                debug!("received {}", if sigint { "SIGINT" } else { "SIGTERM" });
                 if let Some(n) = &self.notifier {
                     let _ = n.stopping();
                 }
