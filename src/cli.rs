@@ -95,6 +95,9 @@ pub struct Args {
     /// display the version number
     #[argh(switch, short = 'v')]
     pub version: bool,
+    /// don't stop on SIGINT (keepalived >= 2.3.2, for debuggers); SIGTERM still stops
+    #[argh(switch)]
+    pub ignore_sigint: bool,
 }
 
 /// Options that take a value (short letters), for splitting combined short flags.

@@ -899,6 +899,9 @@ impl<'a> Daemon<'a> {
     fn on_signal(&mut self, now: Instant, sig: Signal) {
         match sig {
             Signal::Child => self.reap(now),
+            Signal::Stop { sigint: true } if self.args.ignore_sigint => {
+                info!("SIGINT ignored (--ignore-sigint)");
+            }
             Signal::Stop { sigint } => {
                 // The core logs keepalived's "Stopping" line.
                 debug!("received {}", if sigint { "SIGINT" } else { "SIGTERM" });

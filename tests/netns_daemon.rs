@@ -967,3 +967,52 @@ fn alternating_reloads_leak_no_fd() {
     // VI_1 stays MASTER throughout (VI_6 comes and goes, entering BACKUP each time).
     assert!(!log_after_nth(&d.log(), "Reloading", 0).contains("(VI_1) Entering"));
 }
+
+/// `--ignore-sigint` (keepalived >= 2.3.2): SIGINT is logged and ignored, the master keeps its
+/// VIP; SIGTERM still stops it. Without the flag SIGINT stops it like SIGTERM.
+#[test]
+fn ignore_sigint_keeps_running_until_sigterm() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("nosigint", false);
+    let mut d = lab.spawn_daemon(
+        "node1",
+        &daemon_bin(),
+        &master_conf("VI_1", &[VIP], ""),
+        &["--ignore-sigint"],
+    );
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    d.signal(Signal::SIGINT);
+    d.wait_log("SIGINT ignored", Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        d.is_running(),
+        "daemon stopped on SIGINT despite --ignore-sigint"
+    );
+    assert!(
+        lab.has_addr("node1", "eth1", VIP32),
+        "VIP gone after an ignored SIGINT"
+    );
+    d.signal(Signal::SIGTERM);
+    let st = d
+        .wait_exit(Duration::from_secs(5))
+        .expect("SIGTERM did not stop it");
+    assert!(st.success(), "{st}");
+    assert!(!lab.has_addr("node1", "eth1", VIP32), "VIP left behind");
+
+    step("control: without the flag SIGINT stops the daemon");
+    let mut d = lab.spawn_daemon(
+        "node1",
+        &daemon_bin(),
+        &master_conf("VI_1", &[VIP], ""),
+        &[],
+    );
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    d.signal(Signal::SIGINT);
+    let st = d
+        .wait_exit(Duration::from_secs(5))
+        .expect("SIGINT did not stop it");
+    assert!(st.success(), "{st}");
+}
