@@ -98,6 +98,16 @@ pub struct Args {
     /// don't stop on SIGINT (keepalived >= 2.3.2, for debuggers); SIGTERM still stops
     #[argh(switch)]
     pub ignore_sigint: bool,
+    /// also log to a file: -gFILE / --log-file=FILE, default $TMPDIR/keepalived.log; as for
+    /// keepalived's VRRP process, "_vrrp" is inserted before the extension
+    #[argh(switch, short = 'g')]
+    pub log_file: bool,
+    /// the FILE of -gFILE / --log-file=FILE
+    #[argh(option)]
+    pub log_file_name: Option<String>,
+    /// flush the log file after each line
+    #[argh(switch)]
+    pub flush_log_file: bool,
 }
 
 /// Options that take a value (short letters), for splitting combined short flags.
@@ -133,6 +143,15 @@ pub fn normalize_args(args: &[String]) -> Vec<String> {
                 }
                 continue;
             }
+            // keepalived compat: `--log-file[=FILE]` takes its value only when attached.
+            if name == "log-file" {
+                out.push("--log-file".into());
+                if let Some(v) = value {
+                    out.push("--log-file-name".into());
+                    out.push(v.to_string());
+                }
+                continue;
+            }
             out.push(format!("--{name}"));
             if let Some(v) = value {
                 out.push(v.to_string());
@@ -148,6 +167,12 @@ pub fn normalize_args(args: &[String]) -> Vec<String> {
                     if !rest.is_empty() {
                         out.push(rest);
                     }
+                    break;
+                }
+                if *c == 'g' && i + 1 < chars.len() {
+                    // `-gFILE` (optional argument, attached only, as getopt does).
+                    out.push("--log-file-name".into());
+                    out.push(chars[i + 1..].iter().collect());
                     break;
                 }
                 if *c == 't' && i + 1 < chars.len() {
@@ -301,6 +326,29 @@ mod tests {
 
     fn v(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn log_file_takes_only_an_attached_value() {
+        let a = parse_args(&v(&["rkeepalived", "-g", "-n"])).unwrap();
+        assert!(a.log_file && a.dont_fork && a.log_file_name.is_none());
+        let a = parse_args(&v(&["rkeepalived", "-g/var/log/ka.log"])).unwrap();
+        assert_eq!(a.log_file_name.as_deref(), Some("/var/log/ka.log"));
+        let a = parse_args(&v(&["rkeepalived", "-nDg/x.log"])).unwrap();
+        assert!(a.dont_fork && a.log_detail);
+        assert_eq!(a.log_file_name.as_deref(), Some("/x.log"));
+        let a = parse_args(&v(&[
+            "rkeepalived",
+            "--log-file=/y.log",
+            "--flush-log-file",
+        ]))
+        .unwrap();
+        assert_eq!(a.log_file_name.as_deref(), Some("/y.log"));
+        assert!(a.flush_log_file);
+        let a = parse_args(&v(&["rkeepalived", "--log-file", "-l"])).unwrap();
+        assert!(a.log_file && a.log_console && a.log_file_name.is_none());
+        let a = parse_args(&v(&["rkeepalived", "--ignore-sigint"])).unwrap();
+        assert!(a.ignore_sigint);
     }
 
     #[test]

@@ -165,6 +165,7 @@ pub fn run(args: &Args, spec: NodeSpec, diags: Vec<Diagnostic>) -> i32 {
         }
     }
     info!("Stopped");
+    log::logger().flush();
     code
 }
 
@@ -174,15 +175,39 @@ fn init_logging(args: &Args) {
         .as_deref()
         .and_then(syslog::Facility::parse)
         .unwrap_or(syslog::Facility::Daemon);
+    let log_file = (args.log_file || args.log_file_name.is_some()).then(|| {
+        let base = match &args.log_file_name {
+            Some(f) => PathBuf::from(f),
+            None => tmp_dir().join("keepalived.log"),
+        };
+        vrrp_log_path(&base)
+    });
     let cfg = syslog::LogConfig {
         facility,
         syslog: !args.no_syslog,
         console: args.log_console,
         detail: args.log_detail,
+        log_file,
+        flush_log_file: args.flush_log_file,
         ..syslog::LogConfig::default()
     };
     // A second init (tests calling run twice) keeps the first logger.
     let _ = syslog::init(cfg);
+}
+
+/// keepalived compat: each process of keepalived logs `-g FILE` to FILE with its subsystem
+/// inserted before the extension; rkeepalived is the VRRP process, so `/tmp/keepalived.log`
+/// becomes `/tmp/keepalived_vrrp.log`, where keepalived users already look for VRRP lines.
+fn vrrp_log_path(base: &Path) -> PathBuf {
+    let name = base
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let new = match name.rfind('.') {
+        Some(i) if i > 0 => format!("{}_vrrp{}", &name[..i], &name[i..]),
+        _ => format!("{name}_vrrp"),
+    };
+    base.with_file_name(new)
 }
 
 fn log_diagnostic(d: &Diagnostic) {
@@ -1161,4 +1186,29 @@ fn epoch_offset_us(now: Instant) -> i64 {
         .map(|d| d.as_micros() as i64)
         .unwrap_or(0);
     wall - now.as_micros() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_file_name_gets_keepalived_vrrp_suffix() {
+        assert_eq!(
+            vrrp_log_path(Path::new("/tmp/keepalived.log")),
+            PathBuf::from("/tmp/keepalived_vrrp.log")
+        );
+        assert_eq!(
+            vrrp_log_path(Path::new("/var/log/ka")),
+            PathBuf::from("/var/log/ka_vrrp")
+        );
+        assert_eq!(
+            vrrp_log_path(Path::new("/var/log/.hidden")),
+            PathBuf::from("/var/log/.hidden_vrrp")
+        );
+        assert_eq!(
+            vrrp_log_path(Path::new("/a.b/c.d.log")),
+            PathBuf::from("/a.b/c.d_vrrp.log")
+        );
+    }
 }

@@ -1016,3 +1016,33 @@ fn ignore_sigint_keeps_running_until_sigterm() {
         .expect("SIGINT did not stop it");
     assert!(st.success(), "{st}");
 }
+
+/// `-gFILE` / `--log-file=FILE` (keepalived's spelling: the value only when attached): the
+/// VRRP lines also go to FILE with `_vrrp` inserted before the extension, as keepalived's VRRP
+/// process does; `--flush-log-file` makes them visible at once.
+#[test]
+fn log_file_receives_vrrp_lines_under_keepalived_name() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("logfile", false);
+    let base = lab.node_dir("node1").join("ka.log");
+    let want = lab.node_dir("node1").join("ka_vrrp.log");
+    let arg = format!("--log-file={}", base.display());
+    let mut d = lab.spawn_daemon(
+        "node1",
+        &daemon_bin(),
+        &master_conf("VI_1", &[VIP], ""),
+        &[&arg, "--flush-log-file"],
+    );
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    let text = fs::read_to_string(&want)
+        .unwrap_or_else(|e| panic!("{}: {e}\nlog:\n{}", want.display(), d.log()));
+    assert!(text.contains("(VI_1) Entering MASTER STATE"), "{text}");
+    assert!(!base.exists(), "{} should not be written", base.display());
+    d.signal(Signal::SIGTERM);
+    d.wait_exit(Duration::from_secs(5))
+        .expect("SIGTERM did not stop it");
+    let text = fs::read_to_string(&want).unwrap();
+    assert!(text.contains("Stopped"), "{text}");
+}

@@ -85,6 +85,10 @@ pub struct LogConfig {
     pub detail: bool,
     /// The syslog socket, [`SYSLOG_PATH`] unless testing.
     pub syslog_path: std::path::PathBuf,
+    /// `-g`: also append every line to this file (console format, with timestamps).
+    pub log_file: Option<std::path::PathBuf>,
+    /// `--flush-log-file`: flush the file after every line.
+    pub flush_log_file: bool,
 }
 
 impl Default for LogConfig {
@@ -96,6 +100,8 @@ impl Default for LogConfig {
             console: false,
             detail: false,
             syslog_path: SYSLOG_PATH.into(),
+            log_file: None,
+            flush_log_file: false,
         }
     }
 }
@@ -107,6 +113,8 @@ pub struct Logger {
     syslog: Mutex<Option<UnixDatagram>>,
     /// Set once /dev/log failed: from then on syslog lines go to stderr.
     syslog_failed: AtomicBool,
+    /// `-g` log file, buffered unless `--flush-log-file`.
+    file: Option<Mutex<std::io::BufWriter<std::fs::File>>>,
 }
 
 /// Local time as (weekday, month, day, h, m, s, year); UTC epoch if the libc cannot tell.
@@ -174,7 +182,25 @@ impl Logger {
             None
         };
         let syslog_failed = AtomicBool::new(cfg.syslog && syslog.is_none());
+        let file = cfg.log_file.as_ref().and_then(|p| {
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+            {
+                Ok(f) => Some(Mutex::new(std::io::BufWriter::new(f))),
+                Err(e) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "rkeepalived: cannot open log file {}: {e}",
+                        p.display()
+                    );
+                    None
+                }
+            }
+        });
         Logger {
+            file,
             journal: cfg.console && stderr_is_journal(),
             pid: std::process::id(),
             syslog: Mutex::new(syslog),
@@ -270,10 +296,28 @@ impl Log for Logger {
         if self.cfg.syslog && !self.to_syslog(level, &msg) && !on_stderr {
             self.to_stderr(level, &msg);
         }
+        if let Some(f) = &self.file
+            && let Ok(mut w) = f.lock()
+        {
+            let (wd, mon, day, h, m, s, y) = local_time();
+            let _ = writeln!(
+                w,
+                "{} {} {:2} {:02}:{:02}:{:02} {}: {}",
+                DAYS[wd], MONTHS[mon], day, h, m, s, y, msg
+            );
+            if self.cfg.flush_log_file {
+                let _ = w.flush();
+            }
+        }
     }
 
     fn flush(&self) {
         let _ = std::io::stderr().flush();
+        if let Some(f) = &self.file
+            && let Ok(mut w) = f.lock()
+        {
+            let _ = w.flush();
+        }
     }
 }
 
