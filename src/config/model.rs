@@ -394,15 +394,13 @@ const SKIPPED_BLOCKS: &[&str] = &[
 ];
 
 /// Top-level keywords keepalived knows that have no effect on a VRRP-only daemon.
-const TOP_IGNORED: &[&str] = &[
-    "use_pid_dir",
-    "instance",
-    "child_wait_time",
-    "linkbeat_use_polling",
-];
+const TOP_IGNORED: &[&str] = &["child_wait_time"];
 
 /// Top-level keywords for features rkeepalived does not implement.
 const TOP_UNSUPPORTED: &[&str] = &[
+    "use_pid_dir",
+    "instance",
+    "linkbeat_use_polling",
     "net_namespace",
     "net_namespace_ipvs",
     "namespace_with_ipsets",
@@ -720,6 +718,32 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 g.dynamic_interfaces = true;
                 d.unsupported(Some(st.pos()), kw);
             }
+            "checker_process_name"
+            | "bfd_process_name"
+            | "lvs_id"
+            | "lvs_timeouts"
+            | "lvs_sync_daemon"
+            | "lvs_flush"
+            | "lvs_flush_onstop"
+            | "lvs_flush_on_stop"
+            | "checker_no_swap"
+            | "checker_priority"
+            | "checker_rt_priority"
+            | "checker_cpu_affinity"
+            | "checker_rlimit_rttime"
+            | "bfd_no_swap"
+            | "bfd_priority"
+            | "bfd_rt_priority"
+            | "bfd_cpu_affinity"
+            | "bfd_rlimit_rttime"
+            | "lvs_notify_fifo"
+            | "lvs_notify_fifo_script" => {
+                // keepalived's checker (LVS) and BFD processes; rkeepalived has neither.
+                d.note(
+                    Some(st.pos()),
+                    format!("'{kw}' concerns keepalived's checker/BFD process, which rkeepalived does not have; ignored"),
+                );
+            }
             "notification_email_from"
             | "smtp_connect_timeout"
             | "smtp_helo_name"
@@ -727,8 +751,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "process_names"
             | "process_name"
             | "vrrp_process_name"
-            | "checker_process_name"
-            | "bfd_process_name"
             | "reload_check_config"
             | "reload_time_file"
             | "reload_repeat"
@@ -756,24 +778,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "vrrp_netlink_cmd_rcv_bufs_force"
             | "vrrp_netlink_monitor_rcv_bufs"
             | "vrrp_netlink_monitor_rcv_bufs_force"
-            | "lvs_id"
-            | "lvs_timeouts"
-            | "lvs_sync_daemon"
-            | "lvs_flush"
-            | "lvs_flush_onstop"
-            | "lvs_flush_on_stop"
-            | "checker_no_swap"
-            | "checker_priority"
-            | "checker_rt_priority"
-            | "checker_cpu_affinity"
-            | "checker_rlimit_rttime"
-            | "bfd_no_swap"
-            | "bfd_priority"
-            | "bfd_rt_priority"
-            | "bfd_cpu_affinity"
-            | "bfd_rlimit_rttime"
-            | "lvs_notify_fifo"
-            | "lvs_notify_fifo_script"
             | "linkbeat_use_polling"
             | "vmac_prefix"
             | "vmac_addr_prefix"
@@ -786,7 +790,9 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "snmp_socket"
             | "dbus_service_name"
             | "dbus_no_interface_name" => {
-                // Known to keepalived; no effect on what rkeepalived does.
+                // keepalived has an effect for these that rkeepalived does not implement:
+                // say so, never ignore silently.
+                d.unsupported(Some(st.pos()), kw);
             }
             "notification_email"
             | "smtp_server"
