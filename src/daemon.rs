@@ -124,6 +124,9 @@ pub fn run(args: &Args, spec: NodeSpec, diags: Vec<Diagnostic>) -> i32 {
     for d in &diags {
         log_diagnostic(d);
     }
+    for e in crate::sys::sched::apply(&spec.globals.sched) {
+        error!("{e}");
+    }
     let pid_path = PathBuf::from(args.pid.as_deref().unwrap_or("/run/keepalived.pid"));
     let vrrp_pid_path = PathBuf::from(
         args.vrrp_pid
@@ -1009,6 +1012,11 @@ impl<'a> Daemon<'a> {
                         log_diagnostic(d);
                     }
                     self.config_errors = errors;
+                    if spec.globals.sched != self.spec.globals.sched {
+                        for e in crate::sys::sched::apply(&spec.globals.sched) {
+                            error!("{e}");
+                        }
+                    }
                     self.spec = spec.clone();
                     self.checker.reload(&spec.scripts, now);
                     self.node.handle(now, Input::Reload(spec));

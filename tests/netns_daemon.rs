@@ -1046,3 +1046,56 @@ fn log_file_receives_vrrp_lines_under_keepalived_name() {
     let text = fs::read_to_string(&want).unwrap();
     assert!(text.contains("Stopped"), "{text}");
 }
+
+/// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_no_swap`, `vrrp_cpu_affinity`: the kernel shows
+/// them on the daemon process (nice, SCHED_RR and its priority, locked memory, allowed CPUs).
+#[test]
+fn vrrp_scheduling_keywords_are_applied_to_the_process() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("sched", false);
+    let g = "    vrrp_priority -5\n    vrrp_rt_priority 20\n    vrrp_no_swap\n    vrrp_cpu_affinity 0\n";
+    let d = lab.spawn_daemon("node1", &daemon_bin(), &master_conf("VI_1", &[VIP], g), &[]);
+    wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+    let pid = d.pid();
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after "(comm) ": the first is field 3 (state) of proc(5).
+    let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .collect();
+    let field = |n: usize| f[n - 3];
+    step(format!(
+        "nice {} rt_priority {} policy {}",
+        field(19),
+        field(40),
+        field(41)
+    ));
+    assert_eq!(field(19), "-5", "nice; log:\n{}", d.log());
+    assert_eq!(field(40), "20", "rt_priority; log:\n{}", d.log());
+    assert_eq!(field(41), "2", "policy SCHED_RR; log:\n{}", d.log());
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .unwrap_or("")
+            .to_string()
+    };
+    step(format!(
+        "{} / {}",
+        line("VmLck:"),
+        line("Cpus_allowed_list:")
+    ));
+    let locked: u64 = line("VmLck:")
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(locked > 0, "vrrp_no_swap: {}", line("VmLck:"));
+    assert_eq!(
+        line("Cpus_allowed_list:").split_whitespace().nth(1),
+        Some("0")
+    );
+    assert!(!d.log().contains("sched_setscheduler"), "{}", d.log());
+}

@@ -269,6 +269,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             gna_interval: Duration::from_micros(g.vrrp_gna_interval_us),
             state_dump_file: g.state_dump_file.clone(),
             json_version: g.json_version.unwrap_or(1),
+            sched: g.sched.clone(),
         },
         ..Default::default()
     };

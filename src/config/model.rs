@@ -58,6 +58,7 @@ pub struct GlobalDefs {
     pub notify_priority_changes: bool,
     pub fifo_write_vrrp_states_on_reload: bool,
     pub vrrp_startup_delay_us: u64,
+    pub sched: crate::vrrp::spec::SchedSpec,
     pub state_dump_file: Option<String>,
     pub json_version: Option<u8>,
     pub dynamic_interfaces: bool,
@@ -690,6 +691,35 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 g.notify_priority_changes = read_bool(st, d).unwrap_or(true)
             }
             "fifo_write_vrrp_states_on_reload" => g.fifo_write_vrrp_states_on_reload = true,
+            "vrrp_priority" => {
+                if let Some(t) = arg(st, 0, d)
+                    && let Some(v) = read_int(t, -20, 19, d)
+                {
+                    g.sched.nice = Some(v as i32);
+                }
+            }
+            "vrrp_rt_priority" => {
+                if let Some(t) = arg(st, 0, d)
+                    && let Some(v) = read_int(t, 1, 99, d)
+                {
+                    g.sched.rt_priority = Some(v as u8);
+                }
+            }
+            "vrrp_rlimit_rttime" => {
+                if let Some(t) = arg(st, 0, d)
+                    && let Some(v) = read_int(t, 2, i64::from(u32::MAX), d)
+                {
+                    g.sched.rlimit_rttime_us = Some(v as u64);
+                }
+            }
+            "vrrp_no_swap" => g.sched.no_swap = true,
+            "vrrp_cpu_affinity" => {
+                for t in &st.args {
+                    if let Some(v) = read_int(t, 0, 4095, d) {
+                        g.sched.cpu_affinity.push(v as u32);
+                    }
+                }
+            }
             "vrrp_startup_delay" => {
                 if let Some(t) = arg(st, 0, d) {
                     if let Some(v) = read_decimal(t, 0.0, 3600.0, d) {
@@ -765,13 +795,8 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "iproute_usr_dir"
             | "iproute_etc_dir"
             | "log_unknown_vrids"
-            | "vrrp_no_swap"
-            | "vrrp_priority"
-            | "vrrp_rt_priority"
-            | "vrrp_rlimit_rttime"
             | "max_auto_priority"
             | "min_auto_priority_delay"
-            | "vrrp_cpu_affinity"
             | "vrrp_rx_bufs_policy"
             | "vrrp_rx_bufs_multiplier"
             | "vrrp_netlink_cmd_rcv_bufs"

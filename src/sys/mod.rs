@@ -34,6 +34,7 @@ pub mod notify;
 pub mod pidfile;
 pub mod process;
 pub mod procevents;
+pub mod sched;
 pub mod signal;
 pub mod socket;
 pub mod syslog;

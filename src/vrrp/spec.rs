@@ -54,6 +54,24 @@ pub struct GlobalSpec {
     /// `state_dump_file` directory/file override for SIGUSR1 dumps.
     pub state_dump_file: Option<String>,
     pub json_version: u8,
+    /// How the daemon process itself is scheduled (`vrrp_priority`, `vrrp_rt_priority`, ...).
+    pub sched: SchedSpec,
+}
+
+/// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_no_swap`,
+/// `vrrp_cpu_affinity`: scheduling of the VRRP process (script children are not affected).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SchedSpec {
+    /// Nice value, -20..=19.
+    pub nice: Option<i32>,
+    /// SCHED_RR priority, 1..=99.
+    pub rt_priority: Option<u8>,
+    /// RLIMIT_RTTIME in microseconds (keepalived's default 10000 when rt_priority is set).
+    pub rlimit_rttime_us: Option<u64>,
+    /// mlockall(MCL_CURRENT | MCL_FUTURE).
+    pub no_swap: bool,
+    /// CPUs the process may run on (empty = unchanged).
+    pub cpu_affinity: Vec<u32>,
 }
 
 /// v2 authentication.
