@@ -691,6 +691,10 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 g.notify_priority_changes = read_bool(st, d).unwrap_or(true)
             }
             "fifo_write_vrrp_states_on_reload" => g.fifo_write_vrrp_states_on_reload = true,
+            "reload_check_config" => d.note(
+                Some(st.pos()),
+                "rkeepalived always checks a new configuration before reloading and keeps the running one if it has new errors; 'reload_check_config' adds nothing (its log file is not written)".to_string(),
+            ),
             "vrrp_priority" => {
                 if let Some(t) = arg(st, 0, d)
                     && let Some(v) = read_int(t, -20, 19, d)
@@ -781,7 +785,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "process_names"
             | "process_name"
             | "vrrp_process_name"
-            | "reload_check_config"
             | "reload_time_file"
             | "reload_repeat"
             | "reload_file"
