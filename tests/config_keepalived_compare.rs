@@ -16,6 +16,27 @@ const OURS: &str = env!("CARGO_BIN_EXE_rkeepalived");
 /// Configs where rkeepalived deliberately exits differently from keepalived 2.2.7, and why.
 const DELIBERATE_DIFFERENCES: &[(&str, &str)] = &[
     (
+        "wild_script_user_nonroot",
+        "keepalived 2.2.7 bug: when -t checks a script as a non-root user/group (script_user \
+         nobody, `user daemon`, a non-root group) it sends SIGTERM to itself (status 143, no \
+         verdict); we give the verdict (here 6) and a note saying so",
+    ),
+    (
+        "wild_lvs_http_get",
+        "LVS blocks are skipped: keepalived's checker reports the deprecated nb_get_retry as a \
+         config error (rc 5), we exit 0",
+    ),
+    (
+        "wild_lvs_typo",
+        "LVS blocks are skipped: keepalived reports an unknown keyword inside HTTP_GET's url \
+         (rc 5), we exit 0",
+    ),
+    (
+        "wild_lvs_misc_check",
+        "LVS blocks are skipped: keepalived counts MISC_CHECK's misc_path as a script that \
+         needs enable_script_security (rc 6), we exit 0",
+    ),
+    (
         "lvs_invalid_virtual_server",
         "LVS blocks are skipped with one warning; keepalived's checker reports the missing \
          protocol / scheduler / forwarding method as config errors (rc 5), we exit 0",

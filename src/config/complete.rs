@@ -41,6 +41,8 @@ struct Resolver<'a> {
     scripts_in_use: bool,
     /// Where the first script that will run is configured.
     first_script: Option<super::diag::Pos>,
+    /// The first script checked as a non-root uid/gid (keepalived 2.2.7's -t dies there).
+    nonroot_script: Option<super::diag::Pos>,
 }
 
 impl Resolver<'_> {
@@ -78,7 +80,11 @@ impl Resolver<'_> {
                     // for track scripts the caller reports the removal.
                     d.note(
                         Some(&raw.pos),
-                        format!("Unable to set uid/gid for script user '{}'", u.user),
+                        format!(
+                            "Unable to set uid/gid for script user '{}'{}",
+                            u.user,
+                            numeric_hint(u)
+                        ),
                     );
                     return Err(ScriptProblem::NoUser);
                 }
@@ -88,6 +94,9 @@ impl Resolver<'_> {
                 None => return Err(ScriptProblem::NoUser),
             },
         };
+        if (uid != 0 || gid != 0) && self.nonroot_script.is_none() {
+            self.nonroot_script = Some(raw.pos.clone());
+        }
         // Bare names are searched in PATH.
         let mut path = argv[0].clone();
         if !path.contains('/') {
@@ -214,6 +223,16 @@ fn secs(s: u32) -> Duration {
     Duration::from_secs(u64::from(s))
 }
 
+/// keepalived looks users and groups up by name only: say so when a number was given.
+fn numeric_hint(u: &ScriptUser) -> &'static str {
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if numeric(&u.user) || u.group.as_deref().is_some_and(numeric) {
+        " (keepalived takes user and group names, not numeric ids)"
+    } else {
+        ""
+    }
+}
+
 /// Validate the model against the host and produce the spec.
 pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     let g = &m.global_defs;
@@ -234,7 +253,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             None => {
                 d.error(
                     g.script_user_pos.as_ref(),
-                    "Error setting global script uid/gid",
+                    format!("Error setting global script uid/gid{}", numeric_hint(u)),
                 );
                 None
             }
@@ -255,6 +274,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         set_supplementary: g.set_supplementary_groups,
         scripts_in_use: false,
         first_script: None,
+        nonroot_script: None,
     };
 
     let mut spec = NodeSpec {
@@ -982,6 +1002,16 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         }
     }
 
+    // keepalived 2.2.7 bug, observed: when its -t checks a script as a non-root uid/gid it
+    // ends with SIGTERM sent to itself (shell status 143) instead of a verdict. We give the
+    // verdict and say so, so nobody takes that 143 for a config error.
+    if let Some(p) = &r.nonroot_script {
+        d.note(
+            Some(p),
+            "keepalived 2.2.7's -t kills itself (SIGTERM, status 143) when it checks a script \
+             run as a non-root user or group; rkeepalived gives the real verdict",
+        );
+    }
     // keepalived compat: scripts that will run without enable_script_security.
     if r.scripts_in_use && !g.enable_script_security {
         d.error_class(

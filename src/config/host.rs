@@ -110,8 +110,9 @@ pub fn lookup_user(passwd: &str, name: &str) -> Option<(u32, u32)> {
             return Some((f[2].parse().ok()?, f[3].parse().ok()?));
         }
     }
-    // keepalived compat: a numeric user is accepted as a uid.
-    name.parse::<u32>().ok().map(|u| (u, u))
+    // keepalived 2.2.7 compat: users are looked up by name only; a numeric uid such as
+    // `user 65534` is "Unable to set uid/gid" there (observed with its -t), so it is here.
+    None
 }
 
 /// `name -> gid` from group(5) text.
@@ -122,7 +123,8 @@ pub fn lookup_group(group: &str, name: &str) -> Option<u32> {
             return f[2].parse().ok();
         }
     }
-    name.parse::<u32>().ok()
+    // keepalived 2.2.7 compat: by name only, as for users.
+    None
 }
 
 /// Supplementary groups of `user` (group(5) member lists).
@@ -150,6 +152,9 @@ mod tests {
         assert_eq!(lookup_user(pw, "root"), Some((0, 0)));
         assert_eq!(lookup_user(pw, "nobody"), Some((65534, 65534)));
         assert_eq!(lookup_user(pw, "ghost"), None);
+        // keepalived 2.2.7 does not take numeric ids.
+        assert_eq!(lookup_user(pw, "0"), None);
+        assert_eq!(lookup_group(gr, "4"), None);
         assert_eq!(lookup_group(gr, "adm"), Some(4));
         assert_eq!(supplementary_groups(gr, "alice"), vec![4]);
         assert!(!valid_ifname("../etc"));
@@ -225,6 +230,16 @@ impl FakeHost {
                 ("/usr".into(), dir(0o755), Vec::new()),
                 ("/usr/bin".into(), dir(0o755), Vec::new()),
                 ("/usr/bin/true".into(), file(0o755), b"\x7fELF".to_vec()),
+                // What the usual track scripts call (all on a Debian host).
+                ("/usr/bin/killall".into(), file(0o755), b"\x7fELF".to_vec()),
+                ("/usr/bin/pidof".into(), file(0o755), b"\x7fELF".to_vec()),
+                ("/usr/bin/pgrep".into(), file(0o755), b"\x7fELF".to_vec()),
+                ("/usr/bin/curl".into(), file(0o755), b"\x7fELF".to_vec()),
+                (
+                    "/usr/bin/systemctl".into(),
+                    file(0o755),
+                    b"\x7fELF".to_vec(),
+                ),
             ],
             hostname: "node1.example".into(),
             passwd: "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n".into(),

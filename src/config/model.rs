@@ -453,6 +453,20 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
                 m.vrrp_track_process.push(p);
             }
             "vrrp_instance" => {
+                // keepalived compat: a second vrrp_instance of the same name is a config
+                // error and its whole block is skipped (nothing in it is checked).
+                if let Some(name) = st.args.first().map(|t| t.text.as_str())
+                    && let Some(first) = m.vrrp_instance.iter().find(|i| i.name == name)
+                {
+                    d.error(
+                        Some(st.pos()),
+                        format!(
+                            "vrrp instance {name} already defined (first at {}:{}); ignoring this block",
+                            first.pos.file, first.pos.line
+                        ),
+                    );
+                    continue;
+                }
                 let i = vrrp_instance(
                     st,
                     m.global_defs.dynamic_interfaces,
@@ -462,6 +476,20 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
                 m.vrrp_instance.push(i);
             }
             "vrrp_sync_group" => {
+                // keepalived compat: as for instances, a repeated sync group name is an
+                // error and the block is skipped.
+                if let Some(name) = st.args.first().map(|t| t.text.as_str())
+                    && let Some(first) = m.vrrp_sync_group.iter().find(|g| g.name == name)
+                {
+                    d.error(
+                        Some(st.pos()),
+                        format!(
+                            "vrrp sync group {name} already defined (first at {}:{}); ignoring this block",
+                            first.pos.file, first.pos.line
+                        ),
+                    );
+                    continue;
+                }
                 let g = sync_group(st, d);
                 m.vrrp_sync_group.push(g);
             }
@@ -549,6 +577,19 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
     for st in b {
         let kw = st.kw.text.as_str();
         match kw {
+            // keepalived compat: 2.2.7's global_defs does not know these (rc 5); say why.
+            "instance" | "use_pid_dir" | "linkbeat_use_polling" => d.error(
+                Some(st.pos()),
+                format!("Unknown keyword '{kw}' (a top-level keyword, not a global_defs one)"),
+            ),
+            "lvs_id" => d.error(
+                Some(st.pos()),
+                "Unknown keyword 'lvs_id' (keepalived renamed it router_id)",
+            ),
+            "iproute_usr_dir" | "iproute_etc_dir" | "dbus_no_interface_name" => d.error(
+                Some(st.pos()),
+                format!("Unknown keyword '{kw}' (only keepalived newer than 2.2.7 knows it)"),
+            ),
             "router_id" => match st.args.first() {
                 Some(t) => g.router_id = Some(t.text.clone()),
                 None => d.error(Some(st.pos()), "routerid name missing - ignoring"),
@@ -754,7 +795,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             }
             "checker_process_name"
             | "bfd_process_name"
-            | "lvs_id"
             | "lvs_timeouts"
             | "lvs_sync_daemon"
             | "lvs_flush"
@@ -793,10 +833,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "random_seed"
             | "data_use_instance"
             | "umask"
-            | "instance"
-            | "use_pid_dir"
-            | "iproute_usr_dir"
-            | "iproute_etc_dir"
             | "log_unknown_vrids"
             | "max_auto_priority"
             | "min_auto_priority_delay"
@@ -806,7 +842,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "vrrp_netlink_cmd_rcv_bufs_force"
             | "vrrp_netlink_monitor_rcv_bufs"
             | "vrrp_netlink_monitor_rcv_bufs_force"
-            | "linkbeat_use_polling"
             | "vmac_prefix"
             | "vmac_addr_prefix"
             | "startup_script_timeout"
@@ -816,8 +851,7 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "nftables_ifindex"
             | "disable_local_igmp"
             | "snmp_socket"
-            | "dbus_service_name"
-            | "dbus_no_interface_name" => {
+            | "dbus_service_name" => {
                 // keepalived has an effect for these that rkeepalived does not implement:
                 // say so, never ignore silently.
                 d.unsupported(Some(st.pos()), kw);
