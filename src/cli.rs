@@ -108,10 +108,13 @@ pub struct Args {
     /// flush the log file after each line
     #[argh(switch)]
     pub flush_log_file: bool,
+    /// umask for files created (pidfiles, dumps, FIFO, log); overrides the config's umask
+    #[argh(option, short = 'u')]
+    pub umask: Option<String>,
 }
 
 /// Options that take a value (short letters), for splitting combined short flags.
-const SHORT_WITH_VALUE: &[char] = &['f', 'S', 'p', 'r', 'c', 'b', 'i'];
+const SHORT_WITH_VALUE: &[char] = &['f', 'S', 'p', 'r', 'c', 'b', 'i', 'u'];
 
 /// Rewrite keepalived-style argv into what argh parses: `--opt=value` -> two words,
 /// `--vrrp_pid` -> `--vrrp-pid`, `-nlD` -> `-n -l -D`, `-fFILE` -> `-f FILE`,
@@ -347,6 +350,15 @@ mod tests {
         assert!(a.flush_log_file);
         let a = parse_args(&v(&["rkeepalived", "--log-file", "-l"])).unwrap();
         assert!(a.log_file && a.log_console && a.log_file_name.is_none());
+        let a = parse_args(&v(&["rkeepalived", "-u0022", "-n"])).unwrap();
+        assert_eq!(a.umask.as_deref(), Some("0022"));
+        assert_eq!(crate::config::model::parse_umask("0022"), Some(0o022));
+        assert_eq!(
+            crate::config::model::parse_umask("IWGRP|IWOTH"),
+            Some(0o022)
+        );
+        assert_eq!(crate::config::model::parse_umask("18"), Some(0o022));
+        assert_eq!(crate::config::model::parse_umask("IWOOPS"), None);
         let a = parse_args(&v(&["rkeepalived", "--ignore-sigint"])).unwrap();
         assert!(a.ignore_sigint);
     }

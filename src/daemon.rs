@@ -45,6 +45,9 @@ const TOKEN_RECV_BASE: usize = 16;
 /// A timer firing later than this is logged as a warning (keepalived: "A thread timer expired").
 const LATE_TIMER_WARN: Duration = Duration::from_millis(100);
 
+/// keepalived's default umask: IXUSR | IRWXG | IRWXO.
+const DEFAULT_UMASK: u32 = 0o177;
+
 /// How long shutdown waits for the kernel to acknowledge VIP removals.
 const SHUTDOWN_ACK_WAIT: Duration = Duration::from_secs(1);
 
@@ -127,6 +130,17 @@ pub fn run(args: &Args, spec: NodeSpec, diags: Vec<Diagnostic>) -> i32 {
     for e in crate::sys::sched::apply(&spec.globals.sched) {
         error!("{e}");
     }
+    // keepalived compat: files we create (pidfiles, dumps with the VRRP password, FIFO, log)
+    // get -u, else the config's umask, else IXUSR|IRWXG|IRWXO.
+    let umask = match args.umask.as_deref().map(crate::config::model::parse_umask) {
+        Some(Some(m)) => m,
+        Some(None) => {
+            error!("invalid -u/--umask value; using the configuration's");
+            spec.globals.umask.unwrap_or(DEFAULT_UMASK)
+        }
+        None => spec.globals.umask.unwrap_or(DEFAULT_UMASK),
+    };
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask as _));
     let pid_path = PathBuf::from(args.pid.as_deref().unwrap_or("/run/keepalived.pid"));
     let vrrp_pid_path = PathBuf::from(
         args.vrrp_pid

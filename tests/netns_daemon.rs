@@ -1099,3 +1099,55 @@ fn vrrp_scheduling_keywords_are_applied_to_the_process() {
     );
     assert!(!d.log().contains("sched_setscheduler"), "{}", d.log());
 }
+
+/// keepalived's default umask (IXUSR|IRWXG|IRWXO): the JSON dump, which carries the VRRP
+/// password, and the pidfile are readable by root only; `umask 0022` in global_defs or
+/// `-u 0022` on the command line makes them 0644 again.
+#[test]
+fn files_created_follow_keepalived_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = lab("umask", false);
+    let tmp = node_tmp(&lab, "node1");
+    let wrapper = env_wrapper(
+        &lab.node_dir("node1"),
+        "tmp-env",
+        &daemon_bin(),
+        &[("TMPDIR", &tmp.to_string_lossy())],
+    );
+    let mode = |p: &std::path::Path| fs::metadata(p).map(|m| m.permissions().mode() & 0o777).ok();
+    let json = tmp.join("keepalived.json");
+    let pidfile = lab.node_dir("node1").join("run").join("daemon.pid");
+    for (globals, extra, want) in [
+        ("", &[][..], 0o600),
+        ("    umask 0022\n", &[][..], 0o644),
+        ("", &["-u", "0022"][..], 0o644),
+    ] {
+        let _ = fs::remove_file(&json);
+        let mut d = lab.spawn_daemon(
+            "node1",
+            &wrapper,
+            &master_conf("VI_1", &[VIP], globals),
+            extra,
+        );
+        wait_master(&lab, &d, VIP32, Duration::from_secs(10));
+        kill_num(d.pid(), 36);
+        wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+            json.exists()
+        })
+        .unwrap_or_else(|| panic!("no keepalived.json; log:\n{}", d.log()));
+        step(format!(
+            "globals {:?} args {extra:?}: keepalived.json {:o}, pidfile {:o}",
+            globals.trim(),
+            mode(&json).unwrap_or(0),
+            mode(&pidfile).unwrap_or(0)
+        ));
+        assert_eq!(mode(&json), Some(want), "keepalived.json");
+        assert_eq!(mode(&pidfile), Some(want), "pidfile");
+        d.signal(Signal::SIGTERM);
+        d.wait_exit(Duration::from_secs(5))
+            .expect("SIGTERM did not stop it");
+    }
+}

@@ -290,6 +290,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             state_dump_file: g.state_dump_file.clone(),
             json_version: g.json_version.unwrap_or(1),
             sched: g.sched.clone(),
+            umask: g.umask,
         },
         ..Default::default()
     };

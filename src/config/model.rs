@@ -59,6 +59,7 @@ pub struct GlobalDefs {
     pub fifo_write_vrrp_states_on_reload: bool,
     pub vrrp_startup_delay_us: u64,
     pub sched: crate::vrrp::spec::SchedSpec,
+    pub umask: Option<u32>,
     pub state_dump_file: Option<String>,
     pub json_version: Option<u8>,
     pub dynamic_interfaces: bool,
@@ -277,6 +278,42 @@ fn arg<'a>(st: &'a Stmt, i: usize, d: &mut Diags) -> Option<&'a Tok> {
 }
 
 /// keepalived's read_int: "invalid number 'x'" / "number 'x' outside range [a, b]".
+/// keepalived's `umask` value: an octal/decimal/hex number (strtol base 0) or `|`-joined
+/// mode bit names (IRUSR, IWUSR, IXUSR, IRWXU, and the G/O forms).
+pub fn parse_umask(text: &str) -> Option<u32> {
+    let num = if let Some(h) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        u32::from_str_radix(h, 16).ok()
+    } else if text.len() > 1 && text.starts_with('0') {
+        u32::from_str_radix(&text[1..], 8).ok()
+    } else if text.chars().all(|c| c.is_ascii_digit()) {
+        text.parse().ok()
+    } else {
+        None
+    };
+    if let Some(n) = num {
+        return (n <= 0o777).then_some(n);
+    }
+    let mut m = 0;
+    for part in text.split('|') {
+        m |= match part.trim() {
+            "IRUSR" => 0o400,
+            "IWUSR" => 0o200,
+            "IXUSR" => 0o100,
+            "IRWXU" => 0o700,
+            "IRGRP" => 0o040,
+            "IWGRP" => 0o020,
+            "IXGRP" => 0o010,
+            "IRWXG" => 0o070,
+            "IROTH" => 0o004,
+            "IWOTH" => 0o002,
+            "IXOTH" => 0o001,
+            "IRWXO" => 0o007,
+            _ => return None,
+        };
+    }
+    Some(m)
+}
+
 pub fn read_int(t: &Tok, min: i64, max: i64, d: &mut Diags) -> Option<i64> {
     // keepalived compat: base 10 only ("010" is 10, "0x10" is invalid).
     let Some(v) = t.text.parse::<i64>().ok() else {
@@ -736,6 +773,14 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 Some(st.pos()),
                 "rkeepalived always checks a new configuration before reloading and keeps the running one if it has new errors; 'reload_check_config' adds nothing (its log file is not written)".to_string(),
             ),
+            "umask" => {
+                if let Some(t) = arg(st, 0, d) {
+                    match parse_umask(&t.text) {
+                        Some(m) => g.umask = Some(m),
+                        None => d.error(Some(&t.pos), format!("Invalid umask value '{}'", t.text)),
+                    }
+                }
+            }
             "vrrp_priority" => {
                 if let Some(t) = arg(st, 0, d)
                     && let Some(v) = read_int(t, -20, 19, d)
@@ -832,7 +877,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "tmp_config_directory"
             | "random_seed"
             | "data_use_instance"
-            | "umask"
             | "log_unknown_vrids"
             | "max_auto_priority"
             | "min_auto_priority_delay"

@@ -56,6 +56,9 @@ pub struct GlobalSpec {
     pub json_version: u8,
     /// How the daemon process itself is scheduled (`vrrp_priority`, `vrrp_rt_priority`, ...).
     pub sched: SchedSpec,
+    /// `umask` for files the daemon creates (pidfiles, dumps, FIFO, log file); `None` =
+    /// keepalived's default IXUSR|IRWXG|IRWXO (0177). The `-u` option overrides it.
+    pub umask: Option<u32>,
 }
 
 /// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_no_swap`,
