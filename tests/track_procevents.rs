@@ -36,11 +36,22 @@ fn fake_binary(name: &str) -> PathBuf {
 struct Svc(Child);
 
 impl Svc {
+    /// Spawns `bin`. A sibling test thread that forks while `fs::copy` still holds `bin` open
+    /// for writing leaves that descriptor in its child until the child execs, and exec then
+    /// fails with ETXTBSY; that window is short, so retry for a while.
     fn start(bin: &PathBuf) -> Svc {
-        Svc(Command::new(bin)
-            .arg("1000")
-            .spawn()
-            .expect("spawn fake service"))
+        let deadline = StdInstant::now() + Duration::from_secs(5);
+        loop {
+            match Command::new(bin).arg("1000").spawn() {
+                Ok(child) => return Svc(child),
+                Err(e)
+                    if e.raw_os_error() == Some(libc::ETXTBSY) && StdInstant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("spawn fake service {}: {e}", bin.display()),
+            }
+        }
     }
     fn kill(&mut self) {
         let _ = self.0.kill();
