@@ -1290,6 +1290,23 @@ fn parse_addr(t: &Tok) -> Option<IpAddr> {
     t.text.parse().ok()
 }
 
+/// unicast_src_ip / mcast_src_ip / unicast_peer: keepalived 2.2.7 compat: anything from a
+/// '/' on is ignored there ("192.168.0.11/24" is taken as 192.168.0.11, rc 0), so it is
+/// here, with a note that the prefix means nothing.
+fn parse_addr_drop_prefix(t: &Tok, d: &mut Diags) -> Option<IpAddr> {
+    match t.text.split_once('/') {
+        None => parse_addr(t),
+        Some((a, _)) => {
+            let ip = a.parse().ok()?;
+            d.note(
+                Some(&t.pos),
+                format!("'{}': the prefix length is ignored (taken as {a})", t.text),
+            );
+            Some(ip)
+        }
+    }
+}
+
 fn vrrp_instance(st: &Stmt, dynamic_if: bool, next_pref: &mut u32, d: &mut Diags) -> VrrpInstance {
     let name = name_of(st, d);
     let mut v = VrrpInstance {
@@ -1584,7 +1601,7 @@ fn instance_body(
             "promote_secondaries" => v.promote_secondaries = true,
             "unicast_src_ip" | "mcast_src_ip" => {
                 if let Some(t) = arg(k, 0, d) {
-                    match parse_addr(t) {
+                    match parse_addr_drop_prefix(t, d) {
                         Some(a) => {
                             if kw == "unicast_src_ip" {
                                 v.unicast_src_ip = Some(a)
@@ -1601,7 +1618,7 @@ fn instance_body(
             }
             "unicast_peer" => {
                 for line in require_block(k, d) {
-                    let Some(addr) = parse_addr(&line.kw) else {
+                    let Some(addr) = parse_addr_drop_prefix(&line.kw, d) else {
                         d.error(
                             Some(line.pos()),
                             format!(
