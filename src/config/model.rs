@@ -1466,11 +1466,17 @@ fn instance_body(
                 d.unsupported(Some(k.pos()), kw);
                 v.vmac_xmit_base = true;
             }
-            "use_vmac_addr"
-            | "smtp_alert"
-            | "kernel_rx_buf_size"
-            | "garp_extra_if"
-            | "lvs_sync_daemon_interface" => d.unsupported(Some(k.pos()), kw),
+            "use_vmac_addr" | "smtp_alert" | "kernel_rx_buf_size" | "garp_extra_if" => {
+                d.unsupported(Some(k.pos()), kw)
+            }
+            // keepalived 2.2.7 compat: the deprecation is reported as a config error (rc 5).
+            "lvs_sync_daemon_interface" => d.error(
+                Some(k.pos()),
+                format!(
+                    "({name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated. \
+                     Please use global lvs_sync_daemon"
+                ),
+            ),
             "linkbeat_use_polling" | "debug" => d.note(
                 Some(k.pos()),
                 format!("'{kw}' has no effect in rkeepalived"),
