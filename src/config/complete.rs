@@ -306,9 +306,26 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     // Scripts keepalived removes at parse time: trackers then say "not found".
     let mut removed: HashSet<String> = HashSet::new();
     let mut warned_default_user = false;
-    for s in &m.vrrp_script {
-        if !tracked.contains(s.name.as_str()) {
-            continue;
+    // keepalived 2.2.7 compat: without any vrrp_instance its VRRP side never starts and no
+    // vrrp_script is checked (nothing to report, rc 0).
+    let vrrp_scripts: &[_] = if m.vrrp_instance.is_empty() {
+        &[]
+    } else {
+        &m.vrrp_script
+    };
+    for s in vrrp_scripts {
+        // keepalived 2.2.7 compat: a vrrp_script nobody tracks is still checked (missing,
+        // insecure, bad user: rc 5) and still counts for the SECURITY VIOLATION (rc 6).
+        let is_tracked = tracked.contains(s.name.as_str());
+        if !is_tracked {
+            d.note(
+                Some(&s.pos),
+                format!(
+                    "vrrp_script {} is not tracked by any instance or sync group; it is checked \
+                     as keepalived does, but will not run",
+                    s.name
+                ),
+            );
         }
         let Some(raw) = &s.script else {
             d.error(
@@ -333,6 +350,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             }
         }
         match r.cmd(&raw, d) {
+            Ok(_) if !is_tracked => {}
             Ok(cmd) => {
                 enabled.insert(s.name.clone());
                 spec.scripts.push(ScriptSpec {

@@ -420,7 +420,38 @@ pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
         ..Model::default()
     };
     let mut skipped: Vec<(String, Pos)> = Vec::new();
-    top_level(tree, &mut m, &mut skipped, d);
+    let mut early: Vec<EarlyRef> = Vec::new();
+    top_level(tree, &mut m, &mut skipped, &mut early, d);
+    // A name tracked before its definition: say where the definition is.
+    for e in &early {
+        let later = match e.kind {
+            "script" => m
+                .vrrp_script
+                .iter()
+                .find(|x| x.name == e.name)
+                .map(|x| &x.pos),
+            "file" => m
+                .track_file
+                .iter()
+                .find(|x| x.name == e.name)
+                .map(|x| &x.pos),
+            _ => m
+                .vrrp_track_process
+                .iter()
+                .find(|x| x.name == e.name)
+                .map(|x| &x.pos),
+        };
+        if let Some(p) = later {
+            d.note(
+                Some(&e.pos),
+                format!(
+                    "track {} {} is defined later ({}:{}); keepalived only finds definitions \
+                     that come before the instance or sync group tracking them",
+                    e.kind, e.name, p.file, p.line
+                ),
+            );
+        }
+    }
     if !skipped.is_empty() {
         let names: Vec<String> = skipped.iter().map(|(n, _)| n.clone()).collect();
         d.warning(
@@ -434,7 +465,57 @@ pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
     m
 }
 
-fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: &mut Diags) {
+/// A track_script / track_file / track_process line naming something not defined (yet).
+struct EarlyRef {
+    kind: &'static str,
+    name: String,
+    pos: Pos,
+}
+
+/// keepalived 2.2.7 compat: it resolves tracked script / file / process names while reading,
+/// so only definitions above the instance or sync group count ("track script X not found,
+/// ignoring...", rc 5, even when X is defined further down). Drop such lines here.
+fn drop_undefined_tracks(
+    t: &mut Tracks,
+    owner: &str,
+    m: &Model,
+    early: &mut Vec<EarlyRef>,
+    d: &mut Diags,
+) {
+    let mut keep = |kind: &'static str, l: &TrackLine, defined: bool| {
+        if !defined {
+            d.error(
+                Some(&l.pos),
+                format!("({owner}) track {kind} {} not found, ignoring...", l.name),
+            );
+            early.push(EarlyRef {
+                kind,
+                name: l.name.clone(),
+                pos: l.pos.clone(),
+            });
+        }
+        defined
+    };
+    t.scripts
+        .retain(|l| keep("script", l, m.vrrp_script.iter().any(|s| s.name == l.name)));
+    t.files
+        .retain(|l| keep("file", l, m.track_file.iter().any(|s| s.name == l.name)));
+    t.processes.retain(|l| {
+        keep(
+            "process",
+            l,
+            m.vrrp_track_process.iter().any(|s| s.name == l.name),
+        )
+    });
+}
+
+fn top_level(
+    tree: &[Stmt],
+    m: &mut Model,
+    skipped: &mut Vec<(String, Pos)>,
+    early: &mut Vec<EarlyRef>,
+    d: &mut Diags,
+) {
     for st in tree {
         match st.kw.text.as_str() {
             "global_defs" => {
@@ -474,6 +555,9 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
                     &mut m.next_rule_pref,
                     d,
                 );
+                let mut i = i;
+                let owner = i.name.clone();
+                drop_undefined_tracks(&mut i.track, &owner, m, early, d);
                 m.vrrp_instance.push(i);
             }
             "vrrp_sync_group" => {
@@ -491,7 +575,9 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
                     );
                     continue;
                 }
-                let g = sync_group(st, d);
+                let mut g = sync_group(st, d);
+                let owner = g.name.clone();
+                drop_undefined_tracks(&mut g.track, &owner, m, early, d);
                 m.vrrp_sync_group.push(g);
             }
             k if SKIPPED_BLOCKS.contains(&k) => {
@@ -530,7 +616,7 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
                 flatten(st.block.as_deref().unwrap_or(&[]), &mut lines);
                 m.unsupported_blocks.push((k.to_string(), lines));
             }
-            _ => unknown(st, d, |inner, d| top_level(inner, m, skipped, d)),
+            _ => unknown(st, d, |inner, d| top_level(inner, m, skipped, early, d)),
         }
     }
 }
@@ -871,11 +957,15 @@ fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
             "script" => {
                 // keepalived 2.2.7 compat: words after the command are ignored here (the
                 // user comes from the `user` keyword).
-                s.script = k.args.first().map(|t| RawCmd {
-                    text: t.text.clone(),
-                    pos: t.pos.clone(),
-                    user: None,
-                });
+                // An empty `script` line leaves an earlier one in place (2.2.7: a vrrp_script
+                // with `script X` then `script` still runs X).
+                if let Some(t) = k.args.first() {
+                    s.script = Some(RawCmd {
+                        text: t.text.clone(),
+                        pos: t.pos.clone(),
+                        user: None,
+                    });
+                }
                 if let Some(extra) = k.args.get(1) {
                     d.note(
                         Some(&extra.pos),
