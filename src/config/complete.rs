@@ -490,6 +490,30 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         if members.len() == 1 {
             d.error(Some(&sg.pos), format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", sg.name));
         }
+        // keepalived 2.2.7 compat: an interface tracked by the group must not also be tracked
+        // by a member, explicitly or as its own interface (unless dont_track_primary): rc 5.
+        for tl in &sg.track.interfaces {
+            for i in m.vrrp_instance.iter().filter(|i| members.contains(&i.name)) {
+                let primary = !i.dont_track_primary
+                    && i.interface.as_ref().is_some_and(|(n, _)| *n == tl.name);
+                if primary || i.track.interfaces.iter().any(|t| t.name == tl.name) {
+                    d.error(
+                        Some(&tl.pos),
+                        format!(
+                            "({}) track_interface {} is configured on VRRP instance and sync \
+                             group. Remove vrrp instance or sync group config{}",
+                            i.name,
+                            tl.name,
+                            if primary {
+                                " (an instance tracks its own interface unless dont_track_primary)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    );
+                }
+            }
+        }
         let owner = format!("sync group {}", sg.name);
         let track = resolve_tracks(&sg.track, &owner, &script_status, m, &spec, None, host, d);
         spec.sync_groups.push(SyncGroupSpec {
