@@ -1053,6 +1053,22 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
              run as a non-root user or group; rkeepalived gives the real verdict",
         );
     }
+    // keepalived compat: the checker's MISC_CHECK scripts need script security too (when the
+    // script is there: a missing one is dropped before that check).
+    let vrrp_in_use = (r.scripts_in_use, r.first_script.clone());
+    let check_script_ok = match &m.lvs_check_script {
+        Some(raw) if !g.enable_script_security => r.cmd(raw, d).is_ok(),
+        _ => false,
+    };
+    // Only the checker message for it, not the VRRP one too.
+    (r.scripts_in_use, r.first_script) = vrrp_in_use;
+    if let Some(raw) = m.lvs_check_script.as_ref().filter(|_| check_script_ok) {
+        d.error_class(
+            Some(&raw.pos),
+            class::SECURITY,
+            "SECURITY VIOLATION - check scripts are being executed but script_security not enabled.",
+        );
+    }
     // keepalived compat: scripts that will run without enable_script_security.
     if r.scripts_in_use && !g.enable_script_security {
         d.error_class(

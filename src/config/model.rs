@@ -250,6 +250,9 @@ pub struct Model {
     pub static_rules: Vec<RawLine>,
     /// Other VRRP-side blocks rkeepalived does not implement, by keyword, as raw lines.
     pub unsupported_blocks: Vec<(String, Vec<RawLine>)>,
+    /// The first MISC_CHECK misc_path inside the (otherwise skipped) LVS blocks: keepalived's
+    /// checker counts it as a script for the SECURITY VIOLATION check.
+    pub lvs_check_script: Option<RawCmd>,
     /// keepalived's automatic rule preference counter (16384 downwards).
     pub next_rule_pref: u32,
 }
@@ -465,6 +468,40 @@ pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
     m
 }
 
+/// The few LVS-side verdicts of keepalived 2.2.7 that real configs hit and that are cheap to
+/// mirror exactly, inside blocks otherwise skipped: `nb_get_retry` (deprecated in HTTP_GET /
+/// SSL_GET, unknown elsewhere: rc 5), the long-removed `nat_mask` / `nb_sock_retry` (unknown:
+/// rc 5), and MISC_CHECK's misc_path (a check script: SECURITY VIOLATION, rc 6, without
+/// enable_script_security). Everything else in LVS blocks stays unchecked.
+fn lvs_scan(b: &[Stmt], parent: &str, m: &mut Model, d: &mut Diags) {
+    for st in b {
+        let kw = st.kw.text.as_str();
+        match kw {
+            "nb_get_retry" if parent == "HTTP_GET" || parent == "SSL_GET" => d.error(
+                Some(st.pos()),
+                "nb_get_retry is deprecated - please use 'retry'",
+            ),
+            "nb_get_retry" | "nat_mask" | "nb_sock_retry" => d.error(
+                Some(st.pos()),
+                format!(
+                    "Unknown keyword '{kw}' (in {parent}; keepalived 2.2.7 no longer knows it)"
+                ),
+            ),
+            "misc_path" if parent == "MISC_CHECK" && m.lvs_check_script.is_none() => {
+                m.lvs_check_script = st.args.first().map(|t| RawCmd {
+                    text: t.text.clone(),
+                    pos: t.pos.clone(),
+                    user: None,
+                });
+            }
+            _ => {}
+        }
+        if let Some(inner) = &st.block {
+            lvs_scan(inner, kw, m, d);
+        }
+    }
+}
+
 /// A track_script / track_file / track_process line naming something not defined (yet).
 struct EarlyRef {
     kind: &'static str,
@@ -581,6 +618,7 @@ fn top_level(
                 m.vrrp_sync_group.push(g);
             }
             k if SKIPPED_BLOCKS.contains(&k) => {
+                lvs_scan(st.block.as_deref().unwrap_or(&[]), k, m, d);
                 skipped.push((
                     format!("{} {}", k, args_text(st)).trim().to_string(),
                     st.pos().clone(),
