@@ -22,19 +22,9 @@ const DELIBERATE_DIFFERENCES: &[(&str, &str)] = &[
          verdict); we give the verdict (here 6) and a note saying so",
     ),
     (
-        "wild_lvs_http_get",
-        "LVS blocks are skipped: keepalived's checker reports the deprecated nb_get_retry as a \
-         config error (rc 5), we exit 0",
-    ),
-    (
         "wild_lvs_typo",
         "LVS blocks are skipped: keepalived reports an unknown keyword inside HTTP_GET's url \
          (rc 5), we exit 0",
-    ),
-    (
-        "wild_lvs_misc_check",
-        "LVS blocks are skipped: keepalived counts MISC_CHECK's misc_path as a script that \
-         needs enable_script_security (rc 6), we exit 0",
     ),
     (
         "lvs_invalid_virtual_server",

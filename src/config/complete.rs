@@ -308,9 +308,26 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     // Scripts keepalived removes at parse time: trackers then say "not found".
     let mut removed: HashSet<String> = HashSet::new();
     let mut warned_default_user = false;
-    for s in &m.vrrp_script {
-        if !tracked.contains(s.name.as_str()) {
-            continue;
+    // keepalived 2.2.7 compat: without any vrrp_instance its VRRP side never starts and no
+    // vrrp_script is checked (nothing to report, rc 0).
+    let vrrp_scripts: &[_] = if m.vrrp_instance.is_empty() {
+        &[]
+    } else {
+        &m.vrrp_script
+    };
+    for s in vrrp_scripts {
+        // keepalived 2.2.7 compat: a vrrp_script nobody tracks is still checked (missing,
+        // insecure, bad user: rc 5) and still counts for the SECURITY VIOLATION (rc 6).
+        let is_tracked = tracked.contains(s.name.as_str());
+        if !is_tracked {
+            d.note(
+                Some(&s.pos),
+                format!(
+                    "vrrp_script {} is not tracked by any instance or sync group; it is checked \
+                     as keepalived does, but will not run",
+                    s.name
+                ),
+            );
         }
         let Some(raw) = &s.script else {
             d.error(
@@ -335,6 +352,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             }
         }
         match r.cmd(&raw, d) {
+            Ok(_) if !is_tracked => {}
             Ok(cmd) => {
                 enabled.insert(s.name.clone());
                 spec.scripts.push(ScriptSpec {
@@ -473,6 +491,30 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         }
         if members.len() == 1 {
             d.error(Some(&sg.pos), format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", sg.name));
+        }
+        // keepalived 2.2.7 compat: an interface tracked by the group must not also be tracked
+        // by a member, explicitly or as its own interface (unless dont_track_primary): rc 5.
+        for tl in &sg.track.interfaces {
+            for i in m.vrrp_instance.iter().filter(|i| members.contains(&i.name)) {
+                let primary = !i.dont_track_primary
+                    && i.interface.as_ref().is_some_and(|(n, _)| *n == tl.name);
+                if primary || i.track.interfaces.iter().any(|t| t.name == tl.name) {
+                    d.error(
+                        Some(&tl.pos),
+                        format!(
+                            "({}) track_interface {} is configured on VRRP instance and sync \
+                             group. Remove vrrp instance or sync group config{}",
+                            i.name,
+                            tl.name,
+                            if primary {
+                                " (an instance tracks its own interface unless dont_track_primary)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    );
+                }
+            }
         }
         let owner = format!("sync group {}", sg.name);
         let track = resolve_tracks(&sg.track, &owner, &script_status, m, &spec, None, host, d);
@@ -1011,6 +1053,22 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             Some(p),
             "keepalived 2.2.7's -t kills itself (SIGTERM, status 143) when it checks a script \
              run as a non-root user or group; rkeepalived gives the real verdict",
+        );
+    }
+    // keepalived compat: the checker's MISC_CHECK scripts need script security too (when the
+    // script is there: a missing one is dropped before that check).
+    let vrrp_in_use = (r.scripts_in_use, r.first_script.clone());
+    let check_script_ok = match &m.lvs_check_script {
+        Some(raw) if !g.enable_script_security => r.cmd(raw, d).is_ok(),
+        _ => false,
+    };
+    // Only the checker message for it, not the VRRP one too.
+    (r.scripts_in_use, r.first_script) = vrrp_in_use;
+    if let Some(raw) = m.lvs_check_script.as_ref().filter(|_| check_script_ok) {
+        d.error_class(
+            Some(&raw.pos),
+            class::SECURITY,
+            "SECURITY VIOLATION - check scripts are being executed but script_security not enabled.",
         );
     }
     // keepalived compat: scripts that will run without enable_script_security.

@@ -252,6 +252,9 @@ pub struct Model {
     pub static_rules: Vec<RawLine>,
     /// Other VRRP-side blocks rkeepalived does not implement, by keyword, as raw lines.
     pub unsupported_blocks: Vec<(String, Vec<RawLine>)>,
+    /// The first MISC_CHECK misc_path inside the (otherwise skipped) LVS blocks: keepalived's
+    /// checker counts it as a script for the SECURITY VIOLATION check.
+    pub lvs_check_script: Option<RawCmd>,
     /// keepalived's automatic rule preference counter (16384 downwards).
     pub next_rule_pref: u32,
 }
@@ -456,7 +459,38 @@ pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
         ..Model::default()
     };
     let mut skipped: Vec<(String, Pos)> = Vec::new();
-    top_level(tree, &mut m, &mut skipped, d);
+    let mut early: Vec<EarlyRef> = Vec::new();
+    top_level(tree, &mut m, &mut skipped, &mut early, d);
+    // A name tracked before its definition: say where the definition is.
+    for e in &early {
+        let later = match e.kind {
+            "script" => m
+                .vrrp_script
+                .iter()
+                .find(|x| x.name == e.name)
+                .map(|x| &x.pos),
+            "file" => m
+                .track_file
+                .iter()
+                .find(|x| x.name == e.name)
+                .map(|x| &x.pos),
+            _ => m
+                .vrrp_track_process
+                .iter()
+                .find(|x| x.name == e.name)
+                .map(|x| &x.pos),
+        };
+        if let Some(p) = later {
+            d.note(
+                Some(&e.pos),
+                format!(
+                    "track {} {} is defined later ({}:{}); keepalived only finds definitions \
+                     that come before the instance or sync group tracking them",
+                    e.kind, e.name, p.file, p.line
+                ),
+            );
+        }
+    }
     if !skipped.is_empty() {
         let names: Vec<String> = skipped.iter().map(|(n, _)| n.clone()).collect();
         d.warning(
@@ -470,7 +504,91 @@ pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
     m
 }
 
-fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: &mut Diags) {
+/// The few LVS-side verdicts of keepalived 2.2.7 that real configs hit and that are cheap to
+/// mirror exactly, inside blocks otherwise skipped: `nb_get_retry` (deprecated in HTTP_GET /
+/// SSL_GET, unknown elsewhere: rc 5), the long-removed `nat_mask` / `nb_sock_retry` (unknown:
+/// rc 5), and MISC_CHECK's misc_path (a check script: SECURITY VIOLATION, rc 6, without
+/// enable_script_security). Everything else in LVS blocks stays unchecked.
+fn lvs_scan(b: &[Stmt], parent: &str, m: &mut Model, d: &mut Diags) {
+    for st in b {
+        let kw = st.kw.text.as_str();
+        match kw {
+            "nb_get_retry" if parent == "HTTP_GET" || parent == "SSL_GET" => d.error(
+                Some(st.pos()),
+                "nb_get_retry is deprecated - please use 'retry'",
+            ),
+            "nb_get_retry" | "nat_mask" | "nb_sock_retry" => d.error(
+                Some(st.pos()),
+                format!(
+                    "Unknown keyword '{kw}' (in {parent}; keepalived 2.2.7 no longer knows it)"
+                ),
+            ),
+            "misc_path" if parent == "MISC_CHECK" && m.lvs_check_script.is_none() => {
+                m.lvs_check_script = st.args.first().map(|t| RawCmd {
+                    text: t.text.clone(),
+                    pos: t.pos.clone(),
+                    user: None,
+                });
+            }
+            _ => {}
+        }
+        if let Some(inner) = &st.block {
+            lvs_scan(inner, kw, m, d);
+        }
+    }
+}
+
+/// A track_script / track_file / track_process line naming something not defined (yet).
+struct EarlyRef {
+    kind: &'static str,
+    name: String,
+    pos: Pos,
+}
+
+/// keepalived 2.2.7 compat: it resolves tracked script / file / process names while reading,
+/// so only definitions above the instance or sync group count ("track script X not found,
+/// ignoring...", rc 5, even when X is defined further down). Drop such lines here.
+fn drop_undefined_tracks(
+    t: &mut Tracks,
+    owner: &str,
+    m: &Model,
+    early: &mut Vec<EarlyRef>,
+    d: &mut Diags,
+) {
+    let mut keep = |kind: &'static str, l: &TrackLine, defined: bool| {
+        if !defined {
+            d.error(
+                Some(&l.pos),
+                format!("({owner}) track {kind} {} not found, ignoring...", l.name),
+            );
+            early.push(EarlyRef {
+                kind,
+                name: l.name.clone(),
+                pos: l.pos.clone(),
+            });
+        }
+        defined
+    };
+    t.scripts
+        .retain(|l| keep("script", l, m.vrrp_script.iter().any(|s| s.name == l.name)));
+    t.files
+        .retain(|l| keep("file", l, m.track_file.iter().any(|s| s.name == l.name)));
+    t.processes.retain(|l| {
+        keep(
+            "process",
+            l,
+            m.vrrp_track_process.iter().any(|s| s.name == l.name),
+        )
+    });
+}
+
+fn top_level(
+    tree: &[Stmt],
+    m: &mut Model,
+    skipped: &mut Vec<(String, Pos)>,
+    early: &mut Vec<EarlyRef>,
+    d: &mut Diags,
+) {
     for st in tree {
         match st.kw.text.as_str() {
             "global_defs" => {
@@ -510,6 +628,9 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
                     &mut m.next_rule_pref,
                     d,
                 );
+                let mut i = i;
+                let owner = i.name.clone();
+                drop_undefined_tracks(&mut i.track, &owner, m, early, d);
                 m.vrrp_instance.push(i);
             }
             "vrrp_sync_group" => {
@@ -527,10 +648,13 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
                     );
                     continue;
                 }
-                let g = sync_group(st, d);
+                let mut g = sync_group(st, d);
+                let owner = g.name.clone();
+                drop_undefined_tracks(&mut g.track, &owner, m, early, d);
                 m.vrrp_sync_group.push(g);
             }
             k if SKIPPED_BLOCKS.contains(&k) => {
+                lvs_scan(st.block.as_deref().unwrap_or(&[]), k, m, d);
                 skipped.push((
                     format!("{} {}", k, args_text(st)).trim().to_string(),
                     st.pos().clone(),
@@ -566,7 +690,7 @@ fn top_level(tree: &[Stmt], m: &mut Model, skipped: &mut Vec<(String, Pos)>, d: 
                 flatten(st.block.as_deref().unwrap_or(&[]), &mut lines);
                 m.unsupported_blocks.push((k.to_string(), lines));
             }
-            _ => unknown(st, d, |inner, d| top_level(inner, m, skipped, d)),
+            _ => unknown(st, d, |inner, d| top_level(inner, m, skipped, early, d)),
         }
     }
 }
@@ -949,11 +1073,15 @@ fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
             "script" => {
                 // keepalived 2.2.7 compat: words after the command are ignored here (the
                 // user comes from the `user` keyword).
-                s.script = k.args.first().map(|t| RawCmd {
-                    text: t.text.clone(),
-                    pos: t.pos.clone(),
-                    user: None,
-                });
+                // An empty `script` line leaves an earlier one in place (2.2.7: a vrrp_script
+                // with `script X` then `script` still runs X).
+                if let Some(t) = k.args.first() {
+                    s.script = Some(RawCmd {
+                        text: t.text.clone(),
+                        pos: t.pos.clone(),
+                        user: None,
+                    });
+                }
                 if let Some(extra) = k.args.get(1) {
                     d.note(
                         Some(&extra.pos),
@@ -1368,6 +1496,23 @@ fn parse_addr(t: &Tok) -> Option<IpAddr> {
     t.text.parse().ok()
 }
 
+/// unicast_src_ip / mcast_src_ip / unicast_peer: keepalived 2.2.7 compat: anything from a
+/// '/' on is ignored there ("192.168.0.11/24" is taken as 192.168.0.11, rc 0), so it is
+/// here, with a note that the prefix means nothing.
+fn parse_addr_drop_prefix(t: &Tok, d: &mut Diags) -> Option<IpAddr> {
+    match t.text.split_once('/') {
+        None => parse_addr(t),
+        Some((a, _)) => {
+            let ip = a.parse().ok()?;
+            d.note(
+                Some(&t.pos),
+                format!("'{}': the prefix length is ignored (taken as {a})", t.text),
+            );
+            Some(ip)
+        }
+    }
+}
+
 fn vrrp_instance(st: &Stmt, dynamic_if: bool, next_pref: &mut u32, d: &mut Diags) -> VrrpInstance {
     let name = name_of(st, d);
     let mut v = VrrpInstance {
@@ -1527,11 +1672,17 @@ fn instance_body(
                 d.unsupported(Some(k.pos()), kw);
                 v.vmac_xmit_base = true;
             }
-            "use_vmac_addr"
-            | "smtp_alert"
-            | "kernel_rx_buf_size"
-            | "garp_extra_if"
-            | "lvs_sync_daemon_interface" => d.unsupported(Some(k.pos()), kw),
+            "use_vmac_addr" | "smtp_alert" | "kernel_rx_buf_size" | "garp_extra_if" => {
+                d.unsupported(Some(k.pos()), kw)
+            }
+            // keepalived 2.2.7 compat: the deprecation is reported as a config error (rc 5).
+            "lvs_sync_daemon_interface" => d.error(
+                Some(k.pos()),
+                format!(
+                    "({name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated. \
+                     Please use global lvs_sync_daemon"
+                ),
+            ),
             "linkbeat_use_polling" | "debug" => d.note(
                 Some(k.pos()),
                 format!("'{kw}' has no effect in rkeepalived"),
@@ -1662,7 +1813,7 @@ fn instance_body(
             "promote_secondaries" => v.promote_secondaries = true,
             "unicast_src_ip" | "mcast_src_ip" => {
                 if let Some(t) = arg(k, 0, d) {
-                    match parse_addr(t) {
+                    match parse_addr_drop_prefix(t, d) {
                         Some(a) => {
                             if kw == "unicast_src_ip" {
                                 v.unicast_src_ip = Some(a)
@@ -1679,7 +1830,7 @@ fn instance_body(
             }
             "unicast_peer" => {
                 for line in require_block(k, d) {
-                    let Some(addr) = parse_addr(&line.kw) else {
+                    let Some(addr) = parse_addr_drop_prefix(&line.kw, d) else {
                         d.error(
                             Some(line.pos()),
                             format!(
