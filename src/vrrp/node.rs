@@ -261,6 +261,9 @@ impl Node {
             // keepalived compat: start from a clean slate ("removing VIPs." at startup).
             inst.del_vips(&mut node.actions);
         }
+        // Routes are not part of that clean slate: a route equal to ours may be the admin's.
+        node.actions
+            .retain(|a| !matches!(a, Action::DelRoute { .. }));
         node.reevaluate(now);
         node
     }
@@ -896,6 +899,7 @@ impl Node {
             .chain(inst.spec.excluded_vips.iter())
             .cloned()
             .collect();
+        let old_routes = inst.spec.virtual_routes.clone();
         let old_if = inst.spec.interface.clone();
         let old_int = inst.spec.advert_int;
         inst.spec = s;
@@ -933,6 +937,23 @@ impl Node {
                     instance: inst.spec.name.clone(),
                     ifname: dev(v, &inst.spec.interface),
                     vip: v.clone(),
+                });
+            }
+        }
+        // Routes follow the addresses: drop the ones gone from the config, add the new ones.
+        for r in &old_routes {
+            if !inst.spec.virtual_routes.contains(r) {
+                self.actions.push_back(Action::DelRoute {
+                    instance: inst.spec.name.clone(),
+                    route: r.clone(),
+                });
+            }
+        }
+        for r in &inst.spec.virtual_routes {
+            if !old_routes.contains(r) {
+                self.actions.push_back(Action::AddRoute {
+                    instance: inst.spec.name.clone(),
+                    route: r.clone(),
                 });
             }
         }

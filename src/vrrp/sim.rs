@@ -227,7 +227,10 @@ impl Lan {
                 Action::DelVip { ifname, vip, .. } => {
                     self.nodes[i].vips.remove(&(ifname.clone(), vip.addr));
                 }
-                Action::SendGarp { .. } | Action::Notify(_) => {}
+                Action::SendGarp { .. }
+                | Action::Notify(_)
+                | Action::AddRoute { .. }
+                | Action::DelRoute { .. } => {}
             }
             self.trace.push(TraceEvent {
                 at: self.now,

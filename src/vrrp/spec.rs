@@ -7,6 +7,7 @@
 //! strict mode has already rewritten what it rewrites. Nothing here needs a syscall to
 //! interpret; interface names are resolved to indexes by the daemon.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::time::{Centis, Duration};
@@ -330,6 +331,82 @@ pub struct InstanceSpec {
     pub notify: NotifySpec,
     /// Name of the sync group this instance belongs to.
     pub sync_group: Option<String>,
+    /// `virtual_routes`: installed after the VIPs on MASTER, removed with them.
+    pub virtual_routes: Vec<RouteSpec>,
+}
+
+/// The kind of a route (`rtm_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RouteType {
+    #[default]
+    Unicast,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+    Throw,
+}
+
+/// One `virtual_routes` line (`ip route` syntax, common keywords only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub dst: IpAddr,
+    pub prefix_len: u8,
+    pub gateway: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub src: Option<IpAddr>,
+    pub scope: Option<u8>,
+    pub table: Option<u32>,
+    pub metric: Option<u32>,
+    pub protocol: Option<u8>,
+    pub kind: RouteType,
+    pub onlink: bool,
+    pub no_track: bool,
+}
+
+impl RouteSpec {
+    /// A unicast route to `dst/prefix_len` with nothing else set.
+    pub fn new(dst: IpAddr, prefix_len: u8) -> Self {
+        RouteSpec {
+            dst,
+            prefix_len,
+            gateway: None,
+            dev: None,
+            src: None,
+            scope: None,
+            table: None,
+            metric: None,
+            protocol: None,
+            kind: RouteType::Unicast,
+            onlink: false,
+            no_track: false,
+        }
+    }
+}
+
+impl fmt::Display for RouteSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            RouteType::Unicast => {}
+            RouteType::Blackhole => f.write_str("blackhole ")?,
+            RouteType::Unreachable => f.write_str("unreachable ")?,
+            RouteType::Prohibit => f.write_str("prohibit ")?,
+            RouteType::Throw => f.write_str("throw ")?,
+        }
+        write!(f, "{}/{}", self.dst, self.prefix_len)?;
+        if let Some(g) = self.gateway {
+            write!(f, " via {g}")?;
+        }
+        if let Some(d) = &self.dev {
+            write!(f, " dev {d}")?;
+        }
+        if let Some(t) = self.table {
+            write!(f, " table {t}")?;
+        }
+        if let Some(m) = self.metric {
+            write!(f, " metric {m}")?;
+        }
+        Ok(())
+    }
 }
 
 impl InstanceSpec {
@@ -374,6 +451,7 @@ impl InstanceSpec {
             track_processes: Vec::new(),
             notify: NotifySpec::default(),
             sync_group: None,
+            virtual_routes: Vec::new(),
         }
     }
 
