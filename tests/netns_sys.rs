@@ -360,7 +360,9 @@ mod netlink {
 
         let mut bh = RouteSpec::new("10.98.0.0".parse().unwrap(), 16);
         bh.kind = RouteType::Blackhole;
-        let ack = req.route_blocking(true, &bh, None).unwrap();
+        // `dev` on a blackhole route is for tracking only; the kernel must not see it.
+        bh.dev = Some("eth1".into());
+        let ack = req.route_blocking(true, &bh, Some(idx)).unwrap();
         assert_eq!(ack.result, Ok(()), "{ack}");
         assert!(
             ns.ip("-4 route show")
@@ -380,7 +382,7 @@ mod netlink {
             "{shown}"
         );
 
-        for (r, i) in [(&r4, Some(idx)), (&bh, None), (&r6, Some(idx))] {
+        for (r, i) in [(&r4, Some(idx)), (&bh, Some(idx)), (&r6, Some(idx))] {
             let ack = req.route_blocking(false, r, i).unwrap();
             assert_eq!((ack.result, ack.benign), (Ok(()), None), "{ack}");
         }

@@ -399,11 +399,15 @@ fn encode_route(r: &RouteSpec, ifindex: Option<u32>, ty: u16, flags: u16, seq: u
     if r.prefix_len > 0 {
         m.attr(libc::RTA_DST, &octets(&r.dst));
     }
-    if let Some(g) = &r.gateway {
-        m.attr(libc::RTA_GATEWAY, &octets(g));
-    }
-    if let Some(i) = ifindex {
-        m.attr(libc::RTA_OIF, &i.to_ne_bytes());
+    // The kernel refuses a gateway or an interface on blackhole/unreachable/prohibit/throw
+    // routes (EINVAL); keepalived's config allows `dev` there (for tracking), so drop them.
+    if r.kind == RouteType::Unicast {
+        if let Some(g) = &r.gateway {
+            m.attr(libc::RTA_GATEWAY, &octets(g));
+        }
+        if let Some(i) = ifindex {
+            m.attr(libc::RTA_OIF, &i.to_ne_bytes());
+        }
     }
     if let Some(s) = &r.src {
         m.attr(libc::RTA_PREFSRC, &octets(s));
