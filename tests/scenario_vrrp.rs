@@ -1683,13 +1683,15 @@ fn virtual_routes_follow_the_vips_on_master_shutdown_and_reload() {
         s2
     });
     lan.drive_for(secs(10));
-    // Startup clean-up removes stale VIPs but never routes.
+    // keepalived compat: the startup clean slate removes stale routes too.
     let start: Vec<&Action> = lan.actions_since(a, Instant::ZERO);
     let all = route_actions(&start);
     assert_eq!(
         all,
         [
             "-vip 10.0.0.100",
+            "-route 10.99.0.0/16 via 10.0.0.254 dev eth0",
+            "-route blackhole 10.98.0.0/16",
             "+vip 10.0.0.100",
             "+route 10.99.0.0/16 via 10.0.0.254 dev eth0",
             "+route blackhole 10.98.0.0/16",
@@ -1701,7 +1703,7 @@ fn virtual_routes_follow_the_vips_on_master_shutdown_and_reload() {
             .any(|x| x.starts_with("+route"))
     );
 
-    // Reload of the kept MASTER: only the changed routes move.
+    // Reload of the kept MASTER: removed routes go, every configured one is (re-)added.
     let t = lan.now;
     let mut s3 = s.clone();
     s3.virtual_routes = vec![route("10.99.0.0", 16), route("10.97.0.0", 24)];
@@ -1710,6 +1712,7 @@ fn virtual_routes_follow_the_vips_on_master_shutdown_and_reload() {
         route_actions(&lan.actions_since(a, t)),
         [
             "-route blackhole 10.98.0.0/16",
+            "+route 10.99.0.0/16 via 10.0.0.254 dev eth0",
             "+route 10.97.0.0/24 via 10.0.0.254 dev eth0"
         ]
     );

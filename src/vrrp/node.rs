@@ -261,9 +261,6 @@ impl Node {
             // keepalived compat: start from a clean slate ("removing VIPs." at startup).
             inst.del_vips(&mut node.actions);
         }
-        // Routes are not part of that clean slate: a route equal to ours may be the admin's.
-        node.actions
-            .retain(|a| !matches!(a, Action::DelRoute { .. }));
         node.reevaluate(now);
         node
     }
@@ -940,7 +937,9 @@ impl Node {
                 });
             }
         }
-        // Routes follow the addresses: drop the ones gone from the config, add the new ones.
+        // Routes follow the addresses: drop the ones gone from the config, then (re-)add every
+        // configured one. keepalived compat: all are re-added, because the kernel silently
+        // drops routes tied to a removed VIP; an existing one answers EEXIST (benign).
         for r in &old_routes {
             if !inst.spec.virtual_routes.contains(r) {
                 self.actions.push_back(Action::DelRoute {
@@ -950,12 +949,10 @@ impl Node {
             }
         }
         for r in &inst.spec.virtual_routes {
-            if !old_routes.contains(r) {
-                self.actions.push_back(Action::AddRoute {
-                    instance: inst.spec.name.clone(),
-                    route: r.clone(),
-                });
-            }
+            self.actions.push_back(Action::AddRoute {
+                instance: inst.spec.name.clone(),
+                route: r.clone(),
+            });
         }
         if added {
             // keepalived compat (2.3.2+): GARPs for every VIP after a reload added some.
