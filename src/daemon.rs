@@ -721,6 +721,8 @@ impl<'a> Daemon<'a> {
             Action::Notify(n) => self.notify(&n),
             Action::AddRoute { instance, route } => self.route_request(&instance, &route, true),
             Action::DelRoute { instance, route } => self.route_request(&instance, &route, false),
+            Action::AddRule { instance, rule } => self.rule_request(&instance, &rule, true),
+            Action::DelRule { instance, rule } => self.rule_request(&instance, &rule, false),
         }
     }
 
@@ -771,6 +773,17 @@ impl<'a> Daemon<'a> {
             self.nlreq.del_address(&spec)
         };
         if let Err(e) = r {
+            error!("({instance}) {e}");
+        }
+    }
+
+    fn rule_request(&mut self, instance: &str, r: &crate::vrrp::spec::RuleSpec, add: bool) {
+        let res = if add {
+            self.nlreq.add_rule(r)
+        } else {
+            self.nlreq.del_rule(r)
+        };
+        if let Err(e) = res {
             error!("({instance}) {e}");
         }
     }

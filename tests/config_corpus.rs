@@ -478,3 +478,42 @@ fn virtual_routes_resolve_to_route_specs() {
     h.dev = Some("eth1".into());
     assert_eq!(r, &[a, b, c, d, e, f, g, h]);
 }
+
+#[test]
+fn virtual_rules_resolve_to_rule_specs() {
+    use rkeepalived::vrrp::spec::{RuleAction, RuleSpec};
+    let r = &spec_of("virtual_rules_parse").instances[0].virtual_rules;
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let mut a = RuleSpec::new(100);
+    a.from = Some((ip("10.0.0.5"), 32));
+    a.table = Some(100);
+    let mut b = RuleSpec::new(101);
+    b.from = Some((ip("10.0.0.5"), 32));
+    b.to = Some((ip("10.9.0.0"), 16));
+    b.table = Some(254);
+    b.iif = Some("eth1".into());
+    b.oif = Some("eth1".into());
+    b.fwmark = Some(0x10);
+    b.fwmask = Some(0xff);
+    b.tos = Some(4);
+    b.invert = true;
+    let mut c = RuleSpec::new(102);
+    c.v6 = true;
+    c.table = Some(100);
+    let mut d = RuleSpec::new(103);
+    d.v6 = true;
+    d.from = Some((ip("2001:db8::1"), 128));
+    d.action = RuleAction::Goto(200);
+    let mut e = RuleSpec::new(104);
+    e.to = Some((ip("10.8.0.0"), 16));
+    e.action = RuleAction::Blackhole;
+    e.no_track = true;
+    // keepalived compat: no preference ⇒ numbered down from 16384.
+    let mut f = RuleSpec::new(16384);
+    f.from = Some((ip("10.0.0.6"), 32));
+    f.table = Some(101);
+    let mut g = RuleSpec::new(16383);
+    g.from = Some((ip("10.0.0.7"), 32));
+    g.action = RuleAction::Prohibit;
+    assert_eq!(r, &[a, b, c, d, e, f, g]);
+}

@@ -1,4 +1,4 @@
-//! `virtual_routes` installed by the daemon, in network namespaces: the MASTER has them, the
+//! `virtual_routes` and `virtual_rules` installed by the daemon, in network namespaces: the MASTER has them, the
 //! BACKUP does not, and they move with mastership when the master stops (SIGTERM).
 //!
 //! Needs root; skips with a printed reason otherwise, and fails instead when `CI` is set.
@@ -20,12 +20,23 @@ const ROUTES: &str = "    virtual_routes {
         blackhole 10.98.0.0/16 dev eth1
         2001:db8:99::/48 via fd00:16::1 dev eth1 metric 7
     }
+    virtual_rules {
+        from 10.16.200.200 table 100 preference 100
+        from all to 2001:db8:99::/48 table 100 preference 101
+    }
 ";
 
-/// The virtual routes `node` has in its main table (IPv4 and IPv6), as `ip route` prints them.
+/// The virtual rules (`ip rule`) and routes (main table) `node` has, IPv4 and IPv6.
 fn routes(lab: &Lab, node: &str) -> Vec<String> {
     let mut out = vec![];
     for fam in ["-4", "-6"] {
+        let rules = lab.exec_ok(node, &["ip", fam, "rule", "show"]);
+        out.extend(
+            rules
+                .lines()
+                .filter(|l| l.contains("lookup 100"))
+                .map(|l| l.trim().replace('\t', " ")),
+        );
         let shown = lab.exec_ok(node, &["ip", fam, "route", "show"]);
         out.extend(
             shown
@@ -47,6 +58,8 @@ fn expected() -> Vec<String> {
         "blackhole 10.98.0.0/16 proto keepalived".to_string(),
         "2001:db8:99::/48 via fd00:16::1 dev eth1 proto keepalived metric 7 pref medium"
             .to_string(),
+        "100: from 10.16.200.200 lookup 100".to_string(),
+        "101: from all to 2001:db8:99::/48 lookup 100".to_string(),
     ]
 }
 
@@ -62,7 +75,7 @@ fn wait_routes(lab: &Lab, node: &str, want: &[String], limit: Duration) -> Durat
 }
 
 #[test]
-fn virtual_routes_follow_mastership_and_leave_on_sigterm() {
+fn virtual_routes_and_rules_follow_mastership_and_leave_on_sigterm() {
     if !(require_root_or_skip() && require_tools_or_skip(&["ip", "nsenter"])) {
         return;
     }
@@ -103,7 +116,7 @@ fn virtual_routes_follow_mastership_and_leave_on_sigterm() {
         Vec::<String>::new(),
         "BACKUP has routes"
     );
-    assert_eq!(routes(&lab, "node1").len(), 3);
+    assert_eq!(routes(&lab, "node1").len(), 5);
 
     let mut d1 = d1;
     d1.signal(Signal::SIGTERM);

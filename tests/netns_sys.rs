@@ -405,6 +405,65 @@ mod netlink {
     }
 
     #[test]
+    fn virtual_rules_are_added_shown_and_deleted_ipv4_and_ipv6() {
+        use rkeepalived::vrrp::spec::{RuleAction, RuleSpec};
+        if !namespaces_available("virtual_rules") {
+            return;
+        }
+        let ns = one_ns();
+        let mut req = ns.run(NlRequests::open).unwrap();
+        let mut a = RuleSpec::new(100);
+        a.from = Some(("10.16.200.200".parse().unwrap(), 32));
+        a.to = Some(("10.99.0.0".parse().unwrap(), 16));
+        a.table = Some(1000);
+        a.iif = Some("eth1".into());
+        a.fwmark = Some(0x10);
+        a.fwmask = Some(0xff);
+        let mut b = RuleSpec::new(101);
+        b.invert = true;
+        b.from = Some(("10.16.0.0".parse().unwrap(), 16));
+        b.action = RuleAction::Blackhole;
+        let mut c = RuleSpec::new(102);
+        c.v6 = true;
+        c.from = Some(("2001:db8::".parse().unwrap(), 64));
+        c.oif = Some("eth1".into());
+        c.action = RuleAction::Goto(200);
+        let mut d = RuleSpec::new(200);
+        d.v6 = true;
+        d.table = Some(100);
+        for r in [&a, &b, &c, &d] {
+            let ack = req.rule_blocking(true, r).unwrap();
+            assert_eq!((ack.result, ack.benign), (Ok(()), None), "{ack}");
+        }
+        let v4 = ns.ip("-4 rule show");
+        assert!(
+            v4.contains(
+                "100:\tfrom 10.16.200.200 to 10.99.0.0/16 fwmark 0x10/0xff iif eth1 lookup 1000"
+            ),
+            "{v4}"
+        );
+        assert!(v4.contains("101:\tnot from 10.16.0.0/16 blackhole"), "{v4}");
+        let v6 = ns.ip("-6 rule show");
+        assert!(
+            v6.contains("102:\tfrom 2001:db8::/64 oif eth1 goto 200"),
+            "{v6}"
+        );
+        assert!(v6.contains("200:\tfrom all lookup 100"), "{v6}");
+        // Again: EEXIST, benign.
+        let ack = req.rule_blocking(true, &a).unwrap();
+        assert_eq!((ack.result, ack.benign), (Ok(()), Some(Errno::EEXIST)));
+        for r in [&a, &b, &c, &d] {
+            let ack = req.rule_blocking(false, r).unwrap();
+            assert_eq!((ack.result, ack.benign), (Ok(()), None), "{ack}");
+        }
+        assert!(!ns.ip("-4 rule show").contains("10.16.200.200"));
+        assert!(!ns.ip("-6 rule show").contains("2001:db8::"));
+        // Deleting again: ENOENT, benign.
+        let ack = req.rule_blocking(false, &a).unwrap();
+        assert_eq!((ack.result, ack.benign), (Ok(()), Some(Errno::ENOENT)));
+    }
+
+    #[test]
     fn a_thousand_queued_adds_are_all_acknowledged() {
         if !namespaces_available("many_acks") {
             return;

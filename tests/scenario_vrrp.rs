@@ -11,8 +11,8 @@ use rkeepalived::vrrp::action::{Action, NotifyKind, NotifyState};
 use rkeepalived::vrrp::input::{Input, LinkState, TrackerUpdate};
 use rkeepalived::vrrp::sim::{Lan, SimIf};
 use rkeepalived::vrrp::spec::{
-    Auth, InstanceSpec, OldUnicastChecksum, PeerSpec, RouteSpec, RouteType, SyncGroupSpec, Version,
-    VipSpec,
+    Auth, InstanceSpec, OldUnicastChecksum, PeerSpec, RouteSpec, RouteType, RuleSpec,
+    SyncGroupSpec, Version, VipSpec,
 };
 use rkeepalived::vrrp::types::State;
 
@@ -1664,6 +1664,8 @@ fn route_actions(acts: &[&Action]) -> Vec<String> {
             Action::DelVip { vip, .. } => Some(format!("-vip {}", vip.addr)),
             Action::AddRoute { route, .. } => Some(format!("+route {route}")),
             Action::DelRoute { route, .. } => Some(format!("-route {route}")),
+            Action::AddRule { rule, .. } => Some(format!("+rule {rule}")),
+            Action::DelRule { rule, .. } => Some(format!("-rule {rule}")),
             _ => None,
         })
         .collect()
@@ -1738,5 +1740,59 @@ fn virtual_routes_follow_the_vips_on_master_shutdown_and_reload() {
             "+route 10.99.0.0/16 via 10.0.0.254 dev eth0",
             "+route blackhole 10.98.0.0/16"
         ]
+    );
+}
+
+#[test]
+fn virtual_rules_follow_the_routes_and_reload_changes_only_the_changed_ones() {
+    let mut lan = Lan::new(42);
+    let mut s = inst(200);
+    s.virtual_routes = vec![route("10.99.0.0", 16)];
+    let mut r1 = RuleSpec::new(100);
+    r1.from = Some((ipa(100), 32));
+    r1.table = Some(100);
+    let mut r2 = RuleSpec::new(101);
+    r2.to = Some(("10.99.0.0".parse().unwrap(), 16));
+    s.virtual_rules = vec![r1.clone(), r2.clone()];
+    let a = add(&mut lan, 1, s.clone());
+    lan.drive_for(secs(10));
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    let acts = route_actions(&lan.actions_since(a, Instant::ZERO));
+    let plus: Vec<&String> = acts.iter().filter(|x| x.starts_with('+')).collect();
+    assert_eq!(
+        plus,
+        [
+            "+vip 10.0.0.100",
+            "+route 10.99.0.0/16 via 10.0.0.254 dev eth0",
+            "+rule 100: from 10.0.0.100/32 table 100",
+            "+rule 101: from all to 10.99.0.0/16 table 254",
+        ]
+    );
+    let t = lan.now;
+    let mut r3 = RuleSpec::new(102);
+    r3.fwmark = Some(7);
+    let mut s2 = s.clone();
+    s2.virtual_rules = vec![r1.clone(), r3];
+    lan.input(a, Input::Reload(node_spec(vec![s2])));
+    let acts = route_actions(&lan.actions_since(a, t));
+    assert_eq!(
+        acts,
+        [
+            "+route 10.99.0.0/16 via 10.0.0.254 dev eth0",
+            "-rule 101: from all to 10.99.0.0/16 table 254",
+            "+rule 102: from all fwmark 0x7 table 254",
+        ]
+    );
+    lan.drive_for(secs(1));
+    let t = lan.now;
+    lan.input(
+        a,
+        Input::Shutdown {
+            release_vips: false,
+        },
+    );
+    assert!(
+        route_actions(&lan.actions_since(a, t)).is_empty(),
+        "-V keeps rules"
     );
 }

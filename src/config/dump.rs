@@ -185,6 +185,9 @@ pub fn dump(spec: &NodeSpec) -> String {
         for r in &i.virtual_routes {
             let _ = writeln!(o, "    virtual_route {r}");
         }
+        for r in &i.virtual_rules {
+            let _ = writeln!(o, "    virtual_rule {r}");
+        }
         if let Some(s) = i.unicast_src {
             let _ = writeln!(o, "    unicast_src_ip {s}");
         }

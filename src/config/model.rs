@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::diag::{Diags, Pos};
 use super::lexer::Tok;
 use super::tree::Stmt;
-use crate::vrrp::spec::{ParamMatch, RouteSpec, RouteType, VipSpec};
+use crate::vrrp::spec::{ParamMatch, RouteSpec, RouteType, RuleAction, RuleSpec, VipSpec};
 
 /// `user [[:]group]` of a script.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -178,7 +178,7 @@ pub struct VrrpInstance {
     pub no_virtual_ipaddress: bool,
     /// Parsed and checked, not installed by rkeepalived (reported as unsupported).
     pub virtual_routes: Vec<RouteSpec>,
-    pub virtual_rules: Vec<RawLine>,
+    pub virtual_rules: Vec<RuleSpec>,
     pub promote_secondaries: bool,
     pub unicast_src_ip: Option<IpAddr>,
     pub mcast_src_ip: Option<IpAddr>,
@@ -1613,8 +1613,11 @@ fn instance_body(
                 v.virtual_routes = b.iter().filter_map(|l| route_line(l, d)).collect();
             }
             "virtual_rules" => {
-                d.unsupported(Some(k.pos()), kw);
-                v.virtual_rules = rule_lines(require_block(k, d), next_pref, d);
+                let b = require_block(k, d);
+                v.virtual_rules = b
+                    .iter()
+                    .filter_map(|l| rule_line(l, next_pref, d))
+                    .collect();
             }
             "promote_secondaries" => v.promote_secondaries = true,
             "unicast_src_ip" | "mcast_src_ip" => {
@@ -2145,6 +2148,236 @@ fn rule_lines(b: &[Stmt], next_pref: &mut u32, d: &mut Diags) -> Vec<RawLine> {
         out.push(raw(line));
     }
     out
+}
+
+/// A number in decimal or `0x` hex (fwmark, tos).
+fn num_any(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// One `virtual_rules` line (`ip rule` syntax). Returns None (with a diagnostic worded like
+/// keepalived 2.2.7's) for a bad value, or a keyword keepalived accepts but rkeepalived does
+/// not install (a warning). A rule without a preference gets the next one down from 16384.
+pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<RuleSpec> {
+    let w = line.words();
+    let first = &line.kw;
+    let mut r = RuleSpec::new(0);
+    let mut pref: Option<u32> = None;
+    let mut fam: Option<bool> = None;
+    let mut i = 0;
+    if matches!(first.text.as_str(), "inet" | "inet6") {
+        // keepalived compat: 2.2.7 swallows the word after a leading family keyword.
+        fam = Some(first.text == "inet6");
+        i = 2;
+    }
+    let mut check_fam = |v6: bool, t: &Tok, d: &mut Diags| {
+        if *fam.get_or_insert(v6) != v6 {
+            d.error(Some(&t.pos), "rule specification has mixed IPv4 and IPv6");
+            return false;
+        }
+        true
+    };
+    while i < w.len() {
+        let t = w[i];
+        let x = t.text.as_str();
+        let takes_value = matches!(
+            x,
+            "from"
+                | "to"
+                | "table"
+                | "lookup"
+                | "preference"
+                | "priority"
+                | "order"
+                | "iif"
+                | "dev"
+                | "oif"
+                | "fwmark"
+                | "tos"
+                | "dsfield"
+                | "goto"
+        );
+        let next = w.get(i + 1).copied();
+        if takes_value && next.is_none() {
+            // keepalived compat: fatal for the parse (exit 2), with this wording.
+            d.error_class(
+                Some(&t.pos),
+                super::diag::class::MISSING_PARAMETER,
+                format!(
+                    "*** Configuration line starting `{}` is missing a parameter after keyword `{x}` at word position {}",
+                    first.text,
+                    i + 2
+                ),
+            );
+            return None;
+        }
+        let n = next.unwrap_or(t);
+        match x {
+            "inet" => {
+                if !check_fam(false, t, d) {
+                    return None;
+                }
+            }
+            "inet6" => {
+                if !check_fam(true, t, d) {
+                    return None;
+                }
+            }
+            "from" | "to" => {
+                if n.text != "all" {
+                    let (a, p) = match n.text.split_once('/') {
+                        Some((a, p)) => (a, Some(p)),
+                        None => (n.text.as_str(), None),
+                    };
+                    let Ok(addr) = a.parse::<IpAddr>() else {
+                        d.error(
+                            Some(&n.pos),
+                            format!("VRRP parsed invalid IP {}. skipping IP...", n.text),
+                        );
+                        d.error(Some(&n.pos), format!("Invalid rule {x} address {}", n.text));
+                        return None;
+                    };
+                    let max: u8 = if addr.is_ipv6() { 128 } else { 32 };
+                    let len = match p.map(str::parse::<u8>) {
+                        None => max,
+                        Some(Ok(l)) if l <= max => l,
+                        Some(_) => {
+                            d.error(Some(&n.pos), format!("Invalid rule {x} address {}", n.text));
+                            return None;
+                        }
+                    };
+                    if !check_fam(addr.is_ipv6(), n, d) {
+                        return None;
+                    }
+                    if x == "from" {
+                        r.from = Some((addr, len));
+                    } else {
+                        r.to = Some((addr, len));
+                    }
+                }
+            }
+            "table" | "lookup" => {
+                r.table = match n.text.as_str() {
+                    "default" => Some(253),
+                    "main" => Some(254),
+                    "local" => Some(255),
+                    s => match s.parse::<u32>() {
+                        Ok(0) => None,
+                        Ok(v) => Some(v),
+                        Err(_) => {
+                            d.error(
+                                Some(&n.pos),
+                                format!("Routing table {s} not found for rule"),
+                            );
+                            return None;
+                        }
+                    },
+                };
+            }
+            "preference" | "priority" | "order" => match n.text.parse::<u32>() {
+                Ok(p) => pref = Some(p),
+                Err(_) => {
+                    d.error(Some(&n.pos), format!("invalid number '{}'", n.text));
+                    d.error(
+                        Some(&n.pos),
+                        format!("Invalid rule preference {x} specified"),
+                    );
+                    return None;
+                }
+            },
+            "iif" | "dev" => r.iif = Some(n.text.clone()),
+            "oif" => r.oif = Some(n.text.clone()),
+            "fwmark" => {
+                let (v, m) = match n.text.split_once('/') {
+                    Some((v, m)) => (v, Some(m)),
+                    None => (n.text.as_str(), None),
+                };
+                match (num_any(v), m.map(num_any)) {
+                    (Some(v), None) => r.fwmark = Some(v),
+                    (Some(v), Some(Some(m))) => {
+                        r.fwmark = Some(v);
+                        r.fwmask = Some(m);
+                    }
+                    _ => {
+                        d.error(
+                            Some(&n.pos),
+                            format!("Invalid rule fwmark {} specified", n.text),
+                        );
+                        return None;
+                    }
+                }
+            }
+            "tos" | "dsfield" => match num_any(&n.text).and_then(|v| u8::try_from(v).ok()) {
+                Some(v) => r.tos = Some(v),
+                None => {
+                    d.error(
+                        Some(&n.pos),
+                        format!("Invalid rule tos {} specified", n.text),
+                    );
+                    return None;
+                }
+            },
+            "goto" => match n.text.parse::<u32>() {
+                Ok(g) => r.action = RuleAction::Goto(g),
+                Err(_) => {
+                    d.error(
+                        Some(&n.pos),
+                        format!("Invalid rule goto {} specified", n.text),
+                    );
+                    return None;
+                }
+            },
+            "blackhole" => r.action = RuleAction::Blackhole,
+            "unreachable" => r.action = RuleAction::Unreachable,
+            "prohibit" => r.action = RuleAction::Prohibit,
+            "not" => r.invert = true,
+            "no_track" => r.no_track = true,
+            "realms"
+            | "uidrange"
+            | "l3mdev"
+            | "protocol"
+            | "ipproto"
+            | "ip_proto"
+            | "sport"
+            | "dport"
+            | "suppress_prefixlength"
+            | "suppress_ifgroup"
+            | "tun_id"
+            | "nat"
+            | "map-to"
+            | "type" => {
+                d.warning(
+                    Some(&t.pos),
+                    format!("rule keyword '{x}' is not supported by rkeepalived; rule ignored"),
+                );
+                return None;
+            }
+            _ => {
+                d.error(Some(&t.pos), format!("Unknown rule option {x}"));
+                return None;
+            }
+        }
+        i += if takes_value { 2 } else { 1 };
+    }
+    r.v6 = fam.unwrap_or(false);
+    r.priority = match pref {
+        Some(p) => p,
+        None => {
+            d.error(
+                Some(line.pos()),
+                format!(
+                    "Rule has no preference specified - setting to {next_pref}. This is probably not what you want."
+                ),
+            );
+            let p = *next_pref;
+            *next_pref = next_pref.saturating_sub(1);
+            p
+        }
+    };
+    Some(r)
 }
 
 /// One `virtual_ipaddress` line (reference §3.8).

@@ -19,7 +19,7 @@ use nix::sys::socket::{
 
 use super::SysError;
 use super::error::Ctx;
-use crate::vrrp::spec::{RouteSpec, RouteType, VipSpec};
+use crate::vrrp::spec::{RouteSpec, RouteType, RuleAction, RuleSpec, VipSpec};
 
 const NLMSG_HDRLEN: usize = 16;
 const IFADDRMSG_LEN: usize = 8;
@@ -323,13 +323,29 @@ pub enum AddrOp {
     Del,
 }
 
-/// The kernel's answer to one route request.
+/// A route or a policy rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NlObject {
+    Route(RouteSpec),
+    Rule(RuleSpec),
+}
+
+impl fmt::Display for NlObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NlObject::Route(r) => write!(f, "route {r}"),
+            NlObject::Rule(r) => write!(f, "rule {r}"),
+        }
+    }
+}
+
+/// The kernel's answer to one route or rule request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteAck {
     pub seq: u32,
     pub op: AddrOp,
-    pub route: RouteSpec,
-    /// Benign errors (EEXIST on add, ESRCH on delete) are `Ok`.
+    pub route: NlObject,
+    /// Benign errors (EEXIST on add; ESRCH (route) or ENOENT (rule) on delete) are `Ok`.
     pub result: Result<(), Errno>,
     pub benign: Option<Errno>,
 }
@@ -341,9 +357,9 @@ impl fmt::Display for RouteAck {
             AddrOp::Del => ("delete", "deleted"),
         };
         match (&self.result, self.benign) {
-            (Ok(()), None) => write!(f, "{past} route {}", self.route),
-            (Ok(()), Some(e)) => write!(f, "route {} not {past}: {}", self.route, e.desc()),
-            (Err(e), _) => write!(f, "failed to {verb} route {}: {}", self.route, e.desc()),
+            (Ok(()), None) => write!(f, "{past} {}", self.route),
+            (Ok(()), Some(e)) => write!(f, "{} not {past}: {}", self.route, e.desc()),
+            (Err(e), _) => write!(f, "failed to {verb} {}: {}", self.route, e.desc()),
         }
     }
 }
@@ -419,6 +435,85 @@ fn encode_route(r: &RouteSpec, ifindex: Option<u32>, ty: u16, flags: u16, seq: u
     m.finish()
 }
 
+// linux/fib_rules.h (not in libc).
+const FRA_DST: u16 = 1;
+const FRA_SRC: u16 = 2;
+const FRA_IIFNAME: u16 = 3;
+const FRA_GOTO: u16 = 4;
+const FRA_PRIORITY: u16 = 6;
+const FRA_FWMARK: u16 = 10;
+const FRA_TABLE: u16 = 15;
+const FRA_FWMASK: u16 = 16;
+const FRA_OIFNAME: u16 = 17;
+const FR_ACT_TO_TBL: u8 = 1;
+const FR_ACT_GOTO: u8 = 2;
+const FR_ACT_BLACKHOLE: u8 = 6;
+const FR_ACT_UNREACHABLE: u8 = 7;
+const FR_ACT_PROHIBIT: u8 = 8;
+const FIB_RULE_INVERT: u32 = 2;
+
+/// RTM_NEWRULE / RTM_DELRULE for one rule.
+fn encode_rule(r: &RuleSpec, ty: u16, flags: u16, seq: u32) -> Vec<u8> {
+    let mut m = MsgBuilder::new(ty, flags, seq);
+    let table = match r.action {
+        // Like `ip rule`: a lookup rule without a table uses main.
+        RuleAction::Table => r.table.unwrap_or(u32::from(libc::RT_TABLE_MAIN)),
+        _ => 0,
+    };
+    // struct fib_rule_hdr { family, dst_len, src_len, tos, table, res1, res2, action, flags }
+    let mut h = [0u8; 12];
+    h[0] = if r.v6 {
+        libc::AF_INET6 as u8
+    } else {
+        libc::AF_INET as u8
+    };
+    h[1] = r.to.map_or(0, |(_, l)| l);
+    h[2] = r.from.map_or(0, |(_, l)| l);
+    h[3] = r.tos.unwrap_or(0);
+    h[4] = u8::try_from(table).unwrap_or(0); // RT_TABLE_UNSPEC: FRA_TABLE carries it
+    h[7] = match r.action {
+        RuleAction::Table => FR_ACT_TO_TBL,
+        RuleAction::Goto(_) => FR_ACT_GOTO,
+        RuleAction::Blackhole => FR_ACT_BLACKHOLE,
+        RuleAction::Unreachable => FR_ACT_UNREACHABLE,
+        RuleAction::Prohibit => FR_ACT_PROHIBIT,
+    };
+    let rflags: u32 = if r.invert { FIB_RULE_INVERT } else { 0 };
+    h[8..12].copy_from_slice(&rflags.to_ne_bytes());
+    m.bytes(&h);
+    let octets = |a: &IpAddr| match a {
+        IpAddr::V4(v) => v.octets().to_vec(),
+        IpAddr::V6(v) => v.octets().to_vec(),
+    };
+    if let Some((a, _)) = &r.from {
+        m.attr(FRA_SRC, &octets(a));
+    }
+    if let Some((a, _)) = &r.to {
+        m.attr(FRA_DST, &octets(a));
+    }
+    m.attr(FRA_PRIORITY, &r.priority.to_ne_bytes());
+    if table != 0 {
+        m.attr(FRA_TABLE, &table.to_ne_bytes());
+    }
+    if let RuleAction::Goto(g) = r.action {
+        m.attr(FRA_GOTO, &g.to_ne_bytes());
+    }
+    for (ty, name) in [(FRA_IIFNAME, &r.iif), (FRA_OIFNAME, &r.oif)] {
+        if let Some(n) = name {
+            let mut b = n.as_bytes().to_vec();
+            b.push(0);
+            m.attr(ty, &b);
+        }
+    }
+    if let Some(v) = r.fwmark {
+        m.attr(FRA_FWMARK, &v.to_ne_bytes());
+    }
+    if let Some(v) = r.fwmask {
+        m.attr(FRA_FWMASK, &v.to_ne_bytes());
+    }
+    m.finish()
+}
+
 /// The kernel's answer to one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ack {
@@ -463,7 +558,7 @@ pub struct NlRequests {
     fd: OwnedFd,
     seq: u32,
     pending: HashMap<u32, (AddrOp, AddrSpec)>,
-    pending_routes: HashMap<u32, (AddrOp, RouteSpec)>,
+    pending_routes: HashMap<u32, (AddrOp, NlObject)>,
     route_acks: Vec<RouteAck>,
     buf: Vec<u8>,
 }
@@ -580,8 +675,52 @@ impl NlRequests {
         let msg = encode_route(r, ifindex, ty, flags as u16, seq);
         let what = format!("route {r}");
         nl_send(&self.fd, &msg, &what).map_err(|e| SysError::new(name, what, e.errno))?;
-        self.pending_routes.insert(seq, (op, r.clone()));
+        self.pending_routes
+            .insert(seq, (op, NlObject::Route(r.clone())));
         Ok(seq)
+    }
+
+    /// Queue an RTM_NEWRULE (create, EEXIST benign); answered like routes.
+    pub fn add_rule(&mut self, r: &RuleSpec) -> Result<u32, SysError> {
+        self.rule_request(AddrOp::Add, r)
+    }
+
+    /// Queue an RTM_DELRULE (ENOENT benign).
+    pub fn del_rule(&mut self, r: &RuleSpec) -> Result<u32, SysError> {
+        self.rule_request(AddrOp::Del, r)
+    }
+
+    fn rule_request(&mut self, op: AddrOp, r: &RuleSpec) -> Result<u32, SysError> {
+        self.seq = self.seq.wrapping_add(1).max(1);
+        let seq = self.seq;
+        let (ty, flags, name) = match op {
+            AddrOp::Add => (
+                libc::RTM_NEWRULE,
+                libc::NLM_F_REQUEST | libc::NLM_F_ACK | libc::NLM_F_CREATE | libc::NLM_F_EXCL,
+                "sendto(RTM_NEWRULE)",
+            ),
+            AddrOp::Del => (
+                libc::RTM_DELRULE,
+                libc::NLM_F_REQUEST | libc::NLM_F_ACK,
+                "sendto(RTM_DELRULE)",
+            ),
+        };
+        let msg = encode_rule(r, ty, flags as u16, seq);
+        let what = format!("rule {r}");
+        nl_send(&self.fd, &msg, &what).map_err(|e| SysError::new(name, what, e.errno))?;
+        self.pending_routes
+            .insert(seq, (op, NlObject::Rule(r.clone())));
+        Ok(seq)
+    }
+
+    /// Blocking rule request for tests: send and wait (up to 5 s) for its answer.
+    pub fn rule_blocking(&mut self, add: bool, r: &RuleSpec) -> Result<RouteAck, SysError> {
+        let seq = if add {
+            self.add_rule(r)?
+        } else {
+            self.del_rule(r)?
+        };
+        self.wait_obj(seq, format!("rule {r}"))
     }
 
     /// Blocking route request for tests: send and wait (up to 5 s) for its answer.
@@ -596,6 +735,10 @@ impl NlRequests {
         } else {
             self.del_route(r, ifindex)?
         };
+        self.wait_obj(seq, format!("route {r}"))
+    }
+
+    fn wait_obj(&mut self, seq: u32, what: String) -> Result<RouteAck, SysError> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while std::time::Instant::now() < deadline {
             self.poll_acks()?;
@@ -608,11 +751,7 @@ impl NlRequests {
             )];
             let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16));
         }
-        Err(SysError::new(
-            "netlink ack",
-            format!("route {r}"),
-            Errno::ETIMEDOUT,
-        ))
+        Err(SysError::new("netlink ack", what, Errno::ETIMEDOUT))
     }
 
     /// Read every answer available now (nonblocking). If the kernel dropped answers because
@@ -657,8 +796,10 @@ impl NlRequests {
                 };
                 let errno = Errno::from_raw(-err);
                 if let Some((op, route)) = self.pending_routes.remove(&m.seq) {
-                    let benign = match (op, errno) {
-                        (AddrOp::Add, Errno::EEXIST) | (AddrOp::Del, Errno::ESRCH) => Some(errno),
+                    let benign = match (op, errno, &route) {
+                        (AddrOp::Add, Errno::EEXIST, _)
+                        | (AddrOp::Del, Errno::ESRCH, NlObject::Route(_))
+                        | (AddrOp::Del, Errno::ENOENT, NlObject::Rule(_)) => Some(errno),
                         _ => None,
                     };
                     self.route_acks.push(RouteAck {

@@ -304,6 +304,12 @@ impl Instance {
                 route: r.clone(),
             });
         }
+        for r in &self.spec.virtual_rules {
+            out.push_back(Action::AddRule {
+                instance: self.spec.name.clone(),
+                rule: r.clone(),
+            });
+        }
         self.vipset = true;
     }
 
@@ -320,6 +326,12 @@ impl Instance {
             out.push_back(Action::DelRoute {
                 instance: self.spec.name.clone(),
                 route: r.clone(),
+            });
+        }
+        for r in &self.spec.virtual_rules {
+            out.push_back(Action::DelRule {
+                instance: self.spec.name.clone(),
+                rule: r.clone(),
             });
         }
         self.vipset = false;

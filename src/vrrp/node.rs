@@ -897,6 +897,7 @@ impl Node {
             .cloned()
             .collect();
         let old_routes = inst.spec.virtual_routes.clone();
+        let old_rules = inst.spec.virtual_rules.clone();
         let old_if = inst.spec.interface.clone();
         let old_int = inst.spec.advert_int;
         inst.spec = s;
@@ -953,6 +954,23 @@ impl Node {
                 instance: inst.spec.name.clone(),
                 route: r.clone(),
             });
+        }
+        // Rules: the removed ones go, the new ones come (unchanged rules stay in place).
+        for r in &old_rules {
+            if !inst.spec.virtual_rules.contains(r) {
+                self.actions.push_back(Action::DelRule {
+                    instance: inst.spec.name.clone(),
+                    rule: r.clone(),
+                });
+            }
+        }
+        for r in &inst.spec.virtual_rules {
+            if !old_rules.contains(r) {
+                self.actions.push_back(Action::AddRule {
+                    instance: inst.spec.name.clone(),
+                    rule: r.clone(),
+                });
+            }
         }
         if added {
             // keepalived compat (2.3.2+): GARPs for every VIP after a reload added some.

@@ -230,7 +230,9 @@ impl Lan {
                 Action::SendGarp { .. }
                 | Action::Notify(_)
                 | Action::AddRoute { .. }
-                | Action::DelRoute { .. } => {}
+                | Action::DelRoute { .. }
+                | Action::AddRule { .. }
+                | Action::DelRule { .. } => {}
             }
             self.trace.push(TraceEvent {
                 at: self.now,
