@@ -41,11 +41,7 @@ fn routes(lab: &Lab, node: &str) -> Vec<String> {
         out.extend(
             shown
                 .lines()
-                .filter(|l| {
-                    l.contains("10.99.0.0")
-                        || l.contains("10.98.0.0")
-                        || l.contains("2001:db8:99::")
-                })
+                .filter(|l| l.contains("proto keepalived"))
                 .map(|l| l.trim().to_string()),
         );
     }
@@ -86,17 +82,17 @@ fn virtual_routes_and_rules_follow_mastership_and_leave_on_sigterm() {
         lab.exec_ok(n, &["ip", "-6", "addr", "add", a, "dev", "eth1", "nodad"]);
     }
     let g = "    vrrp_garp_master_delay 0\n";
-    let inst = |state, prio| Inst {
+    let inst = |state, prio, extra| Inst {
         state,
         prio,
         vips: vec!["10.16.200.200 dev eth1".to_string()],
-        extra: ROUTES,
+        extra,
         ..Inst::default()
     };
     let d1 = lab.spawn_daemon(
         "node1",
         &daemon_bin(),
-        &conf("n1", g, &[inst("MASTER", 150)]),
+        &conf("n1", g, &[inst("MASTER", 150, ROUTES)]),
         &[],
     );
     let t = wait_routes(&lab, "node1", &expected(), Duration::from_secs(10));
@@ -105,7 +101,7 @@ fn virtual_routes_and_rules_follow_mastership_and_leave_on_sigterm() {
     let mut d2 = lab.spawn_daemon(
         "node2",
         &daemon_bin(),
-        &conf("n2", g, &[inst("BACKUP", 100)]),
+        &conf("n2", g, &[inst("BACKUP", 100, ROUTES)]),
         &[],
     );
     d2.wait_log("Entering BACKUP STATE", Duration::from_secs(5))
@@ -133,7 +129,33 @@ fn virtual_routes_and_rules_follow_mastership_and_leave_on_sigterm() {
         "node2 took over the routes {t:?} after node1 stopped"
     ));
     assert!(lab.has_addr("node2", "eth1", VIP32));
-    assert!(!d2.log().contains("failed to add route"), "{}", d2.log());
+    assert!(!d2.log().contains("failed to add"), "{}", d2.log());
+
+    // SIGHUP with a changed list on the MASTER: the removed route and rule go, the new route
+    // comes, the kept ones stay.
+    let changed = "    virtual_routes {
+        10.99.0.0/16 via 10.16.200.1 dev eth1
+        10.97.0.0/16 via 10.16.200.1 dev eth1
+        2001:db8:99::/48 via fd00:16::1 dev eth1 metric 7
+    }
+    virtual_rules {
+        from 10.16.200.200 table 100 preference 100
+    }
+";
+    lab.install_etc_file(
+        "node2",
+        "keepalived.conf",
+        &conf("n2", g, &[inst("BACKUP", 100, changed)]),
+        0o644,
+    );
+    d2.signal(Signal::SIGHUP);
+    d2.wait_log("Reload complete", Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut want = expected();
+    want.retain(|l| !l.contains("10.98.0.0") && !l.starts_with("101:"));
+    want.push("10.97.0.0/16 via 10.16.200.1 dev eth1 proto keepalived".to_string());
+    let t = wait_routes(&lab, "node2", &want, Duration::from_secs(5));
+    step(format!("node2 routes/rules updated {t:?} after the reload"));
     d2.signal(Signal::SIGTERM);
     d2.wait_exit(Duration::from_secs(5));
     assert_eq!(routes(&lab, "node2"), Vec::<String>::new());
