@@ -1788,8 +1788,9 @@ fn raw(line: &Stmt) -> RawLine {
     line.words().iter().map(|t| t.text.clone()).collect()
 }
 
-/// `virtual_routes` / `static_routes` lines: kept as words (the daemon does not install
-/// routes); keepalived's one per-line check is mirrored.
+/// `virtual_routes` / `static_routes` lines as words, with keepalived's tracking check (a
+/// route without `dev` cannot be tracked). `static_routes` keeps the words (not installed);
+/// `virtual_routes` are resolved by [`route_line`].
 fn route_lines(b: &[Stmt], d: &mut Diags) -> Vec<RawLine> {
     let mut out = Vec::new();
     for line in b {
