@@ -509,6 +509,13 @@ impl<'a> Daemon<'a> {
                         (Err(_), None) => error!("{a}"),
                     }
                 }
+                for a in self.nlreq.take_route_acks() {
+                    match (&a.result, a.benign) {
+                        (Ok(()), None) => debug!("{a}"),
+                        (_, Some(_)) => log::trace!("{a}"),
+                        (Err(_), None) => error!("{a}"),
+                    }
+                }
             }
             Err(e) => warn!("{e}"),
         }
@@ -726,6 +733,33 @@ impl<'a> Daemon<'a> {
             } => self.vip_request(&instance, &ifname, &vip, false),
             Action::SendGarp { ifname, addr } => self.send_garp(&ifname, addr),
             Action::Notify(n) => self.notify(&n),
+            Action::AddRoute { instance, route } => self.route_request(&instance, &route, true),
+            Action::DelRoute { instance, route } => self.route_request(&instance, &route, false),
+            Action::AddRule { instance, rule } => self.rule_request(&instance, &rule, true),
+            Action::DelRule { instance, rule } => self.rule_request(&instance, &rule, false),
+        }
+    }
+
+    /// `virtual_routes`: resolve `dev` to its ifindex; with no `dev` the kernel picks the
+    /// interface from the gateway.
+    fn route_request(&mut self, instance: &str, r: &crate::vrrp::spec::RouteSpec, add: bool) {
+        let ifindex = match &r.dev {
+            None => None,
+            Some(dev) => match self.ifaces.by_name(dev) {
+                Some(i) => Some(i.ifindex),
+                None => {
+                    warn!("({instance}) cannot install route {r}: interface {dev} does not exist");
+                    return;
+                }
+            },
+        };
+        let res = if add {
+            self.nlreq.add_route(r, ifindex)
+        } else {
+            self.nlreq.del_route(r, ifindex)
+        };
+        if let Err(e) = res {
+            error!("({instance}) {e}");
         }
     }
 
@@ -753,6 +787,17 @@ impl<'a> Daemon<'a> {
             self.nlreq.del_address(&spec)
         };
         if let Err(e) = r {
+            error!("({instance}) {e}");
+        }
+    }
+
+    fn rule_request(&mut self, instance: &str, r: &crate::vrrp::spec::RuleSpec, add: bool) {
+        let res = if add {
+            self.nlreq.add_rule(r)
+        } else {
+            self.nlreq.del_rule(r)
+        };
+        if let Err(e) = res {
             error!("({instance}) {e}");
         }
     }

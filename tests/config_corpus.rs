@@ -436,3 +436,84 @@ fn track_process_match_forms_resolve_like_keepalived() {
     assert_eq!(q("p3"), (ParamMatch::None, 2, None));
     assert_eq!(q("p4"), (ParamMatch::None, 1, Some(2)));
 }
+
+#[test]
+fn virtual_routes_resolve_to_route_specs() {
+    use rkeepalived::vrrp::spec::{RouteSpec, RouteType};
+    let r = &spec_of("virtual_routes_parse").instances[0].virtual_routes;
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let mut a = RouteSpec::new(ip("10.99.0.0"), 16);
+    a.gateway = Some(ip("10.0.0.254"));
+    a.dev = Some("eth1".into());
+    a.metric = Some(10);
+    a.table = Some(100);
+    a.scope = Some(0);
+    let mut b = RouteSpec::new(ip("10.98.0.0"), 16);
+    b.kind = RouteType::Blackhole;
+    b.dev = Some("eth1".into());
+    let mut c = RouteSpec::new(ip("0.0.0.0"), 0);
+    c.gateway = Some(ip("10.0.0.1"));
+    c.src = Some(ip("10.0.0.5"));
+    c.dev = Some("eth1".into());
+    c.onlink = true;
+    c.no_track = true;
+    let mut d = RouteSpec::new(ip("::"), 0);
+    d.gateway = Some(ip("fe80::1"));
+    d.dev = Some("eth1".into());
+    let mut e = RouteSpec::new(ip("2001:db8::"), 64);
+    e.dev = Some("eth1".into());
+    e.table = Some(254);
+    e.protocol = Some(4);
+    e.no_track = true;
+    let mut f = RouteSpec::new(ip("10.91.0.0"), 16);
+    f.dev = Some("eth1".into());
+    f.table = Some(1000);
+    f.scope = Some(253);
+    f.metric = Some(5);
+    f.protocol = Some(18);
+    let mut g = RouteSpec::new(ip("10.96.0.0"), 32);
+    g.gateway = Some(ip("10.0.0.254"));
+    g.dev = Some("eth1".into());
+    let mut h = RouteSpec::new(ip("10.92.0.0"), 16);
+    h.dev = Some("eth1".into());
+    assert_eq!(r, &[a, b, c, d, e, f, g, h]);
+}
+
+#[test]
+fn virtual_rules_resolve_to_rule_specs() {
+    use rkeepalived::vrrp::spec::{RuleAction, RuleSpec};
+    let r = &spec_of("virtual_rules_parse").instances[0].virtual_rules;
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let mut a = RuleSpec::new(100);
+    a.from = Some((ip("10.0.0.5"), 32));
+    a.table = Some(100);
+    let mut b = RuleSpec::new(101);
+    b.from = Some((ip("10.0.0.5"), 32));
+    b.to = Some((ip("10.9.0.0"), 16));
+    b.table = Some(254);
+    b.iif = Some("eth1".into());
+    b.oif = Some("eth1".into());
+    b.fwmark = Some(0x10);
+    b.fwmask = Some(0xff);
+    b.tos = Some(4);
+    b.invert = true;
+    let mut c = RuleSpec::new(102);
+    c.v6 = true;
+    c.table = Some(100);
+    let mut d = RuleSpec::new(103);
+    d.v6 = true;
+    d.from = Some((ip("2001:db8::1"), 128));
+    d.action = RuleAction::Goto(200);
+    let mut e = RuleSpec::new(104);
+    e.to = Some((ip("10.8.0.0"), 16));
+    e.action = RuleAction::Blackhole;
+    e.no_track = true;
+    // keepalived compat: no preference ⇒ numbered down from 16384.
+    let mut f = RuleSpec::new(16384);
+    f.from = Some((ip("10.0.0.6"), 32));
+    f.table = Some(101);
+    let mut g = RuleSpec::new(16383);
+    g.from = Some((ip("10.0.0.7"), 32));
+    g.action = RuleAction::Prohibit;
+    assert_eq!(r, &[a, b, c, d, e, f, g]);
+}

@@ -329,6 +329,141 @@ mod netlink {
     }
 
     #[test]
+    fn virtual_routes_are_added_shown_and_deleted_ipv4_ipv6_and_tables() {
+        use rkeepalived::vrrp::spec::{RouteSpec, RouteType};
+        if !namespaces_available("virtual_routes") {
+            return;
+        }
+        let ns = one_ns();
+        ns.ip("-6 addr add 2001:db8:1::1/64 dev eth1 nodad");
+        let idx = ns.ifindex("eth1");
+        let mut req = ns.run(NlRequests::open).unwrap();
+
+        let mut r4 = RouteSpec::new("10.99.0.0".parse().unwrap(), 16);
+        r4.gateway = Some("10.16.200.254".parse().unwrap());
+        r4.dev = Some("eth1".into());
+        r4.metric = Some(7);
+        let seq = req.add_route(&r4, Some(idx)).unwrap();
+        assert!(readable(&req, 2000));
+        assert!(req.poll_acks().unwrap().is_empty());
+        let acks = req.take_route_acks();
+        assert_eq!(acks.len(), 1);
+        assert_eq!((acks[0].seq, acks[0].result), (seq, Ok(())));
+        let shown = ns.ip("-4 route show");
+        assert!(
+            shown.contains("10.99.0.0/16 via 10.16.200.254 dev eth1 proto keepalived metric 7"),
+            "{shown}"
+        );
+        // Again: EEXIST, benign.
+        let ack = req.route_blocking(true, &r4, Some(idx)).unwrap();
+        assert_eq!((ack.result, ack.benign), (Ok(()), Some(Errno::EEXIST)));
+
+        let mut bh = RouteSpec::new("10.98.0.0".parse().unwrap(), 16);
+        bh.kind = RouteType::Blackhole;
+        // `dev` on a blackhole route is for tracking only; the kernel must not see it.
+        bh.dev = Some("eth1".into());
+        let ack = req.route_blocking(true, &bh, Some(idx)).unwrap();
+        assert_eq!(ack.result, Ok(()), "{ack}");
+        assert!(
+            ns.ip("-4 route show")
+                .contains("blackhole 10.98.0.0/16 proto keepalived")
+        );
+
+        let mut r6 = RouteSpec::new("2001:db8:99::".parse().unwrap(), 48);
+        r6.gateway = Some("2001:db8:1::fe".parse().unwrap());
+        r6.dev = Some("eth1".into());
+        r6.table = Some(1000);
+        r6.protocol = Some(4);
+        let ack = req.route_blocking(true, &r6, Some(idx)).unwrap();
+        assert_eq!(ack.result, Ok(()), "{ack}");
+        let shown = ns.ip("-6 route show table 1000");
+        assert!(
+            shown.contains("2001:db8:99::/48 via 2001:db8:1::fe dev eth1 proto static"),
+            "{shown}"
+        );
+
+        for (r, i) in [(&r4, Some(idx)), (&bh, Some(idx)), (&r6, Some(idx))] {
+            let ack = req.route_blocking(false, r, i).unwrap();
+            assert_eq!((ack.result, ack.benign), (Ok(()), None), "{ack}");
+        }
+        assert!(!ns.ip("-4 route show").contains("10.99.0.0"));
+        assert!(!ns.ip("-4 route show").contains("10.98.0.0"));
+        assert!(!ns.ip("-6 route show table 1000").contains("2001:db8:99::"));
+        // Deleting again: ESRCH, benign.
+        let ack = req.route_blocking(false, &r4, Some(idx)).unwrap();
+        assert_eq!((ack.result, ack.benign), (Ok(()), Some(Errno::ESRCH)));
+        // A real failure: an unreachable gateway.
+        let mut bad = r4.clone();
+        bad.gateway = Some("10.55.0.1".parse().unwrap());
+        let ack = req.route_blocking(true, &bad, Some(idx)).unwrap();
+        assert!(ack.result.is_err(), "{ack}");
+        assert!(
+            ack.to_string()
+                .starts_with("failed to add route 10.99.0.0/16"),
+            "{ack}"
+        );
+    }
+
+    #[test]
+    fn virtual_rules_are_added_shown_and_deleted_ipv4_and_ipv6() {
+        use rkeepalived::vrrp::spec::{RuleAction, RuleSpec};
+        if !namespaces_available("virtual_rules") {
+            return;
+        }
+        let ns = one_ns();
+        let mut req = ns.run(NlRequests::open).unwrap();
+        let mut a = RuleSpec::new(100);
+        a.from = Some(("10.16.200.200".parse().unwrap(), 32));
+        a.to = Some(("10.99.0.0".parse().unwrap(), 16));
+        a.table = Some(1000);
+        a.iif = Some("eth1".into());
+        a.fwmark = Some(0x10);
+        a.fwmask = Some(0xff);
+        let mut b = RuleSpec::new(101);
+        b.invert = true;
+        b.from = Some(("10.16.0.0".parse().unwrap(), 16));
+        b.action = RuleAction::Blackhole;
+        let mut c = RuleSpec::new(102);
+        c.v6 = true;
+        c.from = Some(("2001:db8::".parse().unwrap(), 64));
+        c.oif = Some("eth1".into());
+        c.action = RuleAction::Goto(200);
+        let mut d = RuleSpec::new(200);
+        d.v6 = true;
+        d.table = Some(100);
+        for r in [&a, &b, &c, &d] {
+            let ack = req.rule_blocking(true, r).unwrap();
+            assert_eq!((ack.result, ack.benign), (Ok(()), None), "{ack}");
+        }
+        let v4 = ns.ip("-4 rule show");
+        assert!(
+            v4.contains(
+                "100:\tfrom 10.16.200.200 to 10.99.0.0/16 fwmark 0x10/0xff iif eth1 lookup 1000"
+            ),
+            "{v4}"
+        );
+        assert!(v4.contains("101:\tnot from 10.16.0.0/16 blackhole"), "{v4}");
+        let v6 = ns.ip("-6 rule show");
+        assert!(
+            v6.contains("102:\tfrom 2001:db8::/64 oif eth1 goto 200"),
+            "{v6}"
+        );
+        assert!(v6.contains("200:\tfrom all lookup 100"), "{v6}");
+        // Again: EEXIST, benign.
+        let ack = req.rule_blocking(true, &a).unwrap();
+        assert_eq!((ack.result, ack.benign), (Ok(()), Some(Errno::EEXIST)));
+        for r in [&a, &b, &c, &d] {
+            let ack = req.rule_blocking(false, r).unwrap();
+            assert_eq!((ack.result, ack.benign), (Ok(()), None), "{ack}");
+        }
+        assert!(!ns.ip("-4 rule show").contains("10.16.200.200"));
+        assert!(!ns.ip("-6 rule show").contains("2001:db8::"));
+        // Deleting again: ENOENT, benign.
+        let ack = req.rule_blocking(false, &a).unwrap();
+        assert_eq!((ack.result, ack.benign), (Ok(()), Some(Errno::ENOENT)));
+    }
+
+    #[test]
     fn a_thousand_queued_adds_are_all_acknowledged() {
         if !namespaces_available("many_acks") {
             return;

@@ -6,12 +6,13 @@ mod common_sim;
 use std::net::IpAddr;
 
 use common_sim::*;
-use rkeepalived::time::Centis;
+use rkeepalived::time::{Centis, Instant};
 use rkeepalived::vrrp::action::{Action, NotifyKind, NotifyState};
 use rkeepalived::vrrp::input::{Input, LinkState, TrackerUpdate};
 use rkeepalived::vrrp::sim::{Lan, SimIf};
 use rkeepalived::vrrp::spec::{
-    Auth, InstanceSpec, OldUnicastChecksum, PeerSpec, SyncGroupSpec, Version, VipSpec,
+    Auth, InstanceSpec, OldUnicastChecksum, PeerSpec, RouteSpec, RouteType, RuleSpec,
+    SyncGroupSpec, Version, VipSpec,
 };
 use rkeepalived::vrrp::types::State;
 
@@ -1647,4 +1648,151 @@ fn data_dump_shows_tracker_values_and_the_checkers_script_state() {
     }
     // 100 + 7 × 2 + 10 = 124 (the script has not reported to the core yet).
     assert_eq!(lan.nodes[a].node.instance_states()[0].2, 124);
+}
+
+fn route(dst: &str, plen: u8) -> RouteSpec {
+    let mut r = RouteSpec::new(dst.parse().unwrap(), plen);
+    r.gateway = Some(ipa(254));
+    r.dev = Some("eth0".into());
+    r
+}
+
+fn route_actions(acts: &[&Action]) -> Vec<String> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::AddVip { vip, .. } => Some(format!("+vip {}", vip.addr)),
+            Action::DelVip { vip, .. } => Some(format!("-vip {}", vip.addr)),
+            Action::AddRoute { route, .. } => Some(format!("+route {route}")),
+            Action::DelRoute { route, .. } => Some(format!("-route {route}")),
+            Action::AddRule { rule, .. } => Some(format!("+rule {rule}")),
+            Action::DelRule { rule, .. } => Some(format!("-rule {rule}")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn virtual_routes_follow_the_vips_on_master_shutdown_and_reload() {
+    let mut lan = Lan::new(41);
+    let mut s = inst(200);
+    let mut bh = RouteSpec::new("10.98.0.0".parse().unwrap(), 16);
+    bh.kind = RouteType::Blackhole;
+    s.virtual_routes = vec![route("10.99.0.0", 16), bh.clone()];
+    let a = add(&mut lan, 1, s.clone());
+    let b = add(&mut lan, 2, {
+        let mut s2 = s.clone();
+        s2.priority = 100;
+        s2
+    });
+    lan.drive_for(secs(10));
+    // keepalived compat: the startup clean slate removes stale routes too.
+    let start: Vec<&Action> = lan.actions_since(a, Instant::ZERO);
+    let all = route_actions(&start);
+    assert_eq!(
+        all,
+        [
+            "-vip 10.0.0.100",
+            "-route 10.99.0.0/16 via 10.0.0.254 dev eth0",
+            "-route blackhole 10.98.0.0/16",
+            "+vip 10.0.0.100",
+            "+route 10.99.0.0/16 via 10.0.0.254 dev eth0",
+            "+route blackhole 10.98.0.0/16",
+        ]
+    );
+    assert!(
+        !route_actions(&lan.actions_since(b, Instant::ZERO))
+            .iter()
+            .any(|x| x.starts_with("+route"))
+    );
+
+    // Reload of the kept MASTER: removed routes go, every configured one is (re-)added.
+    let t = lan.now;
+    let mut s3 = s.clone();
+    s3.virtual_routes = vec![route("10.99.0.0", 16), route("10.97.0.0", 24)];
+    lan.input(a, Input::Reload(node_spec(vec![s3.clone()])));
+    assert_eq!(
+        route_actions(&lan.actions_since(a, t)),
+        [
+            "-route blackhole 10.98.0.0/16",
+            "+route 10.99.0.0/16 via 10.0.0.254 dev eth0",
+            "+route 10.97.0.0/24 via 10.0.0.254 dev eth0"
+        ]
+    );
+
+    // Shutdown with release: routes leave after the VIPs; the backup takes over with them.
+    lan.drive_for(secs(1));
+    let t = lan.now;
+    lan.input(a, Input::Shutdown { release_vips: true });
+    assert_eq!(
+        route_actions(&lan.actions_since(a, t)),
+        [
+            "-vip 10.0.0.100",
+            "-route 10.99.0.0/16 via 10.0.0.254 dev eth0",
+            "-route 10.97.0.0/24 via 10.0.0.254 dev eth0"
+        ]
+    );
+    let t = lan.now;
+    lan.drive_for(secs(5));
+    assert_eq!(
+        route_actions(&lan.actions_since(b, t)),
+        [
+            "+vip 10.0.0.100",
+            "+route 10.99.0.0/16 via 10.0.0.254 dev eth0",
+            "+route blackhole 10.98.0.0/16"
+        ]
+    );
+}
+
+#[test]
+fn virtual_rules_follow_the_routes_and_reload_changes_only_the_changed_ones() {
+    let mut lan = Lan::new(42);
+    let mut s = inst(200);
+    s.virtual_routes = vec![route("10.99.0.0", 16)];
+    let mut r1 = RuleSpec::new(100);
+    r1.from = Some((ipa(100), 32));
+    r1.table = Some(100);
+    let mut r2 = RuleSpec::new(101);
+    r2.to = Some(("10.99.0.0".parse().unwrap(), 16));
+    s.virtual_rules = vec![r1.clone(), r2.clone()];
+    let a = add(&mut lan, 1, s.clone());
+    lan.drive_for(secs(10));
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    let acts = route_actions(&lan.actions_since(a, Instant::ZERO));
+    let plus: Vec<&String> = acts.iter().filter(|x| x.starts_with('+')).collect();
+    assert_eq!(
+        plus,
+        [
+            "+vip 10.0.0.100",
+            "+route 10.99.0.0/16 via 10.0.0.254 dev eth0",
+            "+rule 100: from 10.0.0.100/32 table 100",
+            "+rule 101: from all to 10.99.0.0/16 table 254",
+        ]
+    );
+    let t = lan.now;
+    let mut r3 = RuleSpec::new(102);
+    r3.fwmark = Some(7);
+    let mut s2 = s.clone();
+    s2.virtual_rules = vec![r1.clone(), r3];
+    lan.input(a, Input::Reload(node_spec(vec![s2])));
+    let acts = route_actions(&lan.actions_since(a, t));
+    assert_eq!(
+        acts,
+        [
+            "+route 10.99.0.0/16 via 10.0.0.254 dev eth0",
+            "-rule 101: from all to 10.99.0.0/16 table 254",
+            "+rule 102: from all fwmark 0x7 table 254",
+        ]
+    );
+    lan.drive_for(secs(1));
+    let t = lan.now;
+    lan.input(
+        a,
+        Input::Shutdown {
+            release_vips: false,
+        },
+    );
+    assert!(
+        route_actions(&lan.actions_since(a, t)).is_empty(),
+        "-V keeps rules"
+    );
 }

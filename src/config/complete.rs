@@ -765,6 +765,8 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             check_vip_dev(vip, pos, host, g.dynamic_interfaces, d);
             s.excluded_vips.push(vip.clone());
         }
+        s.virtual_routes = i.virtual_routes.clone();
+        s.virtual_rules = i.virtual_rules.clone();
         if s.vips.is_empty() && !i.no_virtual_ipaddress {
             d.error(
                 ipos,

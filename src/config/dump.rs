@@ -182,6 +182,12 @@ pub fn dump(spec: &NodeSpec) -> String {
         for v in &i.excluded_vips {
             let _ = writeln!(o, "    virtual_ipaddress_excluded {}", vip(v));
         }
+        for r in &i.virtual_routes {
+            let _ = writeln!(o, "    virtual_route {r}");
+        }
+        for r in &i.virtual_rules {
+            let _ = writeln!(o, "    virtual_rule {r}");
+        }
         if let Some(s) = i.unicast_src {
             let _ = writeln!(o, "    unicast_src_ip {s}");
         }

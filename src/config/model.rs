@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::diag::{Diags, Pos};
 use super::lexer::Tok;
 use super::tree::Stmt;
-use crate::vrrp::spec::{ParamMatch, VipSpec};
+use crate::vrrp::spec::{ParamMatch, RouteSpec, RouteType, RuleAction, RuleSpec, VipSpec};
 
 /// `user [[:]group]` of a script.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -178,8 +178,8 @@ pub struct VrrpInstance {
     pub virtual_ipaddress_excluded: Vec<(VipSpec, Pos)>,
     pub no_virtual_ipaddress: bool,
     /// Parsed and checked, not installed by rkeepalived (reported as unsupported).
-    pub virtual_routes: Vec<RawLine>,
-    pub virtual_rules: Vec<RawLine>,
+    pub virtual_routes: Vec<RouteSpec>,
+    pub virtual_rules: Vec<RuleSpec>,
     pub promote_secondaries: bool,
     pub unicast_src_ip: Option<IpAddr>,
     pub mcast_src_ip: Option<IpAddr>,
@@ -1803,12 +1803,16 @@ fn instance_body(
                 v.no_virtual_ipaddress = true
             }
             "virtual_routes" => {
-                d.unsupported(Some(k.pos()), kw);
-                v.virtual_routes = route_lines(require_block(k, d), d);
+                let b = require_block(k, d);
+                route_lines(b, d);
+                v.virtual_routes = b.iter().filter_map(|l| route_line(l, d)).collect();
             }
             "virtual_rules" => {
-                d.unsupported(Some(k.pos()), kw);
-                v.virtual_rules = rule_lines(require_block(k, d), next_pref, d);
+                let b = require_block(k, d);
+                v.virtual_rules = b
+                    .iter()
+                    .filter_map(|l| rule_line(l, next_pref, d))
+                    .collect();
             }
             "promote_secondaries" => v.promote_secondaries = true,
             "unicast_src_ip" | "mcast_src_ip" => {
@@ -1979,8 +1983,9 @@ fn raw(line: &Stmt) -> RawLine {
     line.words().iter().map(|t| t.text.clone()).collect()
 }
 
-/// `virtual_routes` / `static_routes` lines: kept as words (the daemon does not install
-/// routes); keepalived's one per-line check is mirrored.
+/// `virtual_routes` / `static_routes` lines as words, with keepalived's tracking check (a
+/// route without `dev` cannot be tracked). `static_routes` keeps the words (not installed);
+/// `virtual_routes` are resolved by [`route_line`].
 fn route_lines(b: &[Stmt], d: &mut Diags) -> Vec<RawLine> {
     let mut out = Vec::new();
     for line in b {
@@ -2018,6 +2023,286 @@ fn route_lines(b: &[Stmt], d: &mut Diags) -> Vec<RawLine> {
         out.push(raw(line));
     }
     out
+}
+
+/// One `virtual_routes` line (`ip route` syntax, no abbreviations). Returns None (with a
+/// diagnostic, worded like keepalived 2.2.7's where it has one) for a line with a bad value,
+/// or a keyword keepalived accepts but rkeepalived does not install (a warning).
+pub fn route_line(line: &Stmt, d: &mut Diags) -> Option<RouteSpec> {
+    let w = line.words();
+    let first = &line.kw;
+    if matches!(first.text.as_str(), "inet" | "inet6") {
+        // keepalived compat: 2.2.7 loses the destination after a leading family keyword.
+        d.error(Some(&first.pos), "Route must have a destination");
+        return None;
+    }
+    let mut v6 = None::<bool>;
+    let mut dst: Option<(Option<IpAddr>, Option<u8>, &Tok)> = None;
+    let mut protocol_tok: Option<&Tok> = None;
+    let mut r = RouteSpec::new(IpAddr::from([0u8, 0, 0, 0]), 0);
+    let mut i = 0;
+    while i < w.len() {
+        let t = w[i];
+        let x = t.text.as_str();
+        let takes_value = matches!(
+            x,
+            "src"
+                | "via"
+                | "gw"
+                | "dev"
+                | "oif"
+                | "scope"
+                | "table"
+                | "metric"
+                | "priority"
+                | "preference"
+                | "protocol"
+                | "to"
+        );
+        let next = w.get(i + 1).copied();
+        if takes_value && next.is_none() {
+            // keepalived compat: fatal for the parse (exit 2), with this wording.
+            d.error_class(
+                Some(&t.pos),
+                super::diag::class::MISSING_PARAMETER,
+                format!(
+                    "*** Configuration line starting `{}` is missing a parameter after keyword `{x}` at word position {}",
+                    first.text,
+                    i + 2
+                ),
+            );
+            return None;
+        }
+        let n = next.unwrap_or(t);
+        match x {
+            "inet" => v6 = Some(false),
+            "inet6" => v6 = Some(true),
+            "src" | "via" | "gw" => {
+                let Ok(a) = n.text.parse::<IpAddr>() else {
+                    d.error(
+                        Some(&n.pos),
+                        format!("VRRP parsed invalid IP {}. skipping IP...", n.text),
+                    );
+                    d.error(
+                        Some(&n.pos),
+                        format!("invalid route {x} address {}", n.text),
+                    );
+                    return None;
+                };
+                if x == "src" {
+                    r.src = Some(a);
+                } else {
+                    r.gateway = Some(a);
+                }
+            }
+            "dev" | "oif" => r.dev = Some(n.text.clone()),
+            "scope" => {
+                r.scope = Some(match n.text.as_str() {
+                    "global" | "universe" => 0,
+                    "site" => 200,
+                    "link" => 253,
+                    "host" => 254,
+                    "nowhere" => 255,
+                    s => match s.parse::<u8>() {
+                        Ok(v) => v,
+                        Err(_) => {
+                            d.error(
+                                Some(&n.pos),
+                                format!("Scope {s} not found or invalid for route"),
+                            );
+                            return None;
+                        }
+                    },
+                });
+            }
+            "table" => {
+                r.table = match n.text.as_str() {
+                    "default" => Some(253),
+                    "main" => Some(254),
+                    "local" => Some(255),
+                    s => match s.parse::<u32>() {
+                        // Table 0 (RT_TABLE_UNSPEC) means main to the kernel.
+                        Ok(0) => None,
+                        Ok(v) => Some(v),
+                        Err(_) => {
+                            d.error(
+                                Some(&n.pos),
+                                format!("Routing table {s} not found for route"),
+                            );
+                            return None;
+                        }
+                    },
+                };
+            }
+            "metric" | "priority" | "preference" => {
+                let Ok(m) = n.text.parse::<u32>() else {
+                    d.error(Some(&n.pos), format!("invalid number '{}'", n.text));
+                    d.error(
+                        Some(&n.pos),
+                        format!("Invalid metric {} specified for route", n.text),
+                    );
+                    return None;
+                };
+                r.metric = Some(m);
+            }
+            "protocol" => {
+                r.protocol = Some(match n.text.as_str() {
+                    "redirect" => 1,
+                    "kernel" => 2,
+                    "boot" => 3,
+                    "static" => 4,
+                    "ra" => 9,
+                    "dhcp" => 16,
+                    "keepalived" => 18,
+                    s => match s.parse::<u8>() {
+                        Ok(v) => v,
+                        Err(_) => {
+                            d.error(
+                                Some(&n.pos),
+                                format!("Protocol {s} not found or invalid for route"),
+                            );
+                            return None;
+                        }
+                    },
+                });
+                protocol_tok = Some(n);
+            }
+            "to" => {
+                dst = Some(parse_dst(n, d)?);
+                if n.text == "default" && r.src.is_some() {
+                    // keepalived compat: 2.2.7 rejects `src ADDR ... default`.
+                    d.error(
+                        Some(&n.pos),
+                        "Cannot mix IPv4 and IPv6 addresses for route (default)",
+                    );
+                    return None;
+                }
+            }
+            "unicast" => r.kind = RouteType::Unicast,
+            "blackhole" => r.kind = RouteType::Blackhole,
+            "unreachable" => r.kind = RouteType::Unreachable,
+            "prohibit" => r.kind = RouteType::Prohibit,
+            "throw" => r.kind = RouteType::Throw,
+            "onlink" => r.onlink = true,
+            "no_track" => r.no_track = true,
+            "tos" | "dsfield" | "mtu" | "advmss" | "rtt" | "rttvar" | "reordering" | "window"
+            | "cwnd" | "initcwnd" | "initrwnd" | "ssthresh" | "realms" | "features"
+            | "quickack" | "congctl" | "pref" | "expires" | "fastopen_no_cookie" | "rto_min"
+            | "hoplimit" | "nexthop" | "encap" | "lock" | "nhid" | "ttl-propagate" | "as"
+            | "from" | "mpath" | "multipath" | "local" | "broadcast" | "anycast" | "multicast"
+            | "nat" => {
+                d.warning(
+                    Some(&t.pos),
+                    format!("route keyword '{x}' is not supported by rkeepalived; route ignored"),
+                );
+                return None;
+            }
+            _ if dst.is_none() && (x == "default" || x.contains(['.', ':', '/'])) => {
+                dst = Some(parse_dst(t, d)?);
+                if x == "default" && r.src.is_some() {
+                    d.error(
+                        Some(&t.pos),
+                        "Cannot mix IPv4 and IPv6 addresses for route (default)",
+                    );
+                    return None;
+                }
+            }
+            _ => {
+                d.error(
+                    Some(&t.pos),
+                    format!("VRRP parsed invalid IP {x}. skipping IP..."),
+                );
+                d.error(Some(&t.pos), format!("unknown route keyword {x}"));
+                return None;
+            }
+        }
+        i += if takes_value { 2 } else { 1 };
+    }
+    let Some((addr, plen, dtok)) = dst else {
+        d.error(Some(line.pos()), "Route must have a destination");
+        return None;
+    };
+    if let (Some(p), false) = (r.protocol, r.no_track)
+        && p != 18
+    {
+        // keepalived compat: a tracked route must carry keepalived's protocol number.
+        d.error(
+            protocol_tok.map(|t| &t.pos),
+            "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol",
+        );
+        r.protocol = None;
+    }
+    let fam6 = addr
+        .map(|a| a.is_ipv6())
+        .or(v6)
+        .or(r.gateway.map(|a| a.is_ipv6()))
+        .or(r.src.map(|a| a.is_ipv6()))
+        .unwrap_or(false);
+    for a in [addr, r.gateway, r.src].into_iter().flatten() {
+        if a.is_ipv6() != fam6 {
+            d.error(
+                Some(&dtok.pos),
+                "Cannot mix IPv4 and IPv6 addresses for route",
+            );
+            return None;
+        }
+    }
+    let max: u8 = if fam6 { 128 } else { 32 };
+    r.dst = addr.unwrap_or(if fam6 {
+        IpAddr::from([0u16; 8])
+    } else {
+        IpAddr::from([0u8; 4])
+    });
+    r.prefix_len = match (addr, plen) {
+        (None, _) => 0,
+        (Some(_), Some(p)) if p <= max => p,
+        (Some(_), Some(p)) => {
+            d.error(
+                Some(&dtok.pos),
+                format!("number '{p}' outside range [0, {max}]"),
+            );
+            d.error(
+                Some(&dtok.pos),
+                format!(
+                    "Invalid address prefix len {p} for address {} - using {max}",
+                    dtok.text
+                ),
+            );
+            max
+        }
+        (Some(_), None) => max,
+    };
+    Some(r)
+}
+
+/// `default` or `ADDR[/LEN]` (LEN checked against the family by the caller).
+fn parse_dst<'a>(t: &'a Tok, d: &mut Diags) -> Option<(Option<IpAddr>, Option<u8>, &'a Tok)> {
+    if t.text == "default" {
+        return Some((None, None, t));
+    }
+    let (a, p) = match t.text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (t.text.as_str(), None),
+    };
+    let Ok(addr) = a.parse::<IpAddr>() else {
+        d.error(
+            Some(&t.pos),
+            format!("VRRP parsed invalid IP {}. skipping IP...", t.text),
+        );
+        return None;
+    };
+    let plen = match p.map(str::parse::<u8>) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(_)) => {
+            d.error(
+                Some(&t.pos),
+                format!("invalid number '{}'", p.unwrap_or("")),
+            );
+            return None;
+        }
+    };
+    Some((Some(addr), plen, t))
 }
 
 /// `virtual_rules` / `static_rules` lines. keepalived numbers rules without a preference
@@ -2059,6 +2344,236 @@ fn rule_lines(b: &[Stmt], next_pref: &mut u32, d: &mut Diags) -> Vec<RawLine> {
         out.push(raw(line));
     }
     out
+}
+
+/// A number in decimal or `0x` hex (fwmark, tos).
+fn num_any(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// One `virtual_rules` line (`ip rule` syntax). Returns None (with a diagnostic worded like
+/// keepalived 2.2.7's) for a bad value, or a keyword keepalived accepts but rkeepalived does
+/// not install (a warning). A rule without a preference gets the next one down from 16384.
+pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<RuleSpec> {
+    let w = line.words();
+    let first = &line.kw;
+    let mut r = RuleSpec::new(0);
+    let mut pref: Option<u32> = None;
+    let mut fam: Option<bool> = None;
+    let mut i = 0;
+    if matches!(first.text.as_str(), "inet" | "inet6") {
+        // keepalived compat: 2.2.7 swallows the word after a leading family keyword.
+        fam = Some(first.text == "inet6");
+        i = 2;
+    }
+    let mut check_fam = |v6: bool, t: &Tok, d: &mut Diags| {
+        if *fam.get_or_insert(v6) != v6 {
+            d.error(Some(&t.pos), "rule specification has mixed IPv4 and IPv6");
+            return false;
+        }
+        true
+    };
+    while i < w.len() {
+        let t = w[i];
+        let x = t.text.as_str();
+        let takes_value = matches!(
+            x,
+            "from"
+                | "to"
+                | "table"
+                | "lookup"
+                | "preference"
+                | "priority"
+                | "order"
+                | "iif"
+                | "dev"
+                | "oif"
+                | "fwmark"
+                | "tos"
+                | "dsfield"
+                | "goto"
+        );
+        let next = w.get(i + 1).copied();
+        if takes_value && next.is_none() {
+            // keepalived compat: fatal for the parse (exit 2), with this wording.
+            d.error_class(
+                Some(&t.pos),
+                super::diag::class::MISSING_PARAMETER,
+                format!(
+                    "*** Configuration line starting `{}` is missing a parameter after keyword `{x}` at word position {}",
+                    first.text,
+                    i + 2
+                ),
+            );
+            return None;
+        }
+        let n = next.unwrap_or(t);
+        match x {
+            "inet" => {
+                if !check_fam(false, t, d) {
+                    return None;
+                }
+            }
+            "inet6" => {
+                if !check_fam(true, t, d) {
+                    return None;
+                }
+            }
+            "from" | "to" => {
+                if n.text != "all" {
+                    let (a, p) = match n.text.split_once('/') {
+                        Some((a, p)) => (a, Some(p)),
+                        None => (n.text.as_str(), None),
+                    };
+                    let Ok(addr) = a.parse::<IpAddr>() else {
+                        d.error(
+                            Some(&n.pos),
+                            format!("VRRP parsed invalid IP {}. skipping IP...", n.text),
+                        );
+                        d.error(Some(&n.pos), format!("Invalid rule {x} address {}", n.text));
+                        return None;
+                    };
+                    let max: u8 = if addr.is_ipv6() { 128 } else { 32 };
+                    let len = match p.map(str::parse::<u8>) {
+                        None => max,
+                        Some(Ok(l)) if l <= max => l,
+                        Some(_) => {
+                            d.error(Some(&n.pos), format!("Invalid rule {x} address {}", n.text));
+                            return None;
+                        }
+                    };
+                    if !check_fam(addr.is_ipv6(), n, d) {
+                        return None;
+                    }
+                    if x == "from" {
+                        r.from = Some((addr, len));
+                    } else {
+                        r.to = Some((addr, len));
+                    }
+                }
+            }
+            "table" | "lookup" => {
+                r.table = match n.text.as_str() {
+                    "default" => Some(253),
+                    "main" => Some(254),
+                    "local" => Some(255),
+                    s => match s.parse::<u32>() {
+                        Ok(0) => None,
+                        Ok(v) => Some(v),
+                        Err(_) => {
+                            d.error(
+                                Some(&n.pos),
+                                format!("Routing table {s} not found for rule"),
+                            );
+                            return None;
+                        }
+                    },
+                };
+            }
+            "preference" | "priority" | "order" => match n.text.parse::<u32>() {
+                Ok(p) => pref = Some(p),
+                Err(_) => {
+                    d.error(Some(&n.pos), format!("invalid number '{}'", n.text));
+                    d.error(
+                        Some(&n.pos),
+                        format!("Invalid rule preference {x} specified"),
+                    );
+                    return None;
+                }
+            },
+            "iif" | "dev" => r.iif = Some(n.text.clone()),
+            "oif" => r.oif = Some(n.text.clone()),
+            "fwmark" => {
+                let (v, m) = match n.text.split_once('/') {
+                    Some((v, m)) => (v, Some(m)),
+                    None => (n.text.as_str(), None),
+                };
+                match (num_any(v), m.map(num_any)) {
+                    (Some(v), None) => r.fwmark = Some(v),
+                    (Some(v), Some(Some(m))) => {
+                        r.fwmark = Some(v);
+                        r.fwmask = Some(m);
+                    }
+                    _ => {
+                        d.error(
+                            Some(&n.pos),
+                            format!("Invalid rule fwmark {} specified", n.text),
+                        );
+                        return None;
+                    }
+                }
+            }
+            "tos" | "dsfield" => match num_any(&n.text).and_then(|v| u8::try_from(v).ok()) {
+                Some(v) => r.tos = Some(v),
+                None => {
+                    d.error(
+                        Some(&n.pos),
+                        format!("Invalid rule tos {} specified", n.text),
+                    );
+                    return None;
+                }
+            },
+            "goto" => match n.text.parse::<u32>() {
+                Ok(g) => r.action = RuleAction::Goto(g),
+                Err(_) => {
+                    d.error(
+                        Some(&n.pos),
+                        format!("Invalid rule goto {} specified", n.text),
+                    );
+                    return None;
+                }
+            },
+            "blackhole" => r.action = RuleAction::Blackhole,
+            "unreachable" => r.action = RuleAction::Unreachable,
+            "prohibit" => r.action = RuleAction::Prohibit,
+            "not" => r.invert = true,
+            "no_track" => r.no_track = true,
+            "realms"
+            | "uidrange"
+            | "l3mdev"
+            | "protocol"
+            | "ipproto"
+            | "ip_proto"
+            | "sport"
+            | "dport"
+            | "suppress_prefixlength"
+            | "suppress_ifgroup"
+            | "tun_id"
+            | "nat"
+            | "map-to"
+            | "type" => {
+                d.warning(
+                    Some(&t.pos),
+                    format!("rule keyword '{x}' is not supported by rkeepalived; rule ignored"),
+                );
+                return None;
+            }
+            _ => {
+                d.error(Some(&t.pos), format!("Unknown rule option {x}"));
+                return None;
+            }
+        }
+        i += if takes_value { 2 } else { 1 };
+    }
+    r.v6 = fam.unwrap_or(false);
+    r.priority = match pref {
+        Some(p) => p,
+        None => {
+            d.error(
+                Some(line.pos()),
+                format!(
+                    "Rule has no preference specified - setting to {next_pref}. This is probably not what you want."
+                ),
+            );
+            let p = *next_pref;
+            *next_pref = next_pref.saturating_sub(1);
+            p
+        }
+    };
+    Some(r)
 }
 
 /// One `virtual_ipaddress` line (reference §3.8).

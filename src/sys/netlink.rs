@@ -19,7 +19,7 @@ use nix::sys::socket::{
 
 use super::SysError;
 use super::error::Ctx;
-use crate::vrrp::spec::VipSpec;
+use crate::vrrp::spec::{RouteSpec, RouteType, RuleAction, RuleSpec, VipSpec};
 
 const NLMSG_HDRLEN: usize = 16;
 const IFADDRMSG_LEN: usize = 8;
@@ -323,6 +323,197 @@ pub enum AddrOp {
     Del,
 }
 
+/// A route or a policy rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NlObject {
+    Route(RouteSpec),
+    Rule(RuleSpec),
+}
+
+impl fmt::Display for NlObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NlObject::Route(r) => write!(f, "route {r}"),
+            NlObject::Rule(r) => write!(f, "rule {r}"),
+        }
+    }
+}
+
+/// The kernel's answer to one route or rule request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteAck {
+    pub seq: u32,
+    pub op: AddrOp,
+    pub route: NlObject,
+    /// Benign errors (EEXIST on add; ESRCH (route) or ENOENT (rule) on delete) are `Ok`.
+    pub result: Result<(), Errno>,
+    pub benign: Option<Errno>,
+}
+
+impl fmt::Display for RouteAck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (verb, past) = match self.op {
+            AddrOp::Add => ("add", "added"),
+            AddrOp::Del => ("delete", "deleted"),
+        };
+        match (&self.result, self.benign) {
+            (Ok(()), None) => write!(f, "{past} {}", self.route),
+            (Ok(()), Some(e)) => write!(f, "{} not {past}: {}", self.route, e.desc()),
+            (Err(e), _) => write!(f, "failed to {verb} {}: {}", self.route, e.desc()),
+        }
+    }
+}
+
+/// keepalived's routing protocol number (RTPROT_KEEPALIVED in the kernel's rtnetlink.h; not
+/// in libc).
+const RTPROT_KEEPALIVED: u8 = 18;
+/// RTNH_F_ONLINK in the kernel's rtnetlink.h (not in libc).
+const RTNH_F_ONLINK: u32 = 4;
+
+/// RTM_NEWROUTE / RTM_DELROUTE for one route.
+fn encode_route(r: &RouteSpec, ifindex: Option<u32>, ty: u16, flags: u16, seq: u32) -> Vec<u8> {
+    let mut m = MsgBuilder::new(ty, flags, seq);
+    let add = ty == libc::RTM_NEWROUTE;
+    let table = r.table.unwrap_or(u32::from(libc::RT_TABLE_MAIN));
+    let rtype = match r.kind {
+        RouteType::Unicast => libc::RTN_UNICAST,
+        RouteType::Blackhole => libc::RTN_BLACKHOLE,
+        RouteType::Unreachable => libc::RTN_UNREACHABLE,
+        RouteType::Prohibit => libc::RTN_PROHIBIT,
+        RouteType::Throw => libc::RTN_THROW,
+    };
+    // Like `ip route`: a unicast route with no gateway is link scope; a delete matches any
+    // scope unless one was given.
+    let scope = r.scope.unwrap_or(if !add {
+        libc::RT_SCOPE_NOWHERE
+    } else if r.kind == RouteType::Unicast && r.gateway.is_none() && ifindex.is_some() {
+        libc::RT_SCOPE_LINK
+    } else {
+        libc::RT_SCOPE_UNIVERSE
+    });
+    // struct rtmsg { family, dst_len, src_len, tos, table, protocol, scope, type, flags: u32 }
+    let mut rtm = [0u8; 12];
+    rtm[0] = if r.dst.is_ipv6() {
+        libc::AF_INET6 as u8
+    } else {
+        libc::AF_INET as u8
+    };
+    rtm[1] = r.prefix_len;
+    rtm[4] = u8::try_from(table).unwrap_or(0); // RT_TABLE_UNSPEC: RTA_TABLE carries it
+    rtm[5] = r
+        .protocol
+        .unwrap_or(if add { RTPROT_KEEPALIVED } else { 0 });
+    rtm[6] = scope;
+    rtm[7] = rtype;
+    let rflags: u32 = if r.onlink { RTNH_F_ONLINK } else { 0 };
+    rtm[8..12].copy_from_slice(&rflags.to_ne_bytes());
+    m.bytes(&rtm);
+    let octets = |a: &IpAddr| match a {
+        IpAddr::V4(v) => v.octets().to_vec(),
+        IpAddr::V6(v) => v.octets().to_vec(),
+    };
+    if r.prefix_len > 0 {
+        m.attr(libc::RTA_DST, &octets(&r.dst));
+    }
+    // The kernel refuses a gateway or an interface on blackhole/unreachable/prohibit/throw
+    // routes (EINVAL); keepalived's config allows `dev` there (for tracking), so drop them.
+    if r.kind == RouteType::Unicast {
+        if let Some(g) = &r.gateway {
+            m.attr(libc::RTA_GATEWAY, &octets(g));
+        }
+        if let Some(i) = ifindex {
+            m.attr(libc::RTA_OIF, &i.to_ne_bytes());
+        }
+    }
+    if let Some(s) = &r.src {
+        m.attr(libc::RTA_PREFSRC, &octets(s));
+    }
+    if let Some(p) = r.metric {
+        m.attr(libc::RTA_PRIORITY, &p.to_ne_bytes());
+    }
+    m.attr(libc::RTA_TABLE, &table.to_ne_bytes());
+    m.finish()
+}
+
+// linux/fib_rules.h (not in libc).
+const FRA_DST: u16 = 1;
+const FRA_SRC: u16 = 2;
+const FRA_IIFNAME: u16 = 3;
+const FRA_GOTO: u16 = 4;
+const FRA_PRIORITY: u16 = 6;
+const FRA_FWMARK: u16 = 10;
+const FRA_TABLE: u16 = 15;
+const FRA_FWMASK: u16 = 16;
+const FRA_OIFNAME: u16 = 17;
+const FR_ACT_TO_TBL: u8 = 1;
+const FR_ACT_GOTO: u8 = 2;
+const FR_ACT_BLACKHOLE: u8 = 6;
+const FR_ACT_UNREACHABLE: u8 = 7;
+const FR_ACT_PROHIBIT: u8 = 8;
+const FIB_RULE_INVERT: u32 = 2;
+
+/// RTM_NEWRULE / RTM_DELRULE for one rule.
+fn encode_rule(r: &RuleSpec, ty: u16, flags: u16, seq: u32) -> Vec<u8> {
+    let mut m = MsgBuilder::new(ty, flags, seq);
+    let table = match r.action {
+        // Like `ip rule`: a lookup rule without a table uses main.
+        RuleAction::Table => r.table.unwrap_or(u32::from(libc::RT_TABLE_MAIN)),
+        _ => 0,
+    };
+    // struct fib_rule_hdr { family, dst_len, src_len, tos, table, res1, res2, action, flags }
+    let mut h = [0u8; 12];
+    h[0] = if r.v6 {
+        libc::AF_INET6 as u8
+    } else {
+        libc::AF_INET as u8
+    };
+    h[1] = r.to.map_or(0, |(_, l)| l);
+    h[2] = r.from.map_or(0, |(_, l)| l);
+    h[3] = r.tos.unwrap_or(0);
+    h[4] = u8::try_from(table).unwrap_or(0); // RT_TABLE_UNSPEC: FRA_TABLE carries it
+    h[7] = match r.action {
+        RuleAction::Table => FR_ACT_TO_TBL,
+        RuleAction::Goto(_) => FR_ACT_GOTO,
+        RuleAction::Blackhole => FR_ACT_BLACKHOLE,
+        RuleAction::Unreachable => FR_ACT_UNREACHABLE,
+        RuleAction::Prohibit => FR_ACT_PROHIBIT,
+    };
+    let rflags: u32 = if r.invert { FIB_RULE_INVERT } else { 0 };
+    h[8..12].copy_from_slice(&rflags.to_ne_bytes());
+    m.bytes(&h);
+    let octets = |a: &IpAddr| match a {
+        IpAddr::V4(v) => v.octets().to_vec(),
+        IpAddr::V6(v) => v.octets().to_vec(),
+    };
+    if let Some((a, _)) = &r.from {
+        m.attr(FRA_SRC, &octets(a));
+    }
+    if let Some((a, _)) = &r.to {
+        m.attr(FRA_DST, &octets(a));
+    }
+    m.attr(FRA_PRIORITY, &r.priority.to_ne_bytes());
+    if table != 0 {
+        m.attr(FRA_TABLE, &table.to_ne_bytes());
+    }
+    if let RuleAction::Goto(g) = r.action {
+        m.attr(FRA_GOTO, &g.to_ne_bytes());
+    }
+    for (ty, name) in [(FRA_IIFNAME, &r.iif), (FRA_OIFNAME, &r.oif)] {
+        if let Some(n) = name {
+            let mut b = n.as_bytes().to_vec();
+            b.push(0);
+            m.attr(ty, &b);
+        }
+    }
+    if let Some(v) = r.fwmark {
+        m.attr(FRA_FWMARK, &v.to_ne_bytes());
+    }
+    if let Some(v) = r.fwmask {
+        m.attr(FRA_FWMASK, &v.to_ne_bytes());
+    }
+    m.finish()
+}
+
 /// The kernel's answer to one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ack {
@@ -367,6 +558,8 @@ pub struct NlRequests {
     fd: OwnedFd,
     seq: u32,
     pending: HashMap<u32, (AddrOp, AddrSpec)>,
+    pending_routes: HashMap<u32, (AddrOp, NlObject)>,
+    route_acks: Vec<RouteAck>,
     buf: Vec<u8>,
 }
 
@@ -400,6 +593,8 @@ impl NlRequests {
             fd,
             seq: 0,
             pending: HashMap::new(),
+            pending_routes: HashMap::new(),
+            route_acks: Vec::new(),
             buf: vec![0; NL_BUF],
         })
     }
@@ -437,7 +632,126 @@ impl NlRequests {
 
     /// Requests sent and not yet answered.
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.pending_routes.len()
+    }
+
+    /// Queue an RTM_NEWROUTE (create, never replace: EEXIST is benign). `ifindex` is the
+    /// resolved `dev`. The answer comes from [`take_route_acks`](Self::take_route_acks) after
+    /// [`poll_acks`](Self::poll_acks).
+    pub fn add_route(&mut self, r: &RouteSpec, ifindex: Option<u32>) -> Result<u32, SysError> {
+        self.route_request(AddrOp::Add, r, ifindex)
+    }
+
+    /// Queue an RTM_DELROUTE (ESRCH is benign).
+    pub fn del_route(&mut self, r: &RouteSpec, ifindex: Option<u32>) -> Result<u32, SysError> {
+        self.route_request(AddrOp::Del, r, ifindex)
+    }
+
+    /// Route answers collected by [`poll_acks`](Self::poll_acks).
+    pub fn take_route_acks(&mut self) -> Vec<RouteAck> {
+        std::mem::take(&mut self.route_acks)
+    }
+
+    fn route_request(
+        &mut self,
+        op: AddrOp,
+        r: &RouteSpec,
+        ifindex: Option<u32>,
+    ) -> Result<u32, SysError> {
+        self.seq = self.seq.wrapping_add(1).max(1);
+        let seq = self.seq;
+        let (ty, flags, name) = match op {
+            AddrOp::Add => (
+                libc::RTM_NEWROUTE,
+                libc::NLM_F_REQUEST | libc::NLM_F_ACK | libc::NLM_F_CREATE | libc::NLM_F_EXCL,
+                "sendto(RTM_NEWROUTE)",
+            ),
+            AddrOp::Del => (
+                libc::RTM_DELROUTE,
+                libc::NLM_F_REQUEST | libc::NLM_F_ACK,
+                "sendto(RTM_DELROUTE)",
+            ),
+        };
+        let msg = encode_route(r, ifindex, ty, flags as u16, seq);
+        let what = format!("route {r}");
+        nl_send(&self.fd, &msg, &what).map_err(|e| SysError::new(name, what, e.errno))?;
+        self.pending_routes
+            .insert(seq, (op, NlObject::Route(r.clone())));
+        Ok(seq)
+    }
+
+    /// Queue an RTM_NEWRULE (create, EEXIST benign); answered like routes.
+    pub fn add_rule(&mut self, r: &RuleSpec) -> Result<u32, SysError> {
+        self.rule_request(AddrOp::Add, r)
+    }
+
+    /// Queue an RTM_DELRULE (ENOENT benign).
+    pub fn del_rule(&mut self, r: &RuleSpec) -> Result<u32, SysError> {
+        self.rule_request(AddrOp::Del, r)
+    }
+
+    fn rule_request(&mut self, op: AddrOp, r: &RuleSpec) -> Result<u32, SysError> {
+        self.seq = self.seq.wrapping_add(1).max(1);
+        let seq = self.seq;
+        let (ty, flags, name) = match op {
+            AddrOp::Add => (
+                libc::RTM_NEWRULE,
+                libc::NLM_F_REQUEST | libc::NLM_F_ACK | libc::NLM_F_CREATE | libc::NLM_F_EXCL,
+                "sendto(RTM_NEWRULE)",
+            ),
+            AddrOp::Del => (
+                libc::RTM_DELRULE,
+                libc::NLM_F_REQUEST | libc::NLM_F_ACK,
+                "sendto(RTM_DELRULE)",
+            ),
+        };
+        let msg = encode_rule(r, ty, flags as u16, seq);
+        let what = format!("rule {r}");
+        nl_send(&self.fd, &msg, &what).map_err(|e| SysError::new(name, what, e.errno))?;
+        self.pending_routes
+            .insert(seq, (op, NlObject::Rule(r.clone())));
+        Ok(seq)
+    }
+
+    /// Blocking rule request for tests: send and wait (up to 5 s) for its answer.
+    pub fn rule_blocking(&mut self, add: bool, r: &RuleSpec) -> Result<RouteAck, SysError> {
+        let seq = if add {
+            self.add_rule(r)?
+        } else {
+            self.del_rule(r)?
+        };
+        self.wait_obj(seq, format!("rule {r}"))
+    }
+
+    /// Blocking route request for tests: send and wait (up to 5 s) for its answer.
+    pub fn route_blocking(
+        &mut self,
+        add: bool,
+        r: &RouteSpec,
+        ifindex: Option<u32>,
+    ) -> Result<RouteAck, SysError> {
+        let seq = if add {
+            self.add_route(r, ifindex)?
+        } else {
+            self.del_route(r, ifindex)?
+        };
+        self.wait_obj(seq, format!("route {r}"))
+    }
+
+    fn wait_obj(&mut self, seq: u32, what: String) -> Result<RouteAck, SysError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            self.poll_acks()?;
+            if let Some(i) = self.route_acks.iter().position(|a| a.seq == seq) {
+                return Ok(self.route_acks.remove(i));
+            }
+            let mut fds = [nix::poll::PollFd::new(
+                self.fd.as_fd(),
+                nix::poll::PollFlags::POLLIN,
+            )];
+            let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16));
+        }
+        Err(SysError::new("netlink ack", what, Errno::ETIMEDOUT))
     }
 
     /// Read every answer available now (nonblocking). If the kernel dropped answers because
@@ -451,6 +765,15 @@ impl NlRequests {
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => return Ok(out),
                 Err(Errno::ENOBUFS) => {
+                    for (seq, (op, route)) in self.pending_routes.drain() {
+                        self.route_acks.push(RouteAck {
+                            seq,
+                            op,
+                            route,
+                            result: Err(Errno::ENOBUFS),
+                            benign: None,
+                        });
+                    }
                     for (seq, (op, addr)) in self.pending.drain() {
                         out.push(Ack {
                             seq,
@@ -471,10 +794,30 @@ impl NlRequests {
                 let Some(err) = nlmsg_error(m.payload) else {
                     continue;
                 };
+                let errno = Errno::from_raw(-err);
+                if let Some((op, route)) = self.pending_routes.remove(&m.seq) {
+                    let benign = match (op, errno, &route) {
+                        (AddrOp::Add, Errno::EEXIST, _)
+                        | (AddrOp::Del, Errno::ESRCH, NlObject::Route(_))
+                        | (AddrOp::Del, Errno::ENOENT, NlObject::Rule(_)) => Some(errno),
+                        _ => None,
+                    };
+                    self.route_acks.push(RouteAck {
+                        seq: m.seq,
+                        op,
+                        route,
+                        result: if err == 0 || benign.is_some() {
+                            Ok(())
+                        } else {
+                            Err(errno)
+                        },
+                        benign,
+                    });
+                    continue;
+                }
                 let Some((op, addr)) = self.pending.remove(&m.seq) else {
                     continue;
                 };
-                let errno = Errno::from_raw(-err);
                 let benign = match (op, errno) {
                     (AddrOp::Add, Errno::EEXIST) | (AddrOp::Del, Errno::EADDRNOTAVAIL) => {
                         Some(errno)

@@ -16,7 +16,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use super::spec::{ScriptCmd, VipSpec};
+use super::spec::{RouteSpec, RuleSpec, ScriptCmd, VipSpec};
 use super::wire::{Advert, ChecksumCtx};
 
 #[must_use]
@@ -42,6 +42,14 @@ pub enum Action {
         ifname: String,
         vip: VipSpec,
     },
+    /// Install a `virtual_routes` entry (after the VIPs, on becoming MASTER).
+    AddRoute { instance: String, route: RouteSpec },
+    /// Remove a `virtual_routes` entry (after the VIPs, on leaving MASTER).
+    DelRoute { instance: String, route: RouteSpec },
+    /// Install a `virtual_rules` entry (after the routes, on becoming MASTER).
+    AddRule { instance: String, rule: RuleSpec },
+    /// Remove a `virtual_rules` entry (after the routes, on leaving MASTER).
+    DelRule { instance: String, rule: RuleSpec },
     /// One gratuitous ARP (IPv4) or unsolicited NA (IPv6) for `addr` on `ifname`.
     SendGarp { ifname: String, addr: IpAddr },
     /// A state transition to announce (scripts to spawn fire-and-forget, FIFO line to write).

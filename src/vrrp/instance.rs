@@ -296,6 +296,20 @@ impl Instance {
                 vip: vip.clone(),
             });
         }
+        // keepalived compat: routes go in after the addresses (a route may need a VIP as
+        // its source or its gateway's subnet).
+        for r in &self.spec.virtual_routes {
+            out.push_back(Action::AddRoute {
+                instance: self.spec.name.clone(),
+                route: r.clone(),
+            });
+        }
+        for r in &self.spec.virtual_rules {
+            out.push_back(Action::AddRule {
+                instance: self.spec.name.clone(),
+                rule: r.clone(),
+            });
+        }
         self.vipset = true;
     }
 
@@ -306,6 +320,18 @@ impl Instance {
                 instance: self.spec.name.clone(),
                 ifname: vip_dev(&self.spec, vip).to_string(),
                 vip: vip.clone(),
+            });
+        }
+        for r in &self.spec.virtual_routes {
+            out.push_back(Action::DelRoute {
+                instance: self.spec.name.clone(),
+                route: r.clone(),
+            });
+        }
+        for r in &self.spec.virtual_rules {
+            out.push_back(Action::DelRule {
+                instance: self.spec.name.clone(),
+                rule: r.clone(),
             });
         }
         self.vipset = false;

@@ -896,6 +896,8 @@ impl Node {
             .chain(inst.spec.excluded_vips.iter())
             .cloned()
             .collect();
+        let old_routes = inst.spec.virtual_routes.clone();
+        let old_rules = inst.spec.virtual_rules.clone();
         let old_if = inst.spec.interface.clone();
         let old_int = inst.spec.advert_int;
         inst.spec = s;
@@ -933,6 +935,40 @@ impl Node {
                     instance: inst.spec.name.clone(),
                     ifname: dev(v, &inst.spec.interface),
                     vip: v.clone(),
+                });
+            }
+        }
+        // Routes follow the addresses: drop the ones gone from the config, then (re-)add every
+        // configured one. keepalived compat: all are re-added, because the kernel silently
+        // drops routes tied to a removed VIP; an existing one answers EEXIST (benign).
+        for r in &old_routes {
+            if !inst.spec.virtual_routes.contains(r) {
+                self.actions.push_back(Action::DelRoute {
+                    instance: inst.spec.name.clone(),
+                    route: r.clone(),
+                });
+            }
+        }
+        for r in &inst.spec.virtual_routes {
+            self.actions.push_back(Action::AddRoute {
+                instance: inst.spec.name.clone(),
+                route: r.clone(),
+            });
+        }
+        // Rules: the removed ones go, the new ones come (unchanged rules stay in place).
+        for r in &old_rules {
+            if !inst.spec.virtual_rules.contains(r) {
+                self.actions.push_back(Action::DelRule {
+                    instance: inst.spec.name.clone(),
+                    rule: r.clone(),
+                });
+            }
+        }
+        for r in &inst.spec.virtual_rules {
+            if !old_rules.contains(r) {
+                self.actions.push_back(Action::AddRule {
+                    instance: inst.spec.name.clone(),
+                    rule: r.clone(),
                 });
             }
         }

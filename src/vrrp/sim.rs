@@ -227,7 +227,12 @@ impl Lan {
                 Action::DelVip { ifname, vip, .. } => {
                     self.nodes[i].vips.remove(&(ifname.clone(), vip.addr));
                 }
-                Action::SendGarp { .. } | Action::Notify(_) => {}
+                Action::SendGarp { .. }
+                | Action::Notify(_)
+                | Action::AddRoute { .. }
+                | Action::DelRoute { .. }
+                | Action::AddRule { .. }
+                | Action::DelRule { .. } => {}
             }
             self.trace.push(TraceEvent {
                 at: self.now,

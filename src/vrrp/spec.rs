@@ -7,6 +7,7 @@
 //! strict mode has already rewritten what it rewrites. Nothing here needs a syscall to
 //! interpret; interface names are resolved to indexes by the daemon.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::time::{Centis, Duration};
@@ -333,6 +334,168 @@ pub struct InstanceSpec {
     pub notify: NotifySpec,
     /// Name of the sync group this instance belongs to.
     pub sync_group: Option<String>,
+    /// `virtual_routes`: installed after the VIPs on MASTER, removed with them.
+    pub virtual_routes: Vec<RouteSpec>,
+    /// `virtual_rules`: installed after the routes on MASTER, removed with them.
+    pub virtual_rules: Vec<RuleSpec>,
+}
+
+/// What a policy rule does (`fib_rule_hdr.action`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RuleAction {
+    /// Look up `table` (main when none is given, like `ip rule`).
+    #[default]
+    Table,
+    Goto(u32),
+    Blackhole,
+    Unreachable,
+    Prohibit,
+}
+
+/// One `virtual_rules` line (`ip rule` syntax, common keywords only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleSpec {
+    pub v6: bool,
+    pub from: Option<(IpAddr, u8)>,
+    pub to: Option<(IpAddr, u8)>,
+    pub priority: u32,
+    pub table: Option<u32>,
+    pub action: RuleAction,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+    pub fwmark: Option<u32>,
+    pub fwmask: Option<u32>,
+    pub tos: Option<u8>,
+    /// `not`: the selector is inverted.
+    pub invert: bool,
+    pub no_track: bool,
+}
+
+impl RuleSpec {
+    /// An IPv4 rule at `priority` matching everything and looking up the main table.
+    pub fn new(priority: u32) -> Self {
+        RuleSpec {
+            v6: false,
+            from: None,
+            to: None,
+            priority,
+            table: None,
+            action: RuleAction::Table,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            fwmask: None,
+            tos: None,
+            invert: false,
+            no_track: false,
+        }
+    }
+}
+
+impl fmt::Display for RuleSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.priority)?;
+        if self.invert {
+            f.write_str("not ")?;
+        }
+        match self.from {
+            Some((a, l)) => write!(f, "from {a}/{l}")?,
+            None => f.write_str("from all")?,
+        }
+        if let Some((a, l)) = self.to {
+            write!(f, " to {a}/{l}")?;
+        }
+        if let Some(m) = self.fwmark {
+            write!(f, " fwmark {m:#x}")?;
+        }
+        if let Some(i) = &self.iif {
+            write!(f, " iif {i}")?;
+        }
+        if let Some(o) = &self.oif {
+            write!(f, " oif {o}")?;
+        }
+        match self.action {
+            RuleAction::Table => write!(f, " table {}", self.table.unwrap_or(254)),
+            RuleAction::Goto(g) => write!(f, " goto {g}"),
+            RuleAction::Blackhole => f.write_str(" blackhole"),
+            RuleAction::Unreachable => f.write_str(" unreachable"),
+            RuleAction::Prohibit => f.write_str(" prohibit"),
+        }
+    }
+}
+
+/// The kind of a route (`rtm_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RouteType {
+    #[default]
+    Unicast,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+    Throw,
+}
+
+/// One `virtual_routes` line (`ip route` syntax, common keywords only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub dst: IpAddr,
+    pub prefix_len: u8,
+    pub gateway: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub src: Option<IpAddr>,
+    pub scope: Option<u8>,
+    pub table: Option<u32>,
+    pub metric: Option<u32>,
+    pub protocol: Option<u8>,
+    pub kind: RouteType,
+    pub onlink: bool,
+    pub no_track: bool,
+}
+
+impl RouteSpec {
+    /// A unicast route to `dst/prefix_len` with nothing else set.
+    pub fn new(dst: IpAddr, prefix_len: u8) -> Self {
+        RouteSpec {
+            dst,
+            prefix_len,
+            gateway: None,
+            dev: None,
+            src: None,
+            scope: None,
+            table: None,
+            metric: None,
+            protocol: None,
+            kind: RouteType::Unicast,
+            onlink: false,
+            no_track: false,
+        }
+    }
+}
+
+impl fmt::Display for RouteSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            RouteType::Unicast => {}
+            RouteType::Blackhole => f.write_str("blackhole ")?,
+            RouteType::Unreachable => f.write_str("unreachable ")?,
+            RouteType::Prohibit => f.write_str("prohibit ")?,
+            RouteType::Throw => f.write_str("throw ")?,
+        }
+        write!(f, "{}/{}", self.dst, self.prefix_len)?;
+        if let Some(g) = self.gateway {
+            write!(f, " via {g}")?;
+        }
+        if let Some(d) = &self.dev {
+            write!(f, " dev {d}")?;
+        }
+        if let Some(t) = self.table {
+            write!(f, " table {t}")?;
+        }
+        if let Some(m) = self.metric {
+            write!(f, " metric {m}")?;
+        }
+        Ok(())
+    }
 }
 
 impl InstanceSpec {
@@ -377,6 +540,8 @@ impl InstanceSpec {
             track_processes: Vec::new(),
             notify: NotifySpec::default(),
             sync_group: None,
+            virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
         }
     }
 
