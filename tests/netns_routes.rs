@@ -54,8 +54,8 @@ fn expected() -> Vec<String> {
         "blackhole 10.98.0.0/16 proto keepalived".to_string(),
         "2001:db8:99::/48 via fd00:16::1 dev eth1 proto keepalived metric 7 pref medium"
             .to_string(),
-        "100: from 10.16.200.200 lookup 100".to_string(),
-        "101: from all to 2001:db8:99::/48 lookup 100".to_string(),
+        "100: from 10.16.200.200 lookup 100 proto keepalived".to_string(),
+        "101: from all to 2001:db8:99::/48 lookup 100 proto keepalived".to_string(),
     ]
 }
 
@@ -159,4 +159,113 @@ fn virtual_routes_and_rules_follow_mastership_and_leave_on_sigterm() {
     d2.signal(Signal::SIGTERM);
     d2.wait_exit(Duration::from_secs(5));
     assert_eq!(routes(&lab, "node2"), Vec::<String>::new());
+}
+
+const STATICS: &str = "static_ipaddress {
+    10.16.200.50/16 dev eth1
+    fd00:16::50/64 dev eth1
+}
+static_routes {
+    10.96.0.0/16 via 10.16.200.1 dev eth1
+}
+static_rules {
+    from 10.16.200.50 table 100 preference 150
+}
+";
+
+/// The static items of node1 (only those: the instance's VIP is not listed).
+fn statics(lab: &Lab) -> Vec<String> {
+    let mut out: Vec<String> = routes(lab, "node1")
+        .into_iter()
+        .filter(|l| l.contains("10.96.0.0") || l.starts_with("150:"))
+        .collect();
+    for cidr in ["10.16.200.50/16", "fd00:16::50/64"] {
+        if lab.has_addr("node1", "eth1", cidr) {
+            out.push(cidr.to_string());
+        }
+    }
+    out.sort();
+    out
+}
+
+fn wait_statics(lab: &Lab, want: &[&str], limit: Duration) -> Duration {
+    let mut sorted: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+    sorted.sort();
+    wait_until(limit, Duration::from_millis(20), || statics(lab) == sorted)
+        .unwrap_or_else(|| panic!("static items {:?}, wanted {sorted:?}", statics(lab)))
+}
+
+#[test]
+fn static_items_are_installed_at_start_restored_reloaded_and_removed_at_sigterm() {
+    if !(require_root_or_skip() && require_tools_or_skip(&["ip", "nsenter"])) {
+        return;
+    }
+    let mut lab = Lab::new("statics");
+    lab.add_node("node1", "eth1", &["10.16.200.11/16"]);
+    let g = "    vrrp_garp_master_delay 0\n";
+    let inst = Inst {
+        state: "BACKUP",
+        prio: 100,
+        vips: vec!["10.16.200.200 dev eth1".to_string()],
+        ..Inst::default()
+    };
+    let all = [
+        "10.16.200.50/16",
+        "fd00:16::50/64",
+        "10.96.0.0/16 via 10.16.200.1 dev eth1 proto keepalived",
+        "150: from 10.16.200.50 lookup 100 proto keepalived",
+    ];
+    let text = format!("{}{STATICS}", conf("n1", g, std::slice::from_ref(&inst)));
+    let mut d1 = lab.spawn_daemon("node1", &daemon_bin(), &text, &["-V"]);
+    // Installed at start, before (and whatever) the VRRP state.
+    let t = wait_statics(&lab, &all, Duration::from_secs(5));
+    step(format!("static items installed {t:?} after start"));
+    d1.wait_log("Entering BACKUP STATE", Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!lab.has_addr("node1", "eth1", VIP32), "BACKUP has the VIP");
+
+    // A static address deleted by hand is put back at once (keepalived does the same).
+    lab.exec_ok(
+        "node1",
+        &["ip", "addr", "del", "10.16.200.50/16", "dev", "eth1"],
+    );
+    let t = wait_statics(&lab, &all, Duration::from_secs(2));
+    step(format!("deleted static address restored after {t:?}"));
+    d1.wait_log(
+        "Restoring deleted static address 10.16.200.50/16",
+        Duration::from_secs(1),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    // SIGHUP with the IPv6 address and the rule gone, the route deleted by hand meanwhile:
+    // the removed items go, the route is re-added.
+    lab.exec_ok("node1", &["ip", "route", "del", "10.96.0.0/16"]);
+    let fewer = "static_ipaddress {
+    10.16.200.50/16 dev eth1
+}
+static_routes {
+    10.96.0.0/16 via 10.16.200.1 dev eth1
+}
+";
+    lab.install_etc_file(
+        "node1",
+        "keepalived.conf",
+        &format!("{}{fewer}", conf("n1", g, std::slice::from_ref(&inst))),
+        0o644,
+    );
+    d1.signal(Signal::SIGHUP);
+    d1.wait_log("Reload complete", Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = wait_statics(&lab, &[all[0], all[2]], Duration::from_secs(5));
+    step(format!("static items updated {t:?} after the reload"));
+
+    // SIGTERM with -V (keep the VIPs): the static items leave anyway, as with keepalived.
+    d1.wait_log("Entering MASTER STATE", Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{e}"));
+    d1.signal(Signal::SIGTERM);
+    d1.wait_exit(Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("node1 did not exit; log:\n{}", d1.log()));
+    assert_eq!(statics(&lab), Vec::<String>::new(), "log:\n{}", d1.log());
+    assert!(lab.has_addr("node1", "eth1", VIP32), "-V keeps the VIP");
+    assert!(!d1.log().contains("failed"), "{}", d1.log());
 }

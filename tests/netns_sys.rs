@@ -438,7 +438,7 @@ mod netlink {
         let v4 = ns.ip("-4 rule show");
         assert!(
             v4.contains(
-                "100:\tfrom 10.16.200.200 to 10.99.0.0/16 fwmark 0x10/0xff iif eth1 lookup 1000"
+                "100:\tfrom 10.16.200.200 to 10.99.0.0/16 fwmark 0x10/0xff iif eth1 lookup 1000 proto keepalived"
             ),
             "{v4}"
         );

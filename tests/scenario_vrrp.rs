@@ -1796,3 +1796,116 @@ fn virtual_rules_follow_the_routes_and_reload_changes_only_the_changed_ones() {
         "-V keeps rules"
     );
 }
+
+#[test]
+fn static_items_are_installed_at_start_restored_reloaded_and_removed_at_shutdown() {
+    let mut lan = Lan::new(43);
+    let mut spec = node_spec(vec![inst(100)]);
+    let mut a1 = VipSpec::new("10.0.0.50".parse().unwrap());
+    a1.prefix_len = 24;
+    a1.dev = Some("eth0".into());
+    let mut a2 = a1.clone();
+    a2.addr = "10.0.0.51".parse().unwrap();
+    let mut r1 = RuleSpec::new(100);
+    r1.from = Some(("10.0.0.50".parse().unwrap(), 32));
+    r1.table = Some(100);
+    spec.statics.addresses = vec![a1.clone(), a2.clone()];
+    spec.statics.routes = vec![route("10.99.0.0", 16)];
+    spec.statics.rules = vec![r1.clone()];
+    let a = lan.add_node("n1", spec.clone(), eth0(1));
+    lan.drive_for(secs(1));
+    // Whatever the VRRP state (still BACKUP here), after the clean slate of the VIPs.
+    assert_eq!(lan.state(a, "VI_1"), State::Backup);
+    let acts = route_actions(&lan.actions_since(a, Instant::ZERO));
+    assert_eq!(
+        acts,
+        [
+            "-vip 10.0.0.100",
+            "+vip 10.0.0.50",
+            "+vip 10.0.0.51",
+            "+route 10.99.0.0/16 via 10.0.0.254 dev eth0",
+            "+rule 100: from 10.0.0.50/32 table 100",
+        ]
+    );
+
+    // Deleted by someone else: put back at once. Another address on eth0: left alone.
+    let t = lan.now;
+    for addr in ["10.0.0.51", "10.0.0.77"] {
+        lan.input(
+            a,
+            Input::AddressDeleted {
+                ifname: "eth0".into(),
+                addr: addr.parse().unwrap(),
+                prefix_len: 24,
+            },
+        );
+    }
+    assert_eq!(route_actions(&lan.actions_since(a, t)), ["+vip 10.0.0.51"]);
+    // ... but not on another interface.
+    lan.drive_for(secs(1));
+    let t = lan.now;
+    lan.input(
+        a,
+        Input::AddressDeleted {
+            ifname: "eth9".into(),
+            addr: "10.0.0.51".parse().unwrap(),
+            prefix_len: 24,
+        },
+    );
+    assert!(route_actions(&lan.actions_since(a, t)).is_empty());
+
+    // Reload: the removed address goes, the new one comes, the kept one stays; the route is
+    // re-added; the unchanged rule is left alone, the new one added.
+    lan.drive_for(secs(1));
+    let t = lan.now;
+    let mut spec2 = spec.clone();
+    let mut a3 = a1.clone();
+    a3.addr = "10.0.0.52".parse().unwrap();
+    let mut r2 = RuleSpec::new(101);
+    r2.to = Some(("10.98.0.0".parse().unwrap(), 16));
+    spec2.statics.addresses = vec![a1.clone(), a3];
+    spec2.statics.rules = vec![r1.clone(), r2];
+    lan.input(a, Input::Reload(spec2));
+    assert_eq!(
+        route_actions(&lan.actions_since(a, t)),
+        [
+            "-vip 10.0.0.51",
+            "+vip 10.0.0.52",
+            "+route 10.99.0.0/16 via 10.0.0.254 dev eth0",
+            "+rule 101: from all to 10.98.0.0/16 table 254",
+        ]
+    );
+    // An address no longer configured is not restored when it disappears.
+    lan.drive_for(secs(1));
+    let t = lan.now;
+    lan.input(
+        a,
+        Input::AddressDeleted {
+            ifname: "eth0".into(),
+            addr: "10.0.0.51".parse().unwrap(),
+            prefix_len: 24,
+        },
+    );
+    assert!(route_actions(&lan.actions_since(a, t)).is_empty());
+
+    // keepalived compat: shutdown removes them even with -V (which keeps the VIPs).
+    lan.drive_for(secs(10));
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    let t = lan.now;
+    lan.input(
+        a,
+        Input::Shutdown {
+            release_vips: false,
+        },
+    );
+    assert_eq!(
+        route_actions(&lan.actions_since(a, t)),
+        [
+            "-rule 100: from 10.0.0.50/32 table 100",
+            "-rule 101: from all to 10.98.0.0/16 table 254",
+            "-route 10.99.0.0/16 via 10.0.0.254 dev eth0",
+            "-vip 10.0.0.50",
+            "-vip 10.0.0.52",
+        ]
+    );
+}

@@ -980,12 +980,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         spec.instances.push(s);
     }
 
-    // static_ipaddress: keepalived checks the interface even though we do not install them.
+    // static_ipaddress: an address without `dev` goes on default_interface.
     for (a, pos) in &m.static_ipaddress {
+        let def = g.default_interface.as_deref().unwrap_or("eth0");
+        let mut resolved = a.clone();
+        resolved.dev = Some(a.dev.clone().unwrap_or_else(|| def.to_string()));
+        spec.statics.addresses.push(resolved);
         match &a.dev {
             Some(_) => check_vip_dev(a, pos, host, g.dynamic_interfaces, d),
             None => {
-                let def = g.default_interface.as_deref().unwrap_or("eth0");
                 if !host.interface_exists(def) {
                     d.error_class(
                         Some(pos),
@@ -1004,6 +1007,9 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             }
         }
     }
+
+    spec.statics.routes = m.static_routes.clone();
+    spec.statics.rules = m.static_rules.clone();
 
     // Groups only name instances that are in the spec.
     let started: HashSet<String> = spec.instances.iter().map(|i| i.name.clone()).collect();

@@ -246,10 +246,11 @@ pub struct Model {
     pub vrrp_track_process: Vec<TrackProcess>,
     pub vrrp_instance: Vec<VrrpInstance>,
     pub vrrp_sync_group: Vec<VrrpSyncGroup>,
-    /// `static_ipaddress` (parsed and checked; not installed by rkeepalived).
+    /// `static_ipaddress`, `static_routes`, `static_rules`: installed at start, removed at
+    /// shutdown (not tied to any instance).
     pub static_ipaddress: Vec<(VipSpec, Pos)>,
-    pub static_routes: Vec<RawLine>,
-    pub static_rules: Vec<RawLine>,
+    pub static_routes: Vec<RouteSpec>,
+    pub static_rules: Vec<RuleSpec>,
     /// Other VRRP-side blocks rkeepalived does not implement, by keyword, as raw lines.
     pub unsupported_blocks: Vec<(String, Vec<RawLine>)>,
     /// The first MISC_CHECK misc_path inside the (otherwise skipped) LVS blocks: keepalived's
@@ -257,6 +258,8 @@ pub struct Model {
     pub lvs_check_script: Option<RawCmd>,
     /// keepalived's automatic rule preference counter (16384 downwards).
     pub next_rule_pref: u32,
+    /// Names of the `track_group` blocks seen so far (static lines may only name those).
+    pub track_groups: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,7 +451,6 @@ const TOP_UNSUPPORTED: &[&str] = &[
     "garp_group",
     "linkbeat_interfaces",
     "interface_up_down_delays",
-    "track_group",
     "track_bfd",
 ];
 
@@ -666,23 +668,52 @@ fn top_level(
                     format!("'{k}' has no effect in rkeepalived"),
                 );
             }
+            // keepalived parses the static blocks with the virtual_* line parsers, plus an
+            // optional `track_group NAME` on each line.
             "static_ipaddress" => {
-                d.unsupported(Some(st.pos()), "static_ipaddress");
                 for line in require_block(st, d) {
-                    if let Some(a) = vip_line(line, false, d) {
+                    let (line, _) = strip_track_group(line, &m.track_groups, d);
+                    if let Some(a) = vip_line(&line, false, d) {
                         m.static_ipaddress.push((a, line.pos().clone()));
                     }
                 }
             }
             "static_routes" => {
-                d.unsupported(Some(st.pos()), "static_routes");
-                let r = route_lines(require_block(st, d), d);
-                m.static_routes.extend(r);
+                let b = require_block(st, d);
+                route_tracking_check(b, d);
+                for line in b {
+                    let (line, tg) = strip_track_group(line, &m.track_groups, d);
+                    let has = |k: &[&str]| line.args.iter().any(|t| k.contains(&t.text.as_str()));
+                    if tg && !has(&["dev", "oif"]) {
+                        d.error(
+                            Some(line.pos()),
+                            "Static route cannot have track group if no oif specified",
+                        );
+                    }
+                    m.static_routes.extend(route_line(&line, d));
+                }
             }
             "static_rules" => {
-                d.unsupported(Some(st.pos()), "static_rules");
-                let r = rule_lines(require_block(st, d), &mut m.next_rule_pref, d);
-                m.static_rules.extend(r);
+                for line in require_block(st, d) {
+                    let (line, tg) = strip_track_group(line, &m.track_groups, d);
+                    let has = |k: &[&str]| line.args.iter().any(|t| k.contains(&t.text.as_str()));
+                    if tg && !has(&["dev", "iif"]) {
+                        d.error(
+                            Some(line.pos()),
+                            "Static rule cannot have track_group if dev/iif not specified",
+                        );
+                    }
+                    m.static_rules
+                        .extend(rule_line(&line, &mut m.next_rule_pref, d));
+                }
+            }
+            "track_group" => {
+                // Only the name is used (by the static lines above); the effect of a track
+                // group (FAULT when a static item is lost) is not implemented.
+                d.unsupported(Some(st.pos()), "track_group");
+                if let Some(name) = st.args.first() {
+                    m.track_groups.push(name.text.clone());
+                }
             }
             k if TOP_UNSUPPORTED.contains(&k) => {
                 d.unsupported(Some(st.pos()), k);
@@ -1804,7 +1835,7 @@ fn instance_body(
             }
             "virtual_routes" => {
                 let b = require_block(k, d);
-                route_lines(b, d);
+                route_tracking_check(b, d);
                 v.virtual_routes = b.iter().filter_map(|l| route_line(l, d)).collect();
             }
             "virtual_rules" => {
@@ -1983,11 +2014,31 @@ fn raw(line: &Stmt) -> RawLine {
     line.words().iter().map(|t| t.text.clone()).collect()
 }
 
-/// `virtual_routes` / `static_routes` lines as words, with keepalived's tracking check (a
-/// route without `dev` cannot be tracked). `static_routes` keeps the words (not installed);
-/// `virtual_routes` are resolved by [`route_line`].
-fn route_lines(b: &[Stmt], d: &mut Diags) -> Vec<RawLine> {
-    let mut out = Vec::new();
+/// A static line without its `track_group NAME` (which must name a `track_group` defined
+/// above, as in keepalived), and whether it had one.
+fn strip_track_group(line: &Stmt, known: &[String], d: &mut Diags) -> (Stmt, bool) {
+    let Some(i) = line.args.iter().position(|t| t.text == "track_group") else {
+        return (line.clone(), false);
+    };
+    let mut out = line.clone();
+    let kw = out.args.remove(i);
+    if i < out.args.len() {
+        let name = out.args.remove(i);
+        if !known.contains(&name.text) {
+            d.error(
+                Some(&name.pos),
+                format!("track_group {} not found", name.text),
+            );
+        }
+    } else {
+        d.error(Some(&kw.pos), "track_group requires a name");
+    }
+    (out, true)
+}
+
+/// keepalived's tracking check of `virtual_routes` / `static_routes` lines (a route without
+/// `dev` cannot be tracked); the lines themselves are resolved by [`route_line`].
+fn route_tracking_check(b: &[Stmt], d: &mut Diags) {
     for line in b {
         let w = line.words();
         if !w.iter().any(|t| t.text == "dev") {
@@ -2020,9 +2071,7 @@ fn route_lines(b: &[Stmt], d: &mut Diags) -> Vec<RawLine> {
                 ),
             );
         }
-        out.push(raw(line));
     }
-    out
 }
 
 /// One `virtual_routes` line (`ip route` syntax, no abbreviations). Returns None (with a
@@ -2303,47 +2352,6 @@ fn parse_dst<'a>(t: &'a Tok, d: &mut Diags) -> Option<(Option<IpAddr>, Option<u8
         }
     };
     Some((Some(addr), plen, t))
-}
-
-/// `virtual_rules` / `static_rules` lines. keepalived numbers rules without a preference
-/// downwards from 16384.
-fn rule_lines(b: &[Stmt], next_pref: &mut u32, d: &mut Diags) -> Vec<RawLine> {
-    let mut out = Vec::new();
-    'lines: for line in b {
-        let w = line.words();
-        for (i, t) in w.iter().enumerate() {
-            if matches!(t.text.as_str(), "from" | "to") {
-                if let Some(a) = w.get(i + 1) {
-                    let addr = a.text.split_once('/').map_or(a.text.as_str(), |(x, _)| x);
-                    if a.text != "all" && addr.parse::<IpAddr>().is_err() {
-                        d.error(
-                            Some(&a.pos),
-                            format!("VRRP parsed invalid IP {}. skipping IP...", a.text),
-                        );
-                        d.error(
-                            Some(&a.pos),
-                            format!("Invalid rule {} address {}", t.text, a.text),
-                        );
-                        continue 'lines;
-                    }
-                }
-            }
-        }
-        if !w
-            .iter()
-            .any(|t| matches!(t.text.as_str(), "preference" | "priority" | "order"))
-        {
-            d.error(
-                Some(line.pos()),
-                format!(
-                    "Rule has no preference specified - setting to {next_pref}. This is probably not what you want."
-                ),
-            );
-            *next_pref = next_pref.saturating_sub(1);
-        }
-        out.push(raw(line));
-    }
-    out
 }
 
 /// A number in decimal or `0x` hex (fwmark, tos).

@@ -445,6 +445,7 @@ const FRA_FWMARK: u16 = 10;
 const FRA_TABLE: u16 = 15;
 const FRA_FWMASK: u16 = 16;
 const FRA_OIFNAME: u16 = 17;
+const FRA_PROTOCOL: u16 = 21;
 const FR_ACT_TO_TBL: u8 = 1;
 const FR_ACT_GOTO: u8 = 2;
 const FR_ACT_BLACKHOLE: u8 = 6;
@@ -510,6 +511,10 @@ fn encode_rule(r: &RuleSpec, ty: u16, flags: u16, seq: u32) -> Vec<u8> {
     }
     if let Some(v) = r.fwmask {
         m.attr(FRA_FWMASK, &v.to_ne_bytes());
+    }
+    if ty == libc::RTM_NEWRULE {
+        // keepalived compat: its rules show as `proto keepalived` (like its routes).
+        m.attr(FRA_PROTOCOL, &[RTPROT_KEEPALIVED]);
     }
     m.finish()
 }

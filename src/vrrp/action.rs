@@ -32,6 +32,9 @@ pub enum Action {
         advert: Advert,
         checksum: ChecksumCtx,
     },
+    /// Add a VIP (`ifname` is the instance's interface; the VIP's `dev` wins), or a
+    /// `static_ipaddress` at start (`instance` is then [`super::node::STATIC_OWNER`] and
+    /// `ifname` its resolved `dev`).
     AddVip {
         instance: String,
         ifname: String,
@@ -42,11 +45,13 @@ pub enum Action {
         ifname: String,
         vip: VipSpec,
     },
-    /// Install a `virtual_routes` entry (after the VIPs, on becoming MASTER).
+    /// Install a `virtual_routes` entry (after the VIPs, on becoming MASTER), or a
+    /// `static_routes` one (at start; `instance` is then [`super::node::STATIC_OWNER`]).
     AddRoute { instance: String, route: RouteSpec },
     /// Remove a `virtual_routes` entry (after the VIPs, on leaving MASTER).
     DelRoute { instance: String, route: RouteSpec },
-    /// Install a `virtual_rules` entry (after the routes, on becoming MASTER).
+    /// Install a `virtual_rules` entry (after the routes, on becoming MASTER), or a
+    /// `static_rules` one (at start; `instance` is then [`super::node::STATIC_OWNER`]).
     AddRule { instance: String, rule: RuleSpec },
     /// Remove a `virtual_rules` entry (after the routes, on leaving MASTER).
     DelRule { instance: String, rule: RuleSpec },

@@ -38,8 +38,8 @@ use super::action::{Action, Notification, NotifyKind, NotifyState};
 use super::input::{Input, RxPacket, TrackerUpdate};
 use super::instance::{Instance, RxOutcome};
 use super::spec::{
-    Auth, Family, InstanceSpec, NodeSpec, OldUnicastChecksum, ParamMatch, SyncGroupSpec, TrackRef,
-    Version, VipSpec,
+    Auth, Family, InstanceSpec, NodeSpec, OldUnicastChecksum, ParamMatch, StaticSpec,
+    SyncGroupSpec, TrackRef, Version, VipSpec,
 };
 use super::track::{Eval, Trackers, evaluate};
 use super::types::State;
@@ -147,6 +147,56 @@ pub struct Node {
 const OWN_DELETION_WINDOW: Duration = Duration::from_secs(2);
 
 /// GARPs / unsolicited NAs waiting for their turn on one interface.
+/// The owner named in the actions (and so the log lines) of `static_ipaddress`,
+/// `static_routes` and `static_rules`.
+pub const STATIC_OWNER: &str = "static";
+
+/// Install (addresses, then routes, then rules) or remove (the reverse order) static items.
+fn static_actions(st: &StaticSpec, add: bool, out: &mut VecDeque<Action>) {
+    let instance = || STATIC_OWNER.to_string();
+    if add {
+        for vip in &st.addresses {
+            out.push_back(Action::AddVip {
+                instance: instance(),
+                ifname: vip.dev.clone().unwrap_or_default(),
+                vip: vip.clone(),
+            });
+        }
+        for route in &st.routes {
+            out.push_back(Action::AddRoute {
+                instance: instance(),
+                route: route.clone(),
+            });
+        }
+        for rule in &st.rules {
+            out.push_back(Action::AddRule {
+                instance: instance(),
+                rule: rule.clone(),
+            });
+        }
+    } else {
+        for rule in &st.rules {
+            out.push_back(Action::DelRule {
+                instance: instance(),
+                rule: rule.clone(),
+            });
+        }
+        for route in &st.routes {
+            out.push_back(Action::DelRoute {
+                instance: instance(),
+                route: route.clone(),
+            });
+        }
+        for vip in &st.addresses {
+            out.push_back(Action::DelVip {
+                instance: instance(),
+                ifname: vip.dev.clone().unwrap_or_default(),
+                vip: vip.clone(),
+            });
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 struct GarpQueue {
     pending: VecDeque<IpAddr>,
@@ -261,6 +311,9 @@ impl Node {
             // keepalived compat: start from a clean slate ("removing VIPs." at startup).
             inst.del_vips(&mut node.actions);
         }
+        // Static items are there whatever the VRRP states (EEXIST, if left by an earlier run,
+        // is benign).
+        static_actions(&node.spec.statics, true, &mut node.actions);
         node.reevaluate(now);
         node
     }
@@ -294,6 +347,24 @@ impl Node {
                     // by a reload): not a reason to leave MASTER.
                     self.own_deletions.swap_remove(k);
                     return;
+                }
+                // keepalived compat: a deleted static address is put back at once.
+                if let Some(vip) = self
+                    .spec
+                    .statics
+                    .addresses
+                    .iter()
+                    .find(|v| v.addr == addr && v.dev.as_deref() == Some(ifname.as_str()))
+                {
+                    info!(
+                        "Restoring deleted static address {}",
+                        vip_string(vip, &ifname, true)
+                    );
+                    self.actions.push_back(Action::AddVip {
+                        instance: STATIC_OWNER.to_string(),
+                        ifname: ifname.clone(),
+                        vip: vip.clone(),
+                    });
                 }
                 for inst in &mut self.instances {
                     inst.address_deleted(now, &ifname, addr, &mut self.actions);
@@ -865,6 +936,7 @@ impl Node {
                     .map_or(State::Init, |o| o.state),
             })
             .collect();
+        self.reload_statics(&new.statics);
         self.spec = new;
         self.reevaluate(now);
         if self.spec.globals.fifo_write_vrrp_states_on_reload {
@@ -882,6 +954,47 @@ impl Node {
             }
         }
         info!("Reload finished");
+    }
+
+    /// Static items at reload, as for an instance's virtual routes and rules: those no longer
+    /// configured are removed, new addresses and rules added, and every route re-added (the
+    /// kernel may have dropped a route with an address; an existing one answers EEXIST, which
+    /// is benign).
+    fn reload_statics(&mut self, new: &StaticSpec) {
+        let old = &self.spec.statics;
+        let gone = StaticSpec {
+            addresses: (old.addresses.iter())
+                .filter(|a| !new.addresses.contains(a))
+                .cloned()
+                .collect(),
+            routes: (old.routes.iter())
+                .filter(|r| !new.routes.contains(r))
+                .cloned()
+                .collect(),
+            rules: (old.rules.iter())
+                .filter(|r| !new.rules.contains(r))
+                .cloned()
+                .collect(),
+        };
+        for a in &gone.addresses {
+            info!(
+                "static address {} no longer configured, removing it",
+                vip_string(a, "", false)
+            );
+        }
+        static_actions(&gone, false, &mut self.actions);
+        let added = StaticSpec {
+            addresses: (new.addresses.iter())
+                .filter(|a| !old.addresses.contains(a))
+                .cloned()
+                .collect(),
+            routes: new.routes.clone(),
+            rules: (new.rules.iter())
+                .filter(|r| !old.rules.contains(r))
+                .cloned()
+                .collect(),
+        };
+        static_actions(&added, true, &mut self.actions);
     }
 
     fn reconfigure(&mut self, now: Instant, inst: &mut Instance, s: InstanceSpec, npc: bool) {
@@ -999,6 +1112,8 @@ impl Node {
             let n = group_notification(&g.spec, NotifyState::Stop);
             self.actions.push_back(Action::Notify(n));
         }
+        // keepalived compat: static items go after the instances' VIPs, even with -V.
+        static_actions(&self.spec.statics, false, &mut self.actions);
         // keepalived compat: queued GARPs are dropped at shutdown.
         self.garp_queues.clear();
         self.stopped = true;

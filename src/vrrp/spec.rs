@@ -37,6 +37,24 @@ pub struct NodeSpec {
     pub track_files: Vec<TrackFileSpec>,
     pub track_processes: Vec<TrackProcessSpec>,
     pub sync_groups: Vec<SyncGroupSpec>,
+    /// `static_ipaddress` / `static_routes` / `static_rules`: installed at start whatever the
+    /// VRRP states, removed at shutdown.
+    pub statics: StaticSpec,
+}
+
+/// The node-wide static items (reference §2.2 step 4, §3.11, §4.15).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct StaticSpec {
+    /// Every address has its `dev` resolved (the line's `dev`, else `default_interface`).
+    pub addresses: Vec<VipSpec>,
+    pub routes: Vec<RouteSpec>,
+    pub rules: Vec<RuleSpec>,
+}
+
+impl StaticSpec {
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty() && self.routes.is_empty() && self.rules.is_empty()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
