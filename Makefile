@@ -49,7 +49,7 @@ install: release
 # What .ci/run needs on a fresh Debian machine.
 deps:
 	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y iproute2 keepalived tshark tcpdump nginx-light procps psmisc musl-tools curl util-linux python3 iputils-ping hyperfine
+	DEBIAN_FRONTEND=noninteractive apt-get install -y iproute2 keepalived tshark tcpdump nginx-light procps psmisc musl-tools curl util-linux python3 iputils-ping hyperfine nftables
 	rustup target add $(MUSL_TARGET)
 
 clean:

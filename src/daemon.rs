@@ -23,6 +23,7 @@ use crate::config::{Diagnostic, Severity};
 use crate::sys::fifo::NotifyFifo;
 use crate::sys::inotify::TrackFiles;
 use crate::sys::netlink::{AddrSpec, InterfaceTable, NetEvent, NlMonitor, NlRequests};
+use crate::sys::nftables::{self, Firewall};
 use crate::sys::notify::Notifier;
 use crate::sys::pidfile::{self, PidFile};
 use crate::sys::procevents::ProcWatch;
@@ -103,6 +104,10 @@ struct Daemon<'a> {
     /// vrrp_track_process source (None while no process is tracked).
     procs: Option<ProcWatch>,
     fifo: Option<NotifyFifo>,
+    /// keepalived's nftables tables for VIPs without accept mode (opened at the first
+    /// BlockVip; `firewall_failed` once that could not be done, so it is said once).
+    firewall: Option<Firewall>,
+    firewall_failed: bool,
 }
 
 /// Run the daemon until SIGTERM/SIGINT. Returns the process exit code.
@@ -385,6 +390,8 @@ impl<'a> Daemon<'a> {
             finished_runs: Vec::new(),
             notifier,
             stopping: false,
+            firewall: None,
+            firewall_failed: false,
             files: None,
             procs: None,
             fifo: None,
@@ -733,10 +740,55 @@ impl<'a> Daemon<'a> {
             } => self.vip_request(&instance, &ifname, &vip, false),
             Action::SendGarp { ifname, addr } => self.send_garp(&ifname, addr),
             Action::Notify(n) => self.notify(&n),
+            Action::BlockVip {
+                instance,
+                ifname,
+                addr,
+            } => self.firewall_request(&instance, &ifname, addr, true),
+            Action::UnblockVip {
+                instance,
+                ifname,
+                addr,
+            } => self.firewall_request(&instance, &ifname, addr, false),
             Action::AddRoute { instance, route } => self.route_request(&instance, &route, true),
             Action::DelRoute { instance, route } => self.route_request(&instance, &route, false),
             Action::AddRule { instance, rule } => self.rule_request(&instance, &rule, true),
             Action::DelRule { instance, rule } => self.rule_request(&instance, &rule, false),
+        }
+    }
+
+    /// No accept mode: add or remove a VIP in keepalived's nftables sets.
+    fn firewall_request(&mut self, instance: &str, ifname: &str, addr: IpAddr, block: bool) {
+        if self.firewall.is_none() {
+            if !block || self.firewall_failed {
+                return;
+            }
+            match Firewall::open() {
+                Ok(f) => {
+                    info!(
+                        "no_accept/strict: dropping traffic to the VIPs with nftables (table {})",
+                        nftables::TABLE
+                    );
+                    self.firewall = Some(f);
+                }
+                Err(e) => {
+                    error!("({instance}) cannot drop traffic to VIPs without accept mode: {e}");
+                    self.firewall_failed = true;
+                    return;
+                }
+            }
+        }
+        let ifindex = self.ifaces.by_name(ifname).map_or(0, |i| i.ifindex);
+        let Some(fw) = self.firewall.as_mut() else {
+            return;
+        };
+        let r = if block {
+            fw.block(addr, ifindex)
+        } else {
+            fw.unblock(addr, ifindex)
+        };
+        if let Err(e) = r {
+            error!("({instance}) {e}");
         }
     }
 
@@ -1231,6 +1283,12 @@ impl<'a> Daemon<'a> {
             let _ = process::kill_group(*pgid, crate::check::KillSignal::Kill);
         }
         let _ = process::reap();
+        // keepalived compat: its firewall goes at exit, even with -V.
+        if let Some(fw) = &mut self.firewall {
+            for e in fw.delete_tables(false) {
+                error!("{e}");
+            }
+        }
         0
     }
 }

@@ -1909,3 +1909,93 @@ fn static_items_are_installed_at_start_restored_reloaded_and_removed_at_shutdown
         ]
     );
 }
+
+fn firewall_actions(acts: &[&Action]) -> Vec<String> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::AddVip { vip, .. } => Some(format!("+vip {}", vip.addr)),
+            Action::DelVip { vip, .. } => Some(format!("-vip {}", vip.addr)),
+            Action::BlockVip { addr, ifname, .. } => Some(format!("block {addr} {ifname}")),
+            Action::UnblockVip { addr, ifname, .. } => Some(format!("unblock {addr} {ifname}")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn no_accept_master_blocks_its_vips_after_adding_them_and_unblocks_before_removing() {
+    let mut lan = Lan::new(44);
+    let mut s = inst(100);
+    s.accept = false;
+    let mut extra = VipSpec::new("10.0.0.101".parse().unwrap());
+    extra.dev = Some("eth9".into());
+    s.vips.push(extra);
+    let a = add(&mut lan, 1, s.clone());
+    lan.drive_for(secs(5));
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    let acts = firewall_actions(&lan.actions_since(a, Instant::ZERO));
+    let from_master: Vec<&String> = acts.iter().skip_while(|x| !x.starts_with('+')).collect();
+    assert_eq!(
+        from_master,
+        [
+            "+vip 10.0.0.100",
+            "block 10.0.0.100 eth0",
+            "+vip 10.0.0.101",
+            "block 10.0.0.101 eth9",
+        ]
+    );
+
+    // Reload: a VIP goes (unblocked first), another comes (blocked after it is added).
+    lan.drive_for(secs(1));
+    let t = lan.now;
+    let mut s2 = s.clone();
+    s2.vips[1] = VipSpec::new("10.0.0.102".parse().unwrap());
+    lan.input(a, Input::Reload(node_spec(vec![s2.clone()])));
+    assert_eq!(
+        firewall_actions(&lan.actions_since(a, t)),
+        [
+            "unblock 10.0.0.101 eth9",
+            "-vip 10.0.0.101",
+            "+vip 10.0.0.102",
+            "block 10.0.0.102 eth0",
+        ]
+    );
+
+    // Reload into accept mode: the kept VIPs stay, only unblocked.
+    lan.drive_for(secs(1));
+    let t = lan.now;
+    let mut s3 = s2.clone();
+    s3.accept = true;
+    lan.input(a, Input::Reload(node_spec(vec![s3.clone()])));
+    assert_eq!(
+        firewall_actions(&lan.actions_since(a, t)),
+        ["unblock 10.0.0.100 eth0", "unblock 10.0.0.102 eth0"]
+    );
+
+    // And back; then shutdown unblocks before removing.
+    lan.drive_for(secs(1));
+    lan.input(a, Input::Reload(node_spec(vec![s2.clone()])));
+    lan.drive_for(secs(1));
+    let t = lan.now;
+    lan.input(a, Input::Shutdown { release_vips: true });
+    assert_eq!(
+        firewall_actions(&lan.actions_since(a, t)),
+        [
+            "unblock 10.0.0.100 eth0",
+            "-vip 10.0.0.100",
+            "unblock 10.0.0.102 eth0",
+            "-vip 10.0.0.102",
+        ]
+    );
+}
+
+#[test]
+fn accept_mode_master_blocks_nothing() {
+    let mut lan = Lan::new(45);
+    let a = add(&mut lan, 1, inst(100));
+    lan.drive_for(secs(5));
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    lan.input(a, Input::Shutdown { release_vips: true });
+    let acts = firewall_actions(&lan.actions_since(a, Instant::ZERO));
+    assert!(!acts.iter().any(|x| x.contains("block")), "{acts:?}");
+}

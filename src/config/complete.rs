@@ -909,7 +909,8 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         s.accept = i.accept.unwrap_or(true);
         // Strict mode rewrites (reference §4.13).
         if i.strict_mode.unwrap_or(g.vrrp_strict) {
-            if i.state_master == Some(true) && !owner {
+            // keepalived compat: an explicit state must agree with ownership both ways.
+            if i.state_master.is_some_and(|m| m != owner) {
                 d.error(
                     Some(i.pos_of("state")),
                     format!("({name}) State MASTER must match being address owner"),
@@ -931,6 +932,22 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             s.initial_master = owner;
             if i.accept.is_none() {
                 s.accept = owner;
+            } else if s.accept && !owner && s.version == Version::V2 {
+                d.error(
+                    Some(i.pos_of("accept")),
+                    format!("({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting"),
+                );
+                s.accept = false;
+            }
+            // RFC 5798 §5.2.9: an IPv6 advert's first address is the link-local one.
+            if let Some((first, pos)) = i.virtual_ipaddress.first()
+                && let IpAddr::V6(a) = first.addr
+                && a.segments()[0] & 0xffc0 != 0xfe80
+            {
+                d.error(
+                    Some(pos),
+                    format!("({name}) the first IPv6 VIP address must be link local"),
+                );
             }
         }
         // Trackers.

@@ -827,13 +827,7 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                     }
                 }
             }
-            "vrrp_strict" => {
-                g.vrrp_strict = true;
-                d.warning(
-                    Some(st.pos()),
-                    "'vrrp_strict' firewall rules (no_accept) are not supported by rkeepalived; only the protocol rules of strict mode apply",
-                );
-            }
+            "vrrp_strict" => g.vrrp_strict = true,
             "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = true,
             "vrrp_skip_check_adv_addr" => {
                 g.vrrp_skip_check_adv_addr = read_bool(st, d).unwrap_or(true)
@@ -1991,13 +1985,7 @@ fn instance_body(
                 v.owner_ignore_adverts = read_bool(k, d)
             }
             "accept" => v.accept = Some(true),
-            "no_accept" => {
-                v.accept = Some(false);
-                d.unsupported(
-                    Some(k.pos()),
-                    "no_accept (needs the nftables/iptables firewall)",
-                );
-            }
+            "no_accept" => v.accept = Some(false),
             "skip_check_adv_addr" => v.skip_check_adv_addr = read_bool(k, d),
             "strict_mode" => v.strict_mode = read_bool(k, d),
             _ => unknown(k, d, |inner, d| {

@@ -30,6 +30,7 @@ pub mod fifo;
 pub mod inotify;
 pub mod link;
 pub mod netlink;
+pub mod nftables;
 pub mod notify;
 pub mod pidfile;
 pub mod process;

@@ -55,6 +55,19 @@ pub enum Action {
     AddRule { instance: String, rule: RuleSpec },
     /// Remove a `virtual_rules` entry (after the routes, on leaving MASTER).
     DelRule { instance: String, rule: RuleSpec },
+    /// No accept mode (`vrrp_strict`, `no_accept`; RFC 5798 §6.4.3): drop traffic to and from
+    /// a VIP this MASTER holds (keepalived's nftables `vips` sets). After its AddVip.
+    BlockVip {
+        instance: String,
+        ifname: String,
+        addr: IpAddr,
+    },
+    /// Stop dropping traffic for a VIP (before its DelVip).
+    UnblockVip {
+        instance: String,
+        ifname: String,
+        addr: IpAddr,
+    },
     /// One gratuitous ARP (IPv4) or unsolicited NA (IPv6) for `addr` on `ifname`.
     SendGarp { ifname: String, addr: IpAddr },
     /// A state transition to announce (scripts to spawn fire-and-forget, FIFO line to write).

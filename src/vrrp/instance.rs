@@ -86,6 +86,24 @@ fn vip_dev<'a>(spec: &'a InstanceSpec, vip: &'a VipSpec) -> &'a str {
     vip.dev.as_deref().unwrap_or(&spec.interface)
 }
 
+/// BlockVip / UnblockVip for one VIP of an instance without accept mode.
+pub(crate) fn block_action(spec: &InstanceSpec, vip: &VipSpec, block: bool) -> Action {
+    let (instance, ifname, addr) = (spec.name.clone(), vip_dev(spec, vip).to_string(), vip.addr);
+    if block {
+        Action::BlockVip {
+            instance,
+            ifname,
+            addr,
+        }
+    } else {
+        Action::UnblockVip {
+            instance,
+            ifname,
+            addr,
+        }
+    }
+}
+
 impl Instance {
     pub fn new(spec: InstanceSpec, now: Instant, notify_priority_changes: bool) -> Self {
         let old_checksum = spec.old_unicast_checksum == OldUnicastChecksum::Always;
@@ -295,6 +313,9 @@ impl Instance {
                 ifname: vip_dev(&self.spec, vip).to_string(),
                 vip: vip.clone(),
             });
+            if !self.spec.accept {
+                out.push_back(block_action(&self.spec, vip, true));
+            }
         }
         // keepalived compat: routes go in after the addresses (a route may need a VIP as
         // its source or its gateway's subnet).
@@ -316,6 +337,9 @@ impl Instance {
     pub(crate) fn del_vips(&mut self, out: &mut VecDeque<Action>) {
         info!("({}) removing VIPs.", self.spec.name);
         for vip in self.spec.vips.iter().chain(self.spec.excluded_vips.iter()) {
+            if !self.spec.accept {
+                out.push_back(block_action(&self.spec, vip, false));
+            }
             out.push_back(Action::DelVip {
                 instance: self.spec.name.clone(),
                 ifname: vip_dev(&self.spec, vip).to_string(),

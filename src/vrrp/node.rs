@@ -36,7 +36,7 @@ use log::{debug, info, warn};
 
 use super::action::{Action, Notification, NotifyKind, NotifyState};
 use super::input::{Input, RxPacket, TrackerUpdate};
-use super::instance::{Instance, RxOutcome};
+use super::instance::{Instance, RxOutcome, block_action};
 use super::spec::{
     Auth, Family, InstanceSpec, NodeSpec, OldUnicastChecksum, ParamMatch, StaticSpec,
     SyncGroupSpec, TrackRef, Version, VipSpec,
@@ -1013,7 +1013,7 @@ impl Node {
         let old_rules = inst.spec.virtual_rules.clone();
         let old_if = inst.spec.interface.clone();
         let old_int = inst.spec.advert_int;
-        inst.spec = s;
+        let old_spec = std::mem::replace(&mut inst.spec, s);
         inst.notify_priority_changes = npc || inst.spec.notify.priority_changes;
         if old_int != inst.spec.advert_int
             && (inst.state == State::Master || inst.spec.version == Version::V2)
@@ -1031,6 +1031,12 @@ impl Node {
             .chain(inst.spec.excluded_vips.iter())
             .cloned()
             .collect();
+        // No accept mode: unblock what leaves (or is no longer blocked), block what comes.
+        for v in &old_all {
+            if !old_spec.accept && (inst.spec.accept || !new_all.contains(v)) {
+                self.actions.push_back(block_action(&old_spec, v, false));
+            }
+        }
         for v in &old_all {
             if !new_all.contains(v) {
                 self.actions.push_back(Action::DelVip {
@@ -1049,6 +1055,11 @@ impl Node {
                     ifname: dev(v, &inst.spec.interface),
                     vip: v.clone(),
                 });
+            }
+        }
+        for v in &new_all {
+            if !inst.spec.accept && (old_spec.accept || !old_all.contains(v)) {
+                self.actions.push_back(block_action(&inst.spec, v, true));
             }
         }
         // Routes follow the addresses: drop the ones gone from the config, then (re-)add every

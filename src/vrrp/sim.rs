@@ -232,7 +232,9 @@ impl Lan {
                 | Action::AddRoute { .. }
                 | Action::DelRoute { .. }
                 | Action::AddRule { .. }
-                | Action::DelRule { .. } => {}
+                | Action::DelRule { .. }
+                | Action::BlockVip { .. }
+                | Action::UnblockVip { .. } => {}
             }
             self.trace.push(TraceEvent {
                 at: self.now,
