@@ -21,7 +21,10 @@ mod common;
 use std::time::Duration;
 
 use common::interop_ext::{CAPTURE_FILTER, Impl, KEEPALIVED, Peer, spawn_text};
-use common::netns::{Lab, require_root_or_skip, require_tools_or_skip, step, wait_until};
+use common::netns::{
+    DaemonHandle, Lab, Signal, daemon_bin, require_root_or_skip, require_tools_or_skip, step,
+    wait_until,
+};
 
 const VIP: &str = "10.16.200.200";
 const VIP32: &str = "10.16.200.200/32";
@@ -245,4 +248,75 @@ fn interop_use_vmac_with_keepalived_2_2_7() {
     // BACKUP hears keepalived's adverts from the same virtual MAC on its own VMAC).
     scenario("vmacka", Impl::Rk, Impl::Ka);
     scenario("vmacka2", Impl::Ka, Impl::Rk);
+}
+
+fn conf_plain(node: &str) -> String {
+    conf(node, 200).replace("    use_vmac\n", "")
+}
+
+/// Rewrites the node's config and sends SIGHUP; returns when the log shows the reload ended.
+fn reload(lab: &Lab, d: &DaemonHandle, conf_text: &str) {
+    let before = d.count_log("Reload complete");
+    lab.install_etc_file(d.node(), "keepalived.conf", conf_text, 0o644);
+    d.signal(Signal::SIGHUP);
+    let ok = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        d.count_log("Reload complete") > before
+    });
+    assert!(ok.is_some(), "reload did not complete:\n{}", d.log());
+}
+
+/// One node, like keepalived 2.2.7 was observed to behave: a VMAC deleted by hand while
+/// MASTER is re-created (FAULT, then BACKUP, then MASTER again); a reload that drops
+/// `use_vmac` deletes the VMAC and the VIP comes back on eth1; a reload that adds it creates
+/// it again; `-V` leaves the VMAC (and the VIP) in place at exit.
+#[test]
+fn vmac_recreated_after_manual_delete_follows_reloads_and_stays_with_dont_release() {
+    if !require_root_or_skip() {
+        return;
+    }
+    let mut lab = Lab::new("vmacre");
+    lab.add_node("n1", "eth1", &["10.16.200.11/16"]);
+    let mut d = lab.spawn_daemon("n1", &daemon_bin(), &conf("n1", 200), &["-V"]);
+    let on = |dev: &str, limit| {
+        wait_until(limit, Duration::from_millis(20), || {
+            link_exists(&lab, "n1", dev) && lab.has_addr("n1", dev, VIP32)
+        })
+    };
+    assert!(on(VMAC, Duration::from_secs(10)).is_some(), "{}", d.log());
+    step("MASTER with the VIP on vrrp.51; deleting vrrp.51 by hand");
+    lab.exec_ok("n1", &["ip", "link", "del", VMAC]);
+    let t = on(VMAC, Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("VMAC not re-created / VIP not back:\n{}", d.log()));
+    step(format!("vrrp.51 re-created, VIP back on it after {t:?}"));
+    let log = d.log();
+    let fault = log
+        .find("Entering FAULT")
+        .expect("FAULT after the deletion");
+    assert!(
+        log[fault..].contains("Success creating VMAC interface vrrp.51"),
+        "{log}"
+    );
+
+    reload(&lab, &d, &conf_plain("n1"));
+    let ok = wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
+        !link_exists(&lab, "n1", VMAC)
+    });
+    assert!(
+        ok.is_some(),
+        "VMAC left after a reload without use_vmac:\n{}",
+        d.log()
+    );
+    assert!(on("eth1", Duration::from_secs(10)).is_some(), "{}", d.log());
+    step("reload without use_vmac: vrrp.51 deleted, VIP on eth1");
+
+    reload(&lab, &d, &conf("n1", 200));
+    assert!(on(VMAC, Duration::from_secs(10)).is_some(), "{}", d.log());
+    assert!(!lab.has_addr("n1", "eth1", VIP32));
+    step("reload with use_vmac: vrrp.51 back with the VIP");
+
+    d.signal(Signal::SIGTERM);
+    assert!(d.wait_exit(Duration::from_secs(5)).is_some());
+    assert!(link_exists(&lab, "n1", VMAC), "-V: the VMAC must stay");
+    assert!(lab.has_addr("n1", VMAC, VIP32), "-V: the VIP must stay");
+    step("-V: vrrp.51 and the VIP left in place at exit");
 }

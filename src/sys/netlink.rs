@@ -3,8 +3,8 @@
 //!
 //! Requests go out with NLM_F_ACK and a sequence number; [`NlRequests::poll_acks`] reads the
 //! answers whenever the socket is readable, so the event loop never waits for the kernel.
-//! EEXIST on add and EADDRNOTAVAIL on delete are benign (the address already is the way we want
-//! it) and reported as success with [`Ack::benign`] set.
+//! EEXIST on add and EADDRNOTAVAIL (or ENODEV) on delete are benign (the address already is the
+//! way we want it) and reported as success with [`Ack::benign`] set.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -534,7 +534,7 @@ pub struct Ack {
     pub seq: u32,
     pub op: AddrOp,
     pub addr: AddrSpec,
-    /// Benign errors (EEXIST on add, EADDRNOTAVAIL on delete) are `Ok`.
+    /// Benign errors (EEXIST on add, EADDRNOTAVAIL or ENODEV on delete) are `Ok`.
     pub result: Result<(), Errno>,
     /// The benign errno that was turned into `Ok`, if any.
     pub benign: Option<Errno>,
@@ -833,9 +833,11 @@ impl NlRequests {
                     continue;
                 };
                 let benign = match (op, errno) {
-                    (AddrOp::Add, Errno::EEXIST) | (AddrOp::Del, Errno::EADDRNOTAVAIL) => {
-                        Some(errno)
-                    }
+                    // ENODEV on delete: the interface went away (e.g. a VMAC deleted by
+                    // hand) and its addresses with it.
+                    (AddrOp::Add, Errno::EEXIST)
+                    | (AddrOp::Del, Errno::EADDRNOTAVAIL)
+                    | (AddrOp::Del, Errno::ENODEV) => Some(errno),
                     _ => None,
                 };
                 let result = if err == 0 || benign.is_some() {

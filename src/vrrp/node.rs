@@ -297,7 +297,7 @@ impl Node {
                 if !exists {
                     self.vmac_link_gone(&name, prev.is_some_and(|p| p.exists));
                 }
-                self.ensure_vmacs();
+                self.ensure_vmacs(false);
                 self.reevaluate(now);
             }
             Input::AddressDeleted { ifname, addr, .. } => {
@@ -471,7 +471,9 @@ impl Node {
     }
 
     /// Request the VMACs whose parent exists and which are neither there nor requested.
-    fn ensure_vmacs(&mut self) {
+    /// `forget_stale` (reload): a "missing" report for the VMAC is from before the request,
+    /// so a new instance waits in INIT for the new link instead of entering FAULT first.
+    fn ensure_vmacs(&mut self, forget_stale: bool) {
         let want: Vec<InstanceSpec> = self
             .instances
             .iter()
@@ -484,6 +486,9 @@ impl Node {
             })
             .collect();
         for s in &want {
+            if forget_stale && let Some(v) = &s.vmac {
+                self.trackers.links.remove(&v.name);
+            }
             self.request_vmac(s);
         }
     }
@@ -947,7 +952,7 @@ impl Node {
             })
             .collect();
         self.spec = new;
-        self.ensure_vmacs();
+        self.ensure_vmacs(true);
         self.reevaluate(now);
         if self.spec.globals.fifo_write_vrrp_states_on_reload {
             // keepalived compat: re-announce every current state on the FIFOs (no scripts).
