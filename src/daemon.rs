@@ -108,6 +108,10 @@ struct Daemon<'a> {
     /// BlockVip; `firewall_failed` once that could not be done, so it is said once).
     firewall: Option<Firewall>,
     firewall_failed: bool,
+    /// A VMAC appeared: the receive sockets need another look after the drain.
+    sockets_dirty: bool,
+    /// `rp_filter` values changed for the VMACs, restored at exit.
+    rp_filter: crate::sys::vmac::RpFilter,
 }
 
 /// Run the daemon until SIGTERM/SIGINT. Returns the process exit code.
@@ -266,7 +270,7 @@ fn recv_key(i: &InstanceSpec) -> RecvKey {
         RecvMode::Multicast { group: i.mcast_dst }
     };
     RecvKey {
-        ifname: i.interface.clone(),
+        ifname: i.xmit_ifname().to_string(),
         family: family_of(i.family),
         mode,
     }
@@ -395,6 +399,8 @@ impl<'a> Daemon<'a> {
             files: None,
             procs: None,
             fifo: None,
+            sockets_dirty: false,
+            rp_filter: Default::default(),
         };
         d.open_fifo();
         // Tracker values before the interfaces, so no instance starts on a stale verdict.
@@ -701,6 +707,9 @@ impl<'a> Daemon<'a> {
                 break;
             }
         }
+        if std::mem::take(&mut self.sockets_dirty) {
+            self.sync_sockets();
+        }
     }
 
     fn execute(&mut self, a: Action) {
@@ -754,6 +763,76 @@ impl<'a> Daemon<'a> {
             Action::DelRoute { instance, route } => self.route_request(&instance, &route, false),
             Action::AddRule { instance, rule } => self.rule_request(&instance, &rule, true),
             Action::DelRule { instance, rule } => self.rule_request(&instance, &rule, false),
+            Action::CreateVmac {
+                instance,
+                name,
+                parent,
+                mac,
+                family,
+            } => self.create_vmac(&instance, &name, &parent, mac, family),
+            Action::DeleteVmac { instance, name } => match crate::sys::vmac::delete(&name) {
+                Ok(()) => info!("({instance}) Success removing VMAC interface {name}"),
+                Err(e) => error!("({instance}) cannot remove VMAC interface {name}: {e}"),
+            },
+        }
+    }
+
+    /// `use_vmac`: create the macvlan (blocking: VIPs may be added to it by the very next
+    /// action), record it in the interface table, and report its state to the core.
+    fn create_vmac(&mut self, instance: &str, name: &str, parent: &str, mac: [u8; 6], f: Family) {
+        let now = timer::now();
+        let missing = LinkState {
+            ifname: name.to_string(),
+            exists: false,
+            ..LinkState::default()
+        };
+        let Some((pidx, parent_ll)) = self
+            .ifaces
+            .by_name(parent)
+            .map(|i| (i.ifindex, i.ipv6_ll()))
+        else {
+            warn!(
+                "({instance}) cannot create VMAC interface {name}: interface {parent} does not exist"
+            );
+            self.node.handle(now, Input::Link(missing));
+            return;
+        };
+        let fam = match f {
+            Family::V4 => {
+                // keepalived compat: all.rp_filter is lowered before the first VMAC exists.
+                self.rp_filter.adjust();
+                crate::sys::vmac::VmacFamily::V4
+            }
+            Family::V6 => crate::sys::vmac::VmacFamily::V6,
+        };
+        match crate::sys::vmac::create(name, parent, pidx, mac, fam) {
+            Ok(ev) => {
+                info!("({instance}): Success creating VMAC interface {name}");
+                let ifindex = ev.ifindex;
+                self.ifaces.apply(&NetEvent::Link(ev));
+                if f == Family::V6
+                    && let Some(ll) = parent_ll
+                {
+                    // keepalived compat: the parent's link-local, deprecated and without DAD,
+                    // so adverts may leave the VMAC from the parent's address.
+                    let mut a = AddrSpec::new(name, ifindex, IpAddr::V6(ll), 64);
+                    a.scope = libc::RT_SCOPE_LINK;
+                    a.nodad = true;
+                    a.preferred_lft = Some(0);
+                    if let Err(e) = self.nlreq.add_address(&a) {
+                        error!("({instance}) {e}");
+                    }
+                }
+                self.sockets_dirty = true;
+                let vips = own_vips(&self.spec);
+                if let Some(l) = self.ifaces.get(ifindex).map(|i| link_state(i, &vips)) {
+                    self.node.handle(now, Input::Link(l));
+                }
+            }
+            Err(e) => {
+                error!("({instance}) cannot create VMAC interface {name}: {e}");
+                self.node.handle(now, Input::Link(missing));
+            }
         }
     }
 
@@ -1289,6 +1368,7 @@ impl<'a> Daemon<'a> {
                 error!("{e}");
             }
         }
+        self.rp_filter.restore();
         0
     }
 }

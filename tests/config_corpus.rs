@@ -517,3 +517,43 @@ fn virtual_rules_resolve_to_rule_specs() {
     g.action = RuleAction::Prohibit;
     assert_eq!(r, &[a, b, c, d, e, f, g]);
 }
+
+#[test]
+fn use_vmac_resolves_to_a_vmac_spec() {
+    use rkeepalived::vrrp::spec::VmacSpec;
+    let text = "vrrp_instance A {\n interface eth1\n virtual_router_id 51\n use_vmac\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n\
+                vrrp_instance B {\n interface eth1\n virtual_router_id 52\n use_vmac vm52\n vmac_xmit_base\n virtual_ipaddress {\n  10.0.0.2\n }\n}\n\
+                vrrp_instance C {\n interface eth1\n virtual_router_id 53\n use_vmac\n unicast_src_ip 10.0.0.9\n unicast_peer {\n  10.0.0.8\n }\n virtual_ipaddress {\n  10.0.0.3\n }\n}\n\
+                vrrp_instance D {\n interface eth1\n virtual_router_id 54\n virtual_ipaddress {\n  fe80::54\n }\n use_vmac\n}\n";
+    let l = config::load_str(
+        text,
+        "vmac.conf",
+        &LoadOptions::default(),
+        &FakeHost::standard(),
+    );
+    let v: Vec<Option<VmacSpec>> = l.spec.instances.iter().map(|i| i.vmac.clone()).collect();
+    let vm = |n: &str, x| {
+        Some(VmacSpec {
+            name: n.into(),
+            xmit_base: x,
+        })
+    };
+    // C: "unicast with use_vmac requires vmac_xmit_base - setting".
+    assert_eq!(
+        v,
+        [
+            vm("vrrp.51", false),
+            vm("vm52", true),
+            vm("vrrp.53", true),
+            vm("vrrp.54", false)
+        ]
+    );
+    let i = &l.spec.instances;
+    assert_eq!(i[0].vmac_mac(), Some([0, 0, 0x5e, 0, 1, 51]));
+    assert_eq!(i[3].vmac_mac(), Some([0, 0, 0x5e, 0, 2, 54]));
+    assert_eq!(
+        (i[0].vip_ifname(), i[0].xmit_ifname()),
+        ("vrrp.51", "vrrp.51")
+    );
+    assert_eq!((i[1].vip_ifname(), i[1].xmit_ifname()), ("vm52", "eth1"));
+}

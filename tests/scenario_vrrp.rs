@@ -1999,3 +1999,177 @@ fn accept_mode_master_blocks_nothing() {
     let acts = firewall_actions(&lan.actions_since(a, Instant::ZERO));
     assert!(!acts.iter().any(|x| x.contains("block")), "{acts:?}");
 }
+
+// ------------------------------------------------------------------ use_vmac
+
+fn vmac_inst(prio: u8, xmit_base: bool) -> InstanceSpec {
+    let mut s = inst(prio);
+    s.vmac = Some(rkeepalived::vrrp::spec::VmacSpec {
+        name: "vrrp.51".into(),
+        xmit_base,
+    });
+    s
+}
+
+#[test]
+fn use_vmac_creates_the_vmac_first_and_waits_for_it() {
+    let mut lan = Lan::new(40);
+    let a = add(&mut lan, 1, vmac_inst(200, false));
+    let acts = lan.actions_since(a, Instant(0));
+    // The VMAC is asked for before the stale-VIP clean-up, which targets it.
+    assert!(matches!(
+        acts[0],
+        Action::CreateVmac { name, parent, mac, .. }
+            if name == "vrrp.51" && parent == "eth0" && *mac == [0, 0, 0x5e, 0, 1, 51]
+    ));
+    assert!(matches!(acts[1], Action::DelVip { ifname, .. } if ifname == "vrrp.51"));
+    assert_eq!(
+        acts.iter()
+            .filter(|a| matches!(a, Action::CreateVmac { .. }))
+            .count(),
+        1,
+        "one request, even though eth0 was reported after it"
+    );
+    lan.drive_for(secs(5));
+    assert_eq!(lan.masters(51), vec![a]);
+    // VIPs and GARPs on the VMAC, adverts from it.
+    assert!(lan.nodes[a].vips.contains(&("vrrp.51".to_string(), vip())));
+    let acts = lan.actions_since(a, Instant(0));
+    assert!(acts.iter().any(
+        |a| matches!(a, Action::SendGarp { ifname, addr } if ifname == "vrrp.51" && *addr == vip())
+    ));
+    assert!(
+        acts.iter()
+            .all(|a| !matches!(a, Action::SendAdvert { ifname, .. } if ifname != "vrrp.51"))
+    );
+}
+
+#[test]
+fn use_vmac_instance_stays_init_until_its_vmac_is_reported() {
+    let spec = node_spec(vec![vmac_inst(100, false)]);
+    let t0 = Instant(1_000_000);
+    let mut node = rkeepalived::vrrp::node::Node::new(spec, t0);
+    while node.poll_action().is_some() {}
+    node.handle(t0, Input::Link(LinkState::up_v4("eth0", ip(1))));
+    assert_eq!(node.instance("VI_1").unwrap().state, State::Init);
+    // Creation failed: FAULT, and no second request (no loop).
+    node.handle(
+        t0,
+        Input::Link(LinkState {
+            ifname: "vrrp.51".into(),
+            exists: false,
+            ..LinkState::default()
+        }),
+    );
+    assert_eq!(node.instance("VI_1").unwrap().state, State::Fault);
+    let mut again = 0;
+    while let Some(a) = node.poll_action() {
+        again += matches!(a, Action::CreateVmac { .. }) as u32;
+    }
+    assert_eq!(again, 0);
+    // The parent goes away and comes back: one new request.
+    node.handle(
+        t0,
+        Input::Link(LinkState {
+            ifname: "eth0".into(),
+            exists: false,
+            ..LinkState::default()
+        }),
+    );
+    node.handle(t0, Input::Link(LinkState::up_v4("eth0", ip(1))));
+    let mut n = 0;
+    while let Some(a) = node.poll_action() {
+        n += matches!(a, Action::CreateVmac { .. }) as u32;
+    }
+    assert_eq!(n, 1);
+    let mut l = LinkState::up_v4("vrrp.51", ip(1));
+    l.ipv4.clear();
+    node.handle(t0, Input::Link(l));
+    assert_eq!(node.instance("VI_1").unwrap().state, State::Backup);
+}
+
+#[test]
+fn use_vmac_failover_moves_the_vip_between_vmacs_and_shutdown_deletes_the_vmac() {
+    let mut lan = Lan::new(41);
+    let a = add(&mut lan, 1, vmac_inst(200, false));
+    let b = add(&mut lan, 2, vmac_inst(100, false));
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    assert_eq!(lan.state(b, "VI_1"), State::Backup);
+    let t = lan.now;
+    lan.input(a, Input::Shutdown { release_vips: true });
+    let acts = lan.actions_since(a, t);
+    let del_vip = acts
+        .iter()
+        .position(|a| matches!(a, Action::DelVip { ifname, .. } if ifname == "vrrp.51"))
+        .expect("VIP removed from the VMAC");
+    let del_vmac = acts
+        .iter()
+        .position(|a| matches!(a, Action::DeleteVmac { name, .. } if name == "vrrp.51"))
+        .expect("VMAC deleted at shutdown");
+    assert!(del_vip < del_vmac);
+    lan.drive_for(secs(5));
+    assert_eq!(lan.masters(51), vec![b]);
+    assert!(lan.nodes[b].vips.contains(&("vrrp.51".to_string(), vip())));
+}
+
+#[test]
+fn use_vmac_with_dont_release_keeps_the_vmac() {
+    let mut lan = Lan::new(42);
+    let a = add(&mut lan, 1, vmac_inst(200, false));
+    lan.drive_for(secs(5));
+    let t = lan.now;
+    lan.input(
+        a,
+        Input::Shutdown {
+            release_vips: false,
+        },
+    );
+    assert!(
+        lan.actions_since(a, t)
+            .iter()
+            .all(|a| !matches!(a, Action::DeleteVmac { .. }))
+    );
+}
+
+#[test]
+fn vmac_xmit_base_sends_adverts_on_the_parent_and_keeps_vips_on_the_vmac() {
+    let mut lan = Lan::new(43);
+    let a = add(&mut lan, 1, vmac_inst(200, true));
+    let b = add(&mut lan, 2, vmac_inst(100, true));
+    lan.drive_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    assert_eq!(lan.state(b, "VI_1"), State::Backup);
+    let acts = lan.actions_since(a, Instant(0));
+    assert!(acts.iter().any(|a| matches!(a, Action::SendAdvert { .. })));
+    assert!(
+        acts.iter()
+            .all(|a| !matches!(a, Action::SendAdvert { ifname, .. } if ifname != "eth0"))
+    );
+    assert!(lan.nodes[a].vips.contains(&("vrrp.51".to_string(), vip())));
+}
+
+#[test]
+fn reload_removing_a_vmac_instance_deletes_its_vmac() {
+    let mut lan = Lan::new(44);
+    let a = add(&mut lan, 1, vmac_inst(200, false));
+    lan.drive_for(secs(5));
+    let t = lan.now;
+    let mut other = inst(200);
+    other.name = "VI_2".into();
+    other.vrid = 52;
+    lan.input(a, Input::Reload(node_spec(vec![other])));
+    let acts = lan.actions_since(a, t);
+    assert!(
+        acts.iter()
+            .any(|a| matches!(a, Action::DeleteVmac { name, .. } if name == "vrrp.51"))
+    );
+    // Gaining a VMAC by reload makes a new instance, which asks for its VMAC.
+    let t = lan.now;
+    lan.input(a, Input::Reload(node_spec(vec![vmac_inst(200, false)])));
+    assert!(
+        lan.actions_since(a, t)
+            .iter()
+            .any(|a| matches!(a, Action::CreateVmac { name, .. } if name == "vrrp.51"))
+    );
+}

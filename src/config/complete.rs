@@ -570,15 +570,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 format!("({name}) Cannot specify VRF interface and interface - ignoring"),
             );
         }
-        if i.vmac_xmit_base && !i.use_vmac {
+        if i.vmac_xmit_base && !i.use_vmac && !i.use_ipvlan {
             d.error(
                 Some(i.pos_of("vmac_xmit_base")),
                 format!("({name}) vmac_xmit_base is only valid with a vmac"),
             );
         }
-        if i.use_vmac && !i.unicast_peer.is_empty() && !i.vmac_xmit_base {
+        if (i.use_vmac || i.use_ipvlan) && !i.unicast_peer.is_empty() && !i.vmac_xmit_base {
             d.error(
-                Some(i.pos_of("use_vmac")),
+                Some(i.pos_of(if i.use_vmac { "use_vmac" } else { "use_ipvlan" })),
                 format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
             );
         }
@@ -767,6 +767,16 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         }
         s.virtual_routes = i.virtual_routes.clone();
         s.virtual_rules = i.virtual_rules.clone();
+        if i.use_vmac {
+            s.vmac = Some(crate::vrrp::spec::VmacSpec {
+                name: i
+                    .vmac_name
+                    .clone()
+                    .unwrap_or_else(|| crate::vrrp::spec::default_vmac_name(s.vrid)),
+                // keepalived compat: "unicast with use_vmac requires vmac_xmit_base - setting".
+                xmit_base: i.vmac_xmit_base || !i.unicast_peer.is_empty(),
+            });
+        }
         if s.vips.is_empty() && !i.no_virtual_ipaddress {
             d.error(
                 ipos,

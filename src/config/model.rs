@@ -211,8 +211,30 @@ pub struct VrrpInstance {
     pub keyword_pos: Vec<(String, Pos)>,
     /// Unsupported features, kept for keepalived's cross-checks.
     pub vrf: bool,
+    /// `use_vmac [NAME]`.
     pub use_vmac: bool,
+    pub vmac_name: Option<String>,
+    /// `use_ipvlan` (unsupported; kept for the VMAC cross-checks).
+    pub use_ipvlan: bool,
     pub vmac_xmit_base: bool,
+}
+
+/// `00:11:22:33:44:55` (what keepalived 2.3 accepts after `use_vmac`).
+fn is_mac(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(':').collect();
+    parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A usable interface name: shorter than IFNAMSIZ, no '/', ':' or white space, not "." / "..".
+fn valid_ifname(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() < 16
+        && s != "."
+        && s != ".."
+        && !s.chars().any(|c| c == '/' || c == ':' || c.is_whitespace())
 }
 
 impl VrrpInstance {
@@ -1590,6 +1612,8 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, next_pref: &mut u32, d: &mut Diags
         keyword_pos: Vec::new(),
         vrf: false,
         use_vmac: false,
+        vmac_name: None,
+        use_ipvlan: false,
         vmac_xmit_base: false,
     };
     instance_body(
@@ -1689,14 +1713,31 @@ fn instance_body(
                 d.unsupported(Some(k.pos()), kw);
                 v.vrf = true;
             }
-            "use_vmac" | "use_ipvlan" => {
-                d.unsupported(Some(k.pos()), kw);
+            "use_vmac" => {
                 v.use_vmac = true;
+                for t in &k.args {
+                    if is_mac(&t.text) {
+                        d.unsupported(Some(&t.pos), "use_vmac with a MAC address");
+                    } else if v.vmac_name.is_some() {
+                        d.error(Some(&t.pos), "VMAC interface name already specified");
+                    } else if !valid_ifname(&t.text) {
+                        d.error(
+                            Some(&t.pos),
+                            format!(
+                                "VMAC interface name '{}' too long or invalid characters - ignoring",
+                                t.text
+                            ),
+                        );
+                    } else {
+                        v.vmac_name = Some(t.text.clone());
+                    }
+                }
             }
-            "vmac_xmit_base" => {
+            "use_ipvlan" => {
                 d.unsupported(Some(k.pos()), kw);
-                v.vmac_xmit_base = true;
+                v.use_ipvlan = true;
             }
+            "vmac_xmit_base" => v.vmac_xmit_base = true,
             "use_vmac_addr" | "smtp_alert" | "kernel_rx_buf_size" | "garp_extra_if" => {
                 d.unsupported(Some(k.pos()), kw)
             }

@@ -21,6 +21,7 @@
 //! | [`fifo`] | `NotifyFifo::open(path, before_open)` / `write_line` (notify FIFO, created if missing) |
 //! | [`inotify`] | `TrackFiles::start(&specs)` / `read_events()` / `reload(&specs)` → `TrackerUpdate::File` |
 //! | [`procevents`] | `ProcWatch::start(&specs, now)`: process-events connector or /proc + pidfd fallback → `TrackerUpdate::Process` |
+//! | [`vmac`] | `use_vmac`: `create(name, parent, ifindex, mac, family)` (macvlan + sysctls, up), `delete(name)`, `RpFilter::adjust` / `restore` |
 //! | [`syslog`] | `init(LogConfig)`: `log` backend for /dev/log and the console |
 #![allow(unsafe_code)]
 
@@ -40,5 +41,6 @@ pub mod signal;
 pub mod socket;
 pub mod syslog;
 pub mod timer;
+pub mod vmac;
 
 pub use error::{Errno, SysError};

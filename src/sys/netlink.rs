@@ -3,8 +3,8 @@
 //!
 //! Requests go out with NLM_F_ACK and a sequence number; [`NlRequests::poll_acks`] reads the
 //! answers whenever the socket is readable, so the event loop never waits for the kernel.
-//! EEXIST on add and EADDRNOTAVAIL on delete are benign (the address already is the way we want
-//! it) and reported as success with [`Ack::benign`] set.
+//! EEXIST on add and EADDRNOTAVAIL (or ENODEV) on delete are benign (the address already is the
+//! way we want it) and reported as success with [`Ack::benign`] set.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -66,6 +66,20 @@ impl MsgBuilder {
         self.buf.extend_from_slice(&len.to_ne_bytes());
         self.buf.extend_from_slice(&ty.to_ne_bytes());
         self.bytes(data);
+    }
+
+    /// Open a nested attribute; close it with [`end_nested`](Self::end_nested).
+    fn begin_nested(&mut self, ty: u16) -> usize {
+        let at = self.buf.len();
+        self.buf.extend_from_slice(&0u16.to_ne_bytes());
+        self.buf
+            .extend_from_slice(&(ty | libc::NLA_F_NESTED as u16).to_ne_bytes());
+        at
+    }
+
+    fn end_nested(&mut self, at: usize) {
+        let len = (self.buf.len() - at) as u16;
+        self.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
     }
 
     fn finish(mut self) -> Vec<u8> {
@@ -525,7 +539,7 @@ pub struct Ack {
     pub seq: u32,
     pub op: AddrOp,
     pub addr: AddrSpec,
-    /// Benign errors (EEXIST on add, EADDRNOTAVAIL on delete) are `Ok`.
+    /// Benign errors (EEXIST on add, EADDRNOTAVAIL or ENODEV on delete) are `Ok`.
     pub result: Result<(), Errno>,
     /// The benign errno that was turned into `Ok`, if any.
     pub benign: Option<Errno>,
@@ -824,9 +838,11 @@ impl NlRequests {
                     continue;
                 };
                 let benign = match (op, errno) {
-                    (AddrOp::Add, Errno::EEXIST) | (AddrOp::Del, Errno::EADDRNOTAVAIL) => {
-                        Some(errno)
-                    }
+                    // ENODEV on delete: the interface went away (e.g. a VMAC deleted by
+                    // hand) and its addresses with it.
+                    (AddrOp::Add, Errno::EEXIST)
+                    | (AddrOp::Del, Errno::EADDRNOTAVAIL)
+                    | (AddrOp::Del, Errno::ENODEV) => Some(errno),
                     _ => None,
                 };
                 let result = if err == 0 || benign.is_some() {
@@ -883,6 +899,161 @@ impl NlRequests {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Links: the VMAC (macvlan) of `use_vmac`. Rare (start, reload, stop), so blocking requests on
+// a one-shot socket: the caller learns the outcome before it executes the next action.
+
+/// `IFLA_MACVLAN_MODE` inside `IFLA_INFO_DATA` (linux/if_link.h; not in libc).
+const IFLA_MACVLAN_MODE: u16 = 1;
+/// `MACVLAN_MODE_PRIVATE` (linux/if_link.h; not in libc): no traffic between macvlans of one
+/// parent — keepalived's mode for VMACs.
+pub const MACVLAN_MODE_PRIVATE: u32 = 1;
+
+/// A macvlan to create: keepalived's VMAC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MacvlanSpec {
+    pub name: String,
+    pub parent_ifindex: u32,
+    pub mac: [u8; 6],
+    pub mode: u32,
+}
+
+/// RTM_NEWLINK (create, exclusive) of a macvlan, left down: the caller sets its sysctls
+/// before [`set_link_up`] so no IPv6 link-local is generated on an IPv4 VMAC.
+fn encode_new_macvlan(m: &MacvlanSpec, seq: u32) -> Vec<u8> {
+    let flags = libc::NLM_F_REQUEST | libc::NLM_F_ACK | libc::NLM_F_CREATE | libc::NLM_F_EXCL;
+    let mut b = MsgBuilder::new(libc::RTM_NEWLINK, flags as u16, seq);
+    b.bytes(&[0u8; IFINFOMSG_LEN]); // AF_UNSPEC, no index, no flags change
+    let mut name = m.name.as_bytes().to_vec();
+    name.push(0);
+    b.attr(libc::IFLA_IFNAME, &name);
+    b.attr(libc::IFLA_LINK, &m.parent_ifindex.to_ne_bytes());
+    b.attr(libc::IFLA_ADDRESS, &m.mac);
+    let info = b.begin_nested(libc::IFLA_LINKINFO);
+    b.attr(libc::IFLA_INFO_KIND, b"macvlan");
+    let data = b.begin_nested(libc::IFLA_INFO_DATA);
+    b.attr(IFLA_MACVLAN_MODE, &m.mode.to_ne_bytes());
+    b.end_nested(data);
+    b.end_nested(info);
+    b.finish()
+}
+
+/// RTM_NEWLINK on an existing index: set IFF_UP (or clear it).
+fn encode_set_up(ifindex: u32, up: bool, seq: u32) -> Vec<u8> {
+    let mut b = MsgBuilder::new(
+        libc::RTM_NEWLINK,
+        (libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16,
+        seq,
+    );
+    let mut ifi = [0u8; IFINFOMSG_LEN];
+    ifi[4..8].copy_from_slice(&(ifindex as i32).to_ne_bytes());
+    let iff_up = libc::IFF_UP as u32;
+    ifi[8..12].copy_from_slice(&(if up { iff_up } else { 0 }).to_ne_bytes());
+    ifi[12..16].copy_from_slice(&iff_up.to_ne_bytes()); // ifi_change
+    b.bytes(&ifi);
+    b.finish()
+}
+
+/// RTM_DELLINK by name.
+fn encode_del_link(name: &str, seq: u32) -> Vec<u8> {
+    let mut b = MsgBuilder::new(
+        libc::RTM_DELLINK,
+        (libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16,
+        seq,
+    );
+    b.bytes(&[0u8; IFINFOMSG_LEN]);
+    let mut n = name.as_bytes().to_vec();
+    n.push(0);
+    b.attr(libc::IFLA_IFNAME, &n);
+    b.finish()
+}
+
+/// RTM_GETLINK by name (one answer, not a dump).
+fn encode_get_link(name: &str, seq: u32) -> Vec<u8> {
+    let mut b = MsgBuilder::new(libc::RTM_GETLINK, libc::NLM_F_REQUEST as u16, seq);
+    b.bytes(&[0u8; IFINFOMSG_LEN]);
+    let mut n = name.as_bytes().to_vec();
+    n.push(0);
+    b.attr(libc::IFLA_IFNAME, &n);
+    b.finish()
+}
+
+/// Send one request on a fresh socket and wait (up to 2 s) for its answer: the NLMSG_ERROR
+/// (0 = success) or, for a get, the message itself.
+fn transact(
+    msg: &[u8],
+    seq: u32,
+    op: &'static str,
+    obj: &str,
+) -> Result<Option<LinkEvent>, SysError> {
+    let fd = netlink_socket(0, false, obj)?;
+    let timeout = nix::sys::time::TimeVal::new(2, 0);
+    setsockopt(&fd, sockopt::ReceiveTimeout, &timeout).ctx("setsockopt(SO_RCVTIMEO)", obj)?;
+    nl_send(&fd, msg, obj).map_err(|e| SysError::new(op, obj, e.errno))?;
+    let mut buf = vec![0u8; NL_BUF];
+    loop {
+        let n = match socket::recv(fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+            Ok(n) => n,
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return Err(SysError::new(op, obj, Errno::ETIMEDOUT)),
+            Err(e) => return Err(SysError::new("recv(AF_NETLINK)", obj, e)),
+        };
+        for m in messages(&buf[..n]) {
+            if m.seq != seq {
+                continue;
+            }
+            if i32::from(m.ty) == libc::NLMSG_ERROR {
+                return match nlmsg_error(m.payload) {
+                    Some(0) => Ok(None),
+                    Some(err) => Err(SysError::new(op, obj, Errno::from_raw(-err))),
+                    None => Err(SysError::new(op, obj, Errno::EIO)),
+                };
+            }
+            if let Some(ev) = parse_link(m.ty, m.payload) {
+                return Ok(Some(ev));
+            }
+        }
+    }
+}
+
+/// Create a macvlan (down). EEXIST comes back as an error: the caller decides whether an
+/// existing link of that name will do.
+pub fn create_macvlan(m: &MacvlanSpec) -> Result<(), SysError> {
+    transact(
+        &encode_new_macvlan(m, 1),
+        1,
+        "RTM_NEWLINK(macvlan)",
+        &m.name,
+    )
+    .map(|_| ())
+}
+
+/// Set or clear IFF_UP on `ifname` (index `ifindex`).
+pub fn set_link_up(ifname: &str, ifindex: u32, up: bool) -> Result<(), SysError> {
+    transact(
+        &encode_set_up(ifindex, up, 1),
+        1,
+        "RTM_NEWLINK(IFF_UP)",
+        ifname,
+    )
+    .map(|_| ())
+}
+
+/// Delete the link `ifname`.
+pub fn delete_link(ifname: &str) -> Result<(), SysError> {
+    transact(&encode_del_link(ifname, 1), 1, "RTM_DELLINK", ifname).map(|_| ())
+}
+
+/// The current state of `ifname` (`None` if it does not exist), plus its kind
+/// (`IFLA_INFO_KIND`, e.g. "macvlan") and parent index (`IFLA_LINK`).
+pub fn get_link(ifname: &str) -> Result<Option<LinkEvent>, SysError> {
+    match transact(&encode_get_link(ifname, 1), 1, "RTM_GETLINK", ifname) {
+        Ok(ev) => Ok(ev),
+        Err(e) if e.errno == Errno::ENODEV => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Events: monitor socket and dumps.
 
 /// RTM_NEWLINK / RTM_DELLINK.
@@ -899,6 +1070,8 @@ pub struct LinkEvent {
     pub flags: u32,
     /// RTM_DELLINK: the interface is gone.
     pub deleted: bool,
+    /// `IFLA_INFO_KIND` ("macvlan", "veth", ...), if the kernel sent one.
+    pub kind: Option<String>,
 }
 
 /// RTM_NEWADDR / RTM_DELADDR.
@@ -943,12 +1116,18 @@ fn parse_link(ty: u16, p: &[u8]) -> Option<LinkEvent> {
         mtu: 0,
         flags,
         deleted: ty == libc::RTM_DELLINK,
+        kind: None,
     };
     for (t, d) in attrs(&p[IFINFOMSG_LEN..]) {
         match t {
             libc::IFLA_IFNAME => ev.ifname = c_string(d),
             libc::IFLA_MTU => ev.mtu = ne_u32(d, 0).unwrap_or(0),
             libc::IFLA_ADDRESS if d.len() >= 6 => ev.mac.copy_from_slice(&d[..6]),
+            libc::IFLA_LINKINFO => {
+                ev.kind = attrs(d)
+                    .find(|(k, _)| *k == libc::IFLA_INFO_KIND)
+                    .map(|(_, v)| c_string(v));
+            }
             _ => {}
         }
     }
@@ -1341,6 +1520,58 @@ mod tests {
     }
 
     #[test]
+    fn new_macvlan_request_nests_kind_and_mode() {
+        let m = MacvlanSpec {
+            name: "vrrp.51".into(),
+            parent_ifindex: 7,
+            mac: [0, 0, 0x5e, 0, 1, 51],
+            mode: MACVLAN_MODE_PRIVATE,
+        };
+        let b = encode_new_macvlan(&m, 9);
+        let msgs = messages(&b);
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].ty, libc::RTM_NEWLINK);
+        assert_eq!(msgs[0].seq, 9);
+        let flags = libc::NLM_F_REQUEST | libc::NLM_F_ACK | libc::NLM_F_CREATE | libc::NLM_F_EXCL;
+        assert_eq!(msgs[0].flags, flags as u16);
+        let top: Vec<(u16, &[u8])> = attrs(&msgs[0].payload[IFINFOMSG_LEN..]).collect();
+        assert_eq!(top[0], (libc::IFLA_IFNAME, &b"vrrp.51\0"[..]));
+        assert_eq!(top[1], (libc::IFLA_LINK, &7u32.to_ne_bytes()[..]));
+        assert_eq!(top[2], (libc::IFLA_ADDRESS, &m.mac[..]));
+        assert_eq!(top[3].0, libc::IFLA_LINKINFO);
+        let info: Vec<(u16, &[u8])> = attrs(top[3].1).collect();
+        assert_eq!(info[0], (libc::IFLA_INFO_KIND, &b"macvlan"[..]));
+        assert_eq!(info[1].0, libc::IFLA_INFO_DATA);
+        let data: Vec<(u16, &[u8])> = attrs(info[1].1).collect();
+        assert_eq!(data, [(IFLA_MACVLAN_MODE, &1u32.to_ne_bytes()[..])]);
+        // A RTM_NEWLINK answer carrying the kind parses back.
+        let mut ans = MsgBuilder::new(libc::RTM_NEWLINK, 0, 9);
+        let mut ifi = [0u8; IFINFOMSG_LEN];
+        ifi[4..8].copy_from_slice(&12i32.to_ne_bytes());
+        ans.bytes(&ifi);
+        let at = ans.begin_nested(libc::IFLA_LINKINFO);
+        ans.attr(libc::IFLA_INFO_KIND, b"macvlan\0");
+        ans.end_nested(at);
+        let ans = ans.finish();
+        let ev = parse_link(libc::RTM_NEWLINK, messages(&ans)[0].payload).unwrap();
+        assert_eq!((ev.ifindex, ev.kind.as_deref()), (12, Some("macvlan")));
+    }
+
+    #[test]
+    fn set_up_and_delete_requests() {
+        let b = encode_set_up(5, true, 3);
+        let m = &messages(&b)[0];
+        assert_eq!(ne_u32(m.payload, 4), Some(5));
+        assert_eq!(ne_u32(m.payload, 8), Some(libc::IFF_UP as u32));
+        assert_eq!(ne_u32(m.payload, 12), Some(libc::IFF_UP as u32));
+        let b = encode_del_link("vrrp.51", 4);
+        let m = &messages(&b)[0];
+        assert_eq!(m.ty, libc::RTM_DELLINK);
+        let a: Vec<(u16, &[u8])> = attrs(&m.payload[IFINFOMSG_LEN..]).collect();
+        assert_eq!(a, [(libc::IFLA_IFNAME, &b"vrrp.51\0"[..])]);
+    }
+
+    #[test]
     fn table_orders_primaries_first_and_tracks_link_local() {
         let mut t = InterfaceTable::default();
         let link = LinkEvent {
@@ -1351,6 +1582,7 @@ mod tests {
             mtu: 1500,
             flags: 0,
             deleted: false,
+            kind: None,
         };
         assert_eq!(t.apply(&NetEvent::Link(link.clone())), Some(2));
         assert_eq!(t.apply(&NetEvent::Link(link.clone())), None, "no change");

@@ -10,13 +10,16 @@
 //!     Action::DelVip { ifname, vip, .. } => // RTM_DELADDR
 //!     Action::SendGarp { ifname, addr } => // AF_PACKET ARP request / unsolicited NA
 //!     Action::Notify(n) => // spawn n.scripts in order (fire and forget), write n.fifo_line()
+//!     Action::CreateVmac { name, parent, mac, family, .. } => // RTM_NEWLINK macvlan + sysctls,
+//!         // set up, then report its state back as Input::Link
+//!     Action::DeleteVmac { name, .. } => // RTM_DELLINK
 //! }
 //! ```
 
 use std::fmt;
 use std::net::IpAddr;
 
-use super::spec::{RouteSpec, RuleSpec, ScriptCmd, VipSpec};
+use super::spec::{Family, RouteSpec, RuleSpec, ScriptCmd, VipSpec};
 use super::wire::{Advert, ChecksumCtx};
 
 #[must_use]
@@ -72,6 +75,19 @@ pub enum Action {
     SendGarp { ifname: String, addr: IpAddr },
     /// A state transition to announce (scripts to spawn fire-and-forget, FIFO line to write).
     Notify(Notification),
+    /// `use_vmac`: create (or adopt) the macvlan `name` on `parent` with the virtual router
+    /// MAC, configure it for `family` and set it up. The daemon reports the result back as
+    /// `Input::Link` for `name` (`exists: false` if it failed).
+    CreateVmac {
+        instance: String,
+        name: String,
+        parent: String,
+        mac: [u8; 6],
+        family: Family,
+    },
+    /// Delete the VMAC `name` (its instance was removed by a reload, or shutdown without
+    /// `--dont-release-vrrp`).
+    DeleteVmac { instance: String, name: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

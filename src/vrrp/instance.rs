@@ -83,7 +83,7 @@ pub struct Instance {
 }
 
 fn vip_dev<'a>(spec: &'a InstanceSpec, vip: &'a VipSpec) -> &'a str {
-    vip.dev.as_deref().unwrap_or(&spec.interface)
+    vip.dev.as_deref().unwrap_or(spec.vip_ifname())
 }
 
 /// BlockVip / UnblockVip for one VIP of an instance without accept mode.
@@ -267,7 +267,7 @@ impl Instance {
             for p in &self.spec.unicast_peers {
                 out.push_back(Action::SendAdvert {
                     instance: self.spec.name.clone(),
-                    ifname: self.spec.interface.clone(),
+                    ifname: self.spec.xmit_ifname().to_string(),
                     src,
                     dst: p.addr,
                     ttl: self.spec.unicast_ttl,
@@ -278,7 +278,7 @@ impl Instance {
         } else {
             out.push_back(Action::SendAdvert {
                 instance: self.spec.name.clone(),
-                ifname: self.spec.interface.clone(),
+                ifname: self.spec.xmit_ifname().to_string(),
                 src,
                 dst: self.spec.mcast_dst,
                 // RFC 5798 §5.1.1.3: TTL / hop limit 255.

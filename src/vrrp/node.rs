@@ -28,7 +28,7 @@
 //! }
 //! ```
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -57,6 +57,8 @@ struct MatchKey {
     unicast: bool,
     src: Option<IpAddr>,
     mcast_dst: Option<IpAddr>,
+    /// keepalived compat: an instance that gains, loses or renames its VMAC is a new one.
+    vmac: Option<String>,
 }
 
 fn match_key(s: &InstanceSpec) -> MatchKey {
@@ -68,6 +70,7 @@ fn match_key(s: &InstanceSpec) -> MatchKey {
         unicast,
         src: if unicast { s.unicast_src } else { None },
         mcast_dst: if unicast { None } else { Some(s.mcast_dst) },
+        vmac: s.vmac.as_ref().map(|v| v.name.clone()),
     }
 }
 
@@ -141,6 +144,9 @@ pub struct Node {
     own_deletions: Vec<(String, IpAddr, Instant)>,
     /// The `now` of the latest input (for drain-time bookkeeping).
     last_now: Instant,
+    /// VMACs asked for with `CreateVmac` and not known to be gone since (no second request
+    /// while the first one's link report is on its way, nor after a failed one).
+    vmacs_requested: BTreeSet<String>,
 }
 
 /// How long an RTM_DELADDR is attributed to our own DelVip.
@@ -306,7 +312,13 @@ impl Node {
             garp_queues: BTreeMap::new(),
             own_deletions: Vec::new(),
             last_now: now,
+            vmacs_requested: BTreeSet::new(),
         };
+        // The VMACs first: the clean-up below removes stale VIPs from them.
+        for n in 0..node.instances.len() {
+            let s = node.instances[n].spec.clone();
+            node.request_vmac(&s);
+        }
         for inst in &mut node.instances {
             // keepalived compat: start from a clean slate ("removing VIPs." at startup).
             inst.del_vips(&mut node.actions);
@@ -332,7 +344,13 @@ impl Node {
             Input::Packet(p) => self.handle_packet(now, p),
             Input::Timeout => {}
             Input::Link(l) => {
-                self.trackers.links.insert(l.ifname.clone(), l);
+                let name = l.ifname.clone();
+                let exists = l.exists;
+                let prev = self.trackers.links.insert(name.clone(), l);
+                if !exists {
+                    self.vmac_link_gone(&name, prev.is_some_and(|p| p.exists));
+                }
+                self.ensure_vmacs(false);
                 self.reevaluate(now);
             }
             Input::AddressDeleted { ifname, addr, .. } => {
@@ -494,7 +512,60 @@ impl Node {
             .retain(|_, q| !q.pending.is_empty() || q.next_at > now);
     }
 
+    /// `use_vmac`: ask the daemon for the VMAC of `s` (once, until it is known to be gone).
+    fn request_vmac(&mut self, s: &InstanceSpec) {
+        let Some(v) = &s.vmac else { return };
+        if !self.vmacs_requested.insert(v.name.clone()) {
+            return;
+        }
+        self.actions.push_back(Action::CreateVmac {
+            instance: s.name.clone(),
+            name: v.name.clone(),
+            parent: s.interface.clone(),
+            mac: super::spec::virtual_mac(s.family, s.vrid),
+            family: s.family,
+        });
+    }
+
+    /// A link was reported missing: a VMAC whose parent is gone, or a VMAC deleted after it
+    /// existed (by hand), may be requested again (keepalived re-creates a deleted VMAC).
+    /// A VMAC that never appeared (creation failed) is not retried until its parent comes
+    /// back, so a failing creation cannot loop.
+    fn vmac_link_gone(&mut self, ifname: &str, existed: bool) {
+        for i in &self.instances {
+            if let Some(v) = &i.spec.vmac
+                && ((v.name == ifname && existed) || i.spec.interface == ifname)
+            {
+                self.vmacs_requested.remove(&v.name);
+            }
+        }
+    }
+
+    /// Request the VMACs whose parent exists and which are neither there nor requested.
+    /// `forget_stale` (reload): a "missing" report for the VMAC is from before the request,
+    /// so a new instance waits in INIT for the new link instead of entering FAULT first.
+    fn ensure_vmacs(&mut self, forget_stale: bool) {
+        let want: Vec<InstanceSpec> = self
+            .instances
+            .iter()
+            .filter_map(|i| {
+                let v = i.spec.vmac.as_ref()?;
+                let parent = self.trackers.links.get(&i.spec.interface)?;
+                let have = self.trackers.links.get(&v.name).is_some_and(|l| l.exists);
+                (parent.exists && !have && !self.vmacs_requested.contains(&v.name))
+                    .then(|| i.spec.clone())
+            })
+            .collect();
+        for s in &want {
+            if forget_stale && let Some(v) = &s.vmac {
+                self.trackers.links.remove(&v.name);
+            }
+            self.request_vmac(s);
+        }
+    }
+
     /// Interfaces the config needs: instance interfaces, VIP devs, track_interface names.
+    /// Not the VMACs: they are created on request and reported once they exist.
     pub fn interfaces(&self) -> Vec<String> {
         let mut v: Vec<String> = Vec::new();
         for s in &self.spec.instances {
@@ -573,7 +644,7 @@ impl Node {
             .iter()
             .enumerate()
             .filter(|(_, i)| {
-                i.spec.interface == ifname && i.spec.family == family && i.spec.vrid == vrid
+                i.spec.xmit_ifname() == ifname && i.spec.family == family && i.spec.vrid == vrid
             })
             .map(|(n, _)| n)
             .collect();
@@ -912,6 +983,21 @@ impl Node {
                 o.send_advert(0, &mut self.actions);
                 o.del_vips(&mut self.actions);
             }
+            // keepalived compat: the VMAC of a removed instance goes with it (unless a new
+            // instance names the same one).
+            if let Some(v) = &o.spec.vmac
+                && !next
+                    .iter()
+                    .any(|n: &Instance| n.spec.vmac.as_ref().is_some_and(|w| w.name == v.name))
+            {
+                // Gone as far as the core is concerned (the kernel's report may come later).
+                self.vmacs_requested.remove(&v.name);
+                self.trackers.links.remove(&v.name);
+                self.actions.push_back(Action::DeleteVmac {
+                    instance: o.spec.name.clone(),
+                    name: v.name.clone(),
+                });
+            }
             if o.spec.notify.notify_deleted {
                 self.actions
                     .push_back(Action::Notify(o.notification(NotifyState::Deleted)));
@@ -938,6 +1024,7 @@ impl Node {
             .collect();
         self.reload_statics(&new.statics);
         self.spec = new;
+        self.ensure_vmacs(true);
         self.reevaluate(now);
         if self.spec.globals.fifo_write_vrrp_states_on_reload {
             // keepalived compat: re-announce every current state on the FIFOs (no scripts).
@@ -1011,7 +1098,7 @@ impl Node {
             .collect();
         let old_routes = inst.spec.virtual_routes.clone();
         let old_rules = inst.spec.virtual_rules.clone();
-        let old_if = inst.spec.interface.clone();
+        let old_if = inst.spec.vip_ifname().to_string();
         let old_int = inst.spec.advert_int;
         let old_spec = std::mem::replace(&mut inst.spec, s);
         inst.notify_priority_changes = npc || inst.spec.notify.priority_changes;
@@ -1052,7 +1139,7 @@ impl Node {
                 added = true;
                 self.actions.push_back(Action::AddVip {
                     instance: inst.spec.name.clone(),
-                    ifname: dev(v, &inst.spec.interface),
+                    ifname: dev(v, inst.spec.vip_ifname()),
                     vip: v.clone(),
                 });
             }
@@ -1102,7 +1189,7 @@ impl Node {
             for _ in 0..g.master_repeat {
                 for v in &new_all {
                     self.actions.push_back(Action::SendGarp {
-                        ifname: dev(v, &inst.spec.interface),
+                        ifname: dev(v, inst.spec.vip_ifname()),
                         addr: v.addr,
                     });
                 }
@@ -1118,6 +1205,17 @@ impl Node {
         info!("Stopping");
         for inst in &mut self.instances {
             inst.shutdown(now, release_vips, &mut self.actions);
+        }
+        // keepalived compat: the VMACs are deleted at shutdown, kept with -V (like the VIPs).
+        if release_vips {
+            for inst in &self.instances {
+                if let Some(v) = &inst.spec.vmac {
+                    self.actions.push_back(Action::DeleteVmac {
+                        instance: inst.spec.name.clone(),
+                        name: v.name.clone(),
+                    });
+                }
+            }
         }
         for g in &self.groups {
             let n = group_notification(&g.spec, NotifyState::Stop);
@@ -1161,12 +1259,12 @@ impl Node {
             let vips: Vec<String> = s
                 .vips
                 .iter()
-                .map(|v| json_str(&vip_string(v, &s.interface, i.vipset)))
+                .map(|v| json_str(&vip_string(v, s.vip_ifname(), i.vipset)))
                 .collect();
             let evips: Vec<String> = s
                 .excluded_vips
                 .iter()
-                .map(|v| json_str(&vip_string(v, &s.interface, i.vipset)))
+                .map(|v| json_str(&vip_string(v, s.vip_ifname(), i.vipset)))
                 .collect();
             let want = if i.want_master {
                 2
@@ -1175,10 +1273,11 @@ impl Node {
             };
             let _ = write!(
                 o,
-                "{{\"data\":{{\"iname\":{},\"dont_track_primary\":{},\"skip_check_adv_addr\":{},\"strict_mode\":0,\"vmac_ifname\":\"\",\"ifp_ifname\":{},\"master_priority\":{},\"last_transition\":{},\"garp_delay\":{},\"garp_refresh\":{},\"garp_rep\":{},\"garp_refresh_rep\":{},\"garp_lower_prio_delay\":{},\"garp_lower_prio_rep\":{},\"lower_prio_no_advert\":{},\"higher_prio_send_advert\":{},\"vrid\":{},\"base_priority\":{},\"effective_priority\":{},\"vipset\":{},\"promote_secondaries\":{},\"adver_int\":{},\"master_adver_int\":{},\"accept\":{},\"nopreempt\":{},\"preempt_delay\":{},\"state\":{},\"wantstate\":{},\"version\":{},\"smtp_alert\":false,\"notify_deleted\":{},\"vips\":[{}]",
+                "{{\"data\":{{\"iname\":{},\"dont_track_primary\":{},\"skip_check_adv_addr\":{},\"strict_mode\":0,\"vmac_ifname\":{},\"ifp_ifname\":{},\"master_priority\":{},\"last_transition\":{},\"garp_delay\":{},\"garp_refresh\":{},\"garp_rep\":{},\"garp_refresh_rep\":{},\"garp_lower_prio_delay\":{},\"garp_lower_prio_rep\":{},\"lower_prio_no_advert\":{},\"higher_prio_send_advert\":{},\"vrid\":{},\"base_priority\":{},\"effective_priority\":{},\"vipset\":{},\"promote_secondaries\":{},\"adver_int\":{},\"master_adver_int\":{},\"accept\":{},\"nopreempt\":{},\"preempt_delay\":{},\"state\":{},\"wantstate\":{},\"version\":{},\"smtp_alert\":false,\"notify_deleted\":{},\"vips\":[{}]",
                 json_str(&s.name),
                 b(s.dont_track_primary),
                 b(s.skip_check_adv_addr),
+                json_str(s.vmac.as_ref().map_or("", |v| v.name.as_str())),
                 json_str(&s.interface),
                 i.master_priority,
                 self.epoch_secs(i.last_transition),
@@ -1387,12 +1486,12 @@ impl Node {
             }
             let _ = writeln!(o, "   Virtual IP ({}):", s.vips.len());
             for v in &s.vips {
-                let _ = writeln!(o, "     {}", vip_string(v, &s.interface, i.vipset));
+                let _ = writeln!(o, "     {}", vip_string(v, s.vip_ifname(), i.vipset));
             }
             if !s.excluded_vips.is_empty() {
                 let _ = writeln!(o, "   Virtual IP Excluded ({}):", s.excluded_vips.len());
                 for v in &s.excluded_vips {
-                    let _ = writeln!(o, "     {}", vip_string(v, &s.interface, i.vipset));
+                    let _ = writeln!(o, "     {}", vip_string(v, s.vip_ifname(), i.vipset));
                 }
             }
             if s.is_unicast() {

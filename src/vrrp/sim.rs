@@ -210,6 +210,7 @@ impl Lan {
     }
 
     fn drain(&mut self, i: usize) {
+        let mut links: Vec<LinkState> = Vec::new();
         while let Some(a) = self.nodes[i].node.poll_action() {
             match &a {
                 Action::SendAdvert {
@@ -227,6 +228,31 @@ impl Lan {
                 Action::DelVip { ifname, vip, .. } => {
                     self.nodes[i].vips.remove(&(ifname.clone(), vip.addr));
                 }
+                // A VMAC: a new interface on the parent's segment, reported back to the node.
+                Action::CreateVmac {
+                    name, parent, mac, ..
+                } => {
+                    let ifs = &mut self.nodes[i].ifs;
+                    if let Some(p) = ifs.iter().find(|f| f.link.ifname == *parent).cloned()
+                        && !ifs.iter().any(|f| f.link.ifname == *name)
+                    {
+                        let link = LinkState {
+                            ifname: name.clone(),
+                            mac: *mac,
+                            ..p.link.clone()
+                        };
+                        ifs.push(SimIf {
+                            link: link.clone(),
+                            segment: p.segment,
+                        });
+                        links.push(link);
+                    }
+                }
+                Action::DeleteVmac { name, .. } => {
+                    let ifs = &mut self.nodes[i].ifs;
+                    ifs.retain(|f| f.link.ifname != *name);
+                    self.nodes[i].vips.retain(|(n, _)| n != name);
+                }
                 Action::SendGarp { .. }
                 | Action::Notify(_)
                 | Action::AddRoute { .. }
@@ -241,6 +267,9 @@ impl Lan {
                 node: i,
                 action: a,
             });
+        }
+        for l in links {
+            self.input(i, Input::Link(l));
         }
     }
 
@@ -273,16 +302,21 @@ impl Lan {
             if j == from || !n.alive {
                 continue;
             }
-            let rx_if = if dst.is_multicast() {
-                n.ifs.iter().find(|f| f.segment == seg)
+            // Multicast reaches every interface of the node on the segment (a VMAC shares
+            // its parent's segment; the node ignores the copy on the interface it does not
+            // listen on).
+            let rx_ifs: Vec<&SimIf> = if dst.is_multicast() {
+                n.ifs.iter().filter(|f| f.segment == seg).collect()
             } else {
-                n.owns(dst).filter(|f| f.segment == seg)
+                n.owns(dst)
+                    .filter(|f| f.segment == seg)
+                    .into_iter()
+                    .collect()
             };
-            if let Some(f) = rx_if
-                && f.link.up
-                && f.link.exists
-            {
-                targets.push((j, f.link.ifname.clone()));
+            for f in rx_ifs {
+                if f.link.up && f.link.exists {
+                    targets.push((j, f.link.ifname.clone()));
+                }
             }
         }
         for (j, rx_ifname) in targets {

@@ -356,6 +356,33 @@ pub struct InstanceSpec {
     pub virtual_routes: Vec<RouteSpec>,
     /// `virtual_rules`: installed after the routes on MASTER, removed with them.
     pub virtual_rules: Vec<RuleSpec>,
+    /// `use_vmac [NAME]` (+ `vmac_xmit_base`): a macvlan on `interface` carrying the VIPs.
+    pub vmac: Option<VmacSpec>,
+}
+
+/// `use_vmac [NAME]`: a macvlan (mode private) on the instance's interface with the virtual
+/// router MAC (RFC 5798 §7.3), holding the VIPs that name no `dev`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmacSpec {
+    /// The link name (default `vrrp.<VRID>`).
+    pub name: String,
+    /// `vmac_xmit_base`: adverts are sent and received on the parent interface.
+    pub xmit_base: bool,
+}
+
+/// RFC 5798 §7.3: the virtual router MAC, 00-00-5E-00-01-{VRID} (IPv4) or 00-00-5E-00-02-{VRID}
+/// (IPv6).
+pub fn virtual_mac(family: Family, vrid: u8) -> [u8; 6] {
+    let f = match family {
+        Family::V4 => 1,
+        Family::V6 => 2,
+    };
+    [0x00, 0x00, 0x5e, 0x00, f, vrid]
+}
+
+/// keepalived's default VMAC name: `vrrp.<VRID>`.
+pub fn default_vmac_name(vrid: u8) -> String {
+    format!("vrrp.{vrid}")
 }
 
 /// What a policy rule does (`fib_rule_hdr.action`).
@@ -560,11 +587,32 @@ impl InstanceSpec {
             sync_group: None,
             virtual_routes: Vec::new(),
             virtual_rules: Vec::new(),
+            vmac: None,
         }
     }
 
     pub fn is_unicast(&self) -> bool {
         !self.unicast_peers.is_empty()
+    }
+
+    /// Where VIPs without `dev` go (and their GARP/NA): the VMAC if any, else `interface`.
+    pub fn vip_ifname(&self) -> &str {
+        self.vmac.as_ref().map_or(&self.interface, |v| &v.name)
+    }
+
+    /// Where adverts are sent and received: the VMAC unless `vmac_xmit_base`.
+    pub fn xmit_ifname(&self) -> &str {
+        match &self.vmac {
+            Some(v) if !v.xmit_base => &v.name,
+            _ => &self.interface,
+        }
+    }
+
+    /// The MAC of this instance's VMAC, if it uses one.
+    pub fn vmac_mac(&self) -> Option<[u8; 6]> {
+        self.vmac
+            .as_ref()
+            .map(|_| virtual_mac(self.family, self.vrid))
     }
 }
 

@@ -120,6 +120,17 @@ pub fn evaluate(spec: &InstanceSpec, extra: &[&[TrackRef]; 4], t: &Trackers) -> 
         }
     }
 
+    // `use_vmac`: the VMAC is needed too (created on request; reported once it exists).
+    if let Some(v) = &spec.vmac {
+        match t.links.get(&v.name) {
+            None => ev.pending = true,
+            Some(l) if !(spec.dont_track_primary || l.exists && l.up) => {
+                ev.faults.push(format!("VMAC interface {} down", v.name));
+            }
+            Some(_) => {}
+        }
+    }
+
     if spec.unicast_fault_no_peer && spec.unicast_src.is_some() && spec.unicast_peers.is_empty() {
         // keepalived compat: unicast configured without peers is a FAULT, not multicast.
         ev.faults.push("no unicast peers".into());
