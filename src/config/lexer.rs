@@ -664,6 +664,16 @@ impl<'a> Lexer<'a> {
                 Some(&at(quote_col)),
                 format!("Unterminated quote '\"{cur}'"),
             );
+            // keepalived compat: the word holding the unterminated quote is dropped (so a
+            // keyword left without its value is "missing a parameter"), except on command
+            // lines, which keepalived re-reads raw (their shell-like parse reports it).
+            let command = words.first().is_some_and(|w| {
+                COMMAND_KEYWORDS.contains(&w.text.as_str()) || w.text.starts_with("notify")
+            });
+            if !command {
+                cur.clear();
+                in_tok = false;
+            }
         }
         flush(&mut words, &mut cur, &mut in_tok, cur_col);
         if !words.is_empty() {
@@ -671,6 +681,16 @@ impl<'a> Lexer<'a> {
         }
     }
 }
+
+/// Keywords whose value is a command line (kept whole even with an unterminated quote).
+const COMMAND_KEYWORDS: &[&str] = &[
+    "script",
+    "misc_path",
+    "startup_script",
+    "shutdown_script",
+    "vrrp_notify_fifo_script",
+    "lvs_notify_fifo_script",
+];
 
 /// Strip comments (`#`/`!` outside double quotes; `\#` `\!` are literal) and surrounding
 /// blanks. Returns the text and how many bytes were trimmed from the front.
