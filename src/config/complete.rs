@@ -310,7 +310,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     let mut warned_default_user = false;
     // keepalived 2.2.7 compat: without any vrrp_instance its VRRP side never starts and no
     // vrrp_script is checked (nothing to report, rc 0).
-    let vrrp_scripts: &[_] = if m.vrrp_instance.is_empty() {
+    // keepalived 2.2.7 compat: an instance on a non-existent interface is fatal for its VRRP
+    // side before any script is checked: no "Disabling track script", no SECURITY VIOLATION.
+    let fatal_interface = !g.dynamic_interfaces
+        && m.vrrp_instance.iter().any(|i| {
+            i.interface
+                .as_ref()
+                .is_some_and(|(n, _)| !host.interface_exists(n))
+        });
+    let vrrp_scripts: &[_] = if m.vrrp_instance.is_empty() || fatal_interface {
         &[]
     } else {
         &m.vrrp_script
@@ -799,6 +807,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         }
         // Unicast / multicast.
         s.unicast_src = i.unicast_src_ip;
+        if let Some(src) = i.unicast_src_ip.filter(|a| !fam_ok(a)) {
+            d.error(
+                Some(i.pos_of("unicast_src_ip")),
+                format!(
+                    "Configuration error: VRRP instance[{name}] and src address[{src}] MUST be of the same family !!! Skipping..."
+                ),
+            );
+            s.unicast_src = None;
+        }
         s.mcast_src = i.mcast_src_ip;
         for p in &i.unicast_peer {
             if !fam_ok(&p.addr) {
@@ -1107,7 +1124,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         );
     }
     // keepalived compat: scripts that will run without enable_script_security.
-    if r.scripts_in_use && !g.enable_script_security {
+    if r.scripts_in_use && !g.enable_script_security && !fatal_interface {
         d.error_class(
             r.first_script.as_ref(),
             class::SECURITY,

@@ -612,6 +612,7 @@ impl<'a> Lexer<'a> {
         let mut in_tok = false;
         let mut quoted = false;
         let mut quote_col = 0u32;
+        let mut quote_start = 0usize;
         let mut col = pos.col;
         let at = |c: u32| Pos::new(&pos.file, pos.line, c);
         let flush = |words: &mut Vec<Tok>, cur: &mut String, in_tok: &mut bool, c: u32| {
@@ -638,6 +639,7 @@ impl<'a> Lexer<'a> {
                 }
                 quoted = true;
                 quote_col = col;
+                quote_start = cur.len();
             } else if ch.is_whitespace() {
                 flush(&mut words, &mut cur, &mut in_tok, cur_col);
             } else if ch == '{' || ch == '}' {
@@ -662,8 +664,19 @@ impl<'a> Lexer<'a> {
         if quoted {
             self.diags.error(
                 Some(&at(quote_col)),
-                format!("Unterminated quote '\"{cur}'"),
+                format!("Unterminated quote '\"{}'", &cur[quote_start..]),
             );
+            // keepalived compat: the unterminated quoted text is dropped (so a
+            // keyword left without its value is "missing a parameter"), except on command
+            // lines, which keepalived re-reads raw (their shell-like parse reports it).
+            let command = words.first().is_some_and(|w| {
+                COMMAND_KEYWORDS.contains(&w.text.as_str()) || w.text.starts_with("notify")
+            });
+            if !command {
+                // Only the quoted part goes: `10"` keeps `10`.
+                cur.truncate(quote_start);
+                in_tok = !cur.is_empty();
+            }
         }
         flush(&mut words, &mut cur, &mut in_tok, cur_col);
         if !words.is_empty() {
@@ -671,6 +684,16 @@ impl<'a> Lexer<'a> {
         }
     }
 }
+
+/// Keywords whose value is a command line (kept whole even with an unterminated quote).
+const COMMAND_KEYWORDS: &[&str] = &[
+    "script",
+    "misc_path",
+    "startup_script",
+    "shutdown_script",
+    "vrrp_notify_fifo_script",
+    "lvs_notify_fifo_script",
+];
 
 /// Strip comments (`#`/`!` outside double quotes; `\#` `\!` are literal) and surrounding
 /// blanks. Returns the text and how many bytes were trimmed from the front.

@@ -448,6 +448,269 @@ fn name_of(st: &Stmt, d: &mut Diags) -> String {
     }
 }
 
+/// What keepalived 2.2.7 does with a keyword given without any value (and without a block).
+enum Bare {
+    /// Its handler reads the missing word: "missing a parameter", parse ends (exit 2).
+    Fatal,
+    /// Its handler reports this (class 5) and ignores the line. `{kw}` / `{owner}` are
+    /// replaced by the keyword and the owning block's name.
+    Error(&'static str),
+}
+
+/// Keywords whose bare form keepalived 2.2.7 handles specially, by block ("top", "global",
+/// "instance", "script", "auth", "process", "file", "sync"). Observed with `keepalived -t`.
+const BARE: &[(&str, &str, Bare)] = &[
+    ("top", "vrrp_script", Bare::Fatal),
+    ("top", "track_file", Bare::Fatal),
+    ("top", "vrrp_track_file", Bare::Fatal),
+    ("top", "vrrp_track_process", Bare::Fatal),
+    ("top", "virtual_server", Bare::Fatal),
+    ("top", "virtual_server_group", Bare::Fatal),
+    (
+        "top",
+        "instance",
+        Bare::Error("instance name missing - ignoring"),
+    ),
+    (
+        "top",
+        "net_namespace",
+        Bare::Error("net_namespace name missing - ignoring"),
+    ),
+    (
+        "top",
+        "track_group",
+        Bare::Error("track_group must have a name - skipping"),
+    ),
+    ("global", "bfd_process_name", Bare::Fatal),
+    ("global", "bfd_rlimit_rttime", Bare::Fatal),
+    ("global", "checker_process_name", Bare::Fatal),
+    ("global", "checker_rlimit_rttime", Bare::Fatal),
+    ("global", "config_save_dir", Bare::Fatal),
+    ("global", "nftables_priority", Bare::Fatal),
+    ("global", "process_name", Bare::Fatal),
+    ("global", "vrrp_process_name", Bare::Fatal),
+    ("global", "random_seed", Bare::Fatal),
+    ("global", "smtp_connect_timeout", Bare::Fatal),
+    ("global", "smtp_server", Bare::Fatal),
+    ("global", "vmac_prefix", Bare::Fatal),
+    ("global", "vmac_addr_prefix", Bare::Fatal),
+    (
+        "global",
+        "default_interface",
+        Bare::Error("default_interface requires interface name"),
+    ),
+    (
+        "global",
+        "notify_fifo_script",
+        Bare::Error("No {kw} specified"),
+    ),
+    (
+        "global",
+        "vrrp_notify_fifo_script",
+        Bare::Error("No {kw} specified"),
+    ),
+    (
+        "global",
+        "lvs_notify_fifo",
+        Bare::Error("No {kw} name specified"),
+    ),
+    (
+        "global",
+        "lvs_notify_fifo_script",
+        Bare::Error("No {kw} specified"),
+    ),
+    (
+        "global",
+        "vrrp_priority",
+        Bare::Error("No vrrp process priority specified"),
+    ),
+    (
+        "global",
+        "checker_priority",
+        Bare::Error("No checker process priority specified"),
+    ),
+    (
+        "global",
+        "bfd_priority",
+        Bare::Error("No bfd process priority specified"),
+    ),
+    (
+        "global",
+        "vrrp_rt_priority",
+        Bare::Error("No vrrp process real-time priority specified"),
+    ),
+    (
+        "global",
+        "checker_rt_priority",
+        Bare::Error("No checker process real-time priority specified"),
+    ),
+    (
+        "global",
+        "bfd_rt_priority",
+        Bare::Error("No bfd process real-time priority specified"),
+    ),
+    (
+        "global",
+        "vrrp_cpu_affinity",
+        Bare::Error("No vrrp cpu_id set specified"),
+    ),
+    (
+        "global",
+        "checker_cpu_affinity",
+        Bare::Error("No checker cpu_id set specified"),
+    ),
+    (
+        "global",
+        "bfd_cpu_affinity",
+        Bare::Error("No bfd cpu_id set specified"),
+    ),
+    (
+        "global",
+        "dbus_service_name",
+        Bare::Error("dbus_service_name missing - ignoring"),
+    ),
+    (
+        "global",
+        "lvs_sync_daemon",
+        Bare::Error("lvs_sync_daemon requires interface"),
+    ),
+    (
+        "global",
+        "lvs_timeouts",
+        Bare::Error("lvs_timeouts requires at least one option"),
+    ),
+    (
+        "global",
+        "min_auto_priority_delay",
+        Bare::Error("min_auto_priority_delay requires delay time"),
+    ),
+    (
+        "global",
+        "notification_email_from",
+        Bare::Error("emailfrom missing - ignoring"),
+    ),
+    (
+        "global",
+        "reload_time_file",
+        Bare::Error("reload_time_file invalid"),
+    ),
+    (
+        "global",
+        "startup_script",
+        Bare::Error("startup script missing"),
+    ),
+    (
+        "global",
+        "shutdown_script",
+        Bare::Error("shutdown script missing"),
+    ),
+    (
+        "global",
+        "startup_script_timeout",
+        Bare::Error("startup_script_timeout requires value"),
+    ),
+    (
+        "global",
+        "shutdown_script_timeout",
+        Bare::Error("shutdown_script_timeout requires value"),
+    ),
+    (
+        "global",
+        "snmp_socket",
+        Bare::Error("snmp socket name missing"),
+    ),
+    (
+        "global",
+        "tmp_config_directory",
+        Bare::Error("tmp_config_directory missing directory name"),
+    ),
+    (
+        "global",
+        "vrrp_garp_extra_if",
+        Bare::Error("{kw} specified without time - ignoring"),
+    ),
+    (
+        "global",
+        "vrrp_vmac_garp_intvl",
+        Bare::Error("{kw} specified without time - ignoring"),
+    ),
+    (
+        "global",
+        "vrrp_netlink_cmd_rcv_bufs",
+        Bare::Error("{kw} size missing"),
+    ),
+    (
+        "global",
+        "vrrp_netlink_monitor_rcv_bufs",
+        Bare::Error("{kw} size missing"),
+    ),
+    (
+        "global",
+        "vrrp_rx_bufs_multiplier",
+        Bare::Error("Invalid vrrp_rx_bufs_multiplier"),
+    ),
+    (
+        "global",
+        "vrrp_rx_bufs_policy",
+        Bare::Error("vrrp_rx_bufs_policy missing"),
+    ),
+    (
+        "global",
+        "json_version",
+        Bare::Error(
+            "Unknown keyword 'json_version' (keepalived 2.2.7 does not know it, and it needs a value)",
+        ),
+    ),
+    ("instance", "debug", Bare::Fatal),
+    ("instance", "vrf", Bare::Fatal),
+    ("instance", "lvs_sync_daemon_interface", Bare::Fatal),
+    (
+        "instance",
+        "garp_extra_if",
+        Bare::Error("({owner}): garp_extra_if specified without time - ignoring"),
+    ),
+    (
+        "instance",
+        "kernel_rx_buf_size",
+        Bare::Error("({owner}) invalid kernel_rx_buf_size specified"),
+    ),
+    ("script", "user", Bare::Fatal),
+    ("auth", "auth_type", Bare::Fatal),
+    ("process", "process", Bare::Fatal),
+    (
+        "process",
+        "weight",
+        Bare::Error("No weight specified for track process {owner} - ignoring"),
+    ),
+    (
+        "file",
+        "weight",
+        Bare::Error("No weight specified for track file {owner} - ignoring"),
+    ),
+];
+
+/// keepalived compat for a keyword given with no value at all (see `BARE`). Returns true
+/// when the statement was handled (reported) and must not be read further.
+fn bare(ctx: &str, st: &Stmt, owner: &str, d: &mut Diags) -> bool {
+    if !st.args.is_empty() {
+        return false;
+    }
+    let kw = st.kw.text.as_str();
+    let Some((_, _, what)) = BARE.iter().find(|(c, k, _)| *c == ctx && *k == kw) else {
+        return false;
+    };
+    match what {
+        Bare::Fatal => {
+            arg(st, 0, d);
+        }
+        Bare::Error(msg) => d.error(
+            Some(st.pos()),
+            msg.replace("{kw}", kw).replace("{owner}", owner),
+        ),
+    }
+    true
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /// Blocks of the LVS / BFD side, skipped whole.
@@ -476,6 +739,92 @@ const TOP_UNSUPPORTED: &[&str] = &[
     "track_bfd",
 ];
 
+/// The keywords that open a block, per block whose keywords we know ("" = top level).
+/// `None`: a block whose lines are data or skipped (lists, LVS): left alone.
+fn block_keywords(ctx: &str) -> Option<&'static [&'static str]> {
+    const TRACKS: [&str; 5] = [
+        "track_interface",
+        "track_script",
+        "track_file",
+        "track_process",
+        "track_bfd",
+    ];
+    match ctx {
+        "" => Some(&[
+            "global_defs",
+            "vrrp_script",
+            "vrrp_track_process",
+            "track_file",
+            "vrrp_track_file",
+            "vrrp_instance",
+            "vrrp_sync_group",
+            "static_ipaddress",
+            "static_routes",
+            "static_rules",
+            "garp_group",
+            "linkbeat_interfaces",
+            "interface_up_down_delays",
+            "track_group",
+            "virtual_server",
+            "virtual_server_group",
+            "bfd_instance",
+            "SSL",
+            "real_server",
+            "track_bfd",
+        ]),
+        "global_defs" => Some(&["notification_email"]),
+        "vrrp_instance" => Some(&[
+            TRACKS[0],
+            TRACKS[1],
+            TRACKS[2],
+            TRACKS[3],
+            TRACKS[4],
+            "authentication",
+            "virtual_ipaddress",
+            "virtual_ipaddress_excluded",
+            "virtual_routes",
+            "virtual_rules",
+            "unicast_peer",
+        ]),
+        "vrrp_sync_group" => Some(&[
+            TRACKS[0], TRACKS[1], TRACKS[2], TRACKS[3], TRACKS[4], "group",
+        ]),
+        "vrrp_script" | "vrrp_track_process" | "track_file" | "vrrp_track_file"
+        | "authentication" => Some(&[]),
+        _ => None,
+    }
+}
+
+/// keepalived compat: a keyword that takes no block but is followed by one gets "Unexpected
+/// '{' - ignoring", and the block's lines are read at the keyword's own level. Rewrites the
+/// tree that way (recursively, inside blocks whose keywords we know).
+fn stray_blocks(ctx: &str, b: &[Stmt], d: &mut Diags) -> Vec<Stmt> {
+    let Some(blocks) = block_keywords(ctx) else {
+        return b.to_vec();
+    };
+    let mut out = Vec::with_capacity(b.len());
+    for st in b {
+        let kw = st.kw.text.as_str();
+        match (&st.block, &st.open) {
+            (Some(inner), Some(open)) if !blocks.contains(&kw) => {
+                let mut head = st.clone();
+                head.block = None;
+                head.open = None;
+                out.push(head);
+                d.error(Some(open), "Unexpected '{' - ignoring");
+                out.extend(stray_blocks(ctx, inner, d));
+            }
+            (Some(inner), _) => {
+                let mut st = st.clone();
+                st.block = Some(stray_blocks(kw, inner, d));
+                out.push(st);
+            }
+            _ => out.push(st.clone()),
+        }
+    }
+    out
+}
+
 /// Turn the tree into the model, reporting what keepalived reports.
 pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
     let mut m = Model {
@@ -484,7 +833,8 @@ pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
     };
     let mut skipped: Vec<(String, Pos)> = Vec::new();
     let mut early: Vec<EarlyRef> = Vec::new();
-    top_level(tree, &mut m, &mut skipped, &mut early, d);
+    let tree = stray_blocks("", tree, d);
+    top_level(&tree, &mut m, &mut skipped, &mut early, d);
     // A name tracked before its definition: say where the definition is.
     for e in &early {
         let later = match e.kind {
@@ -614,6 +964,9 @@ fn top_level(
     d: &mut Diags,
 ) {
     for st in tree {
+        if bare("top", st, "", d) {
+            continue;
+        }
         match st.kw.text.as_str() {
             "global_defs" => {
                 let b = require_block(st, d);
@@ -790,6 +1143,9 @@ fn newer_than_227(st: &Stmt, d: &mut Diags) {
 fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
     for st in b {
         let kw = st.kw.text.as_str();
+        if st.block.is_none() && bare("global", st, "", d) {
+            continue;
+        }
         match kw {
             // keepalived compat: 2.2.7's global_defs does not know these (rc 5); say why.
             "instance" | "use_pid_dir" | "linkbeat_use_polling" => d.error(
@@ -1116,6 +1472,9 @@ fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
     let name = s.name.clone();
     for k in require_block(st, d) {
         let kw = k.kw.text.as_str();
+        if bare("script", k, &name, d) {
+            continue;
+        }
         match kw {
             "script" => {
                 // keepalived 2.2.7 compat: words after the command are ignored here (the
@@ -1245,6 +1604,9 @@ fn track_file(st: &Stmt, d: &mut Diags) -> TrackFile {
         init_file: None,
     };
     for k in require_block(st, d) {
+        if bare("file", k, &f.name, d) {
+            continue;
+        }
         match k.kw.text.as_str() {
             "file" => f.file = k.args.first().map(|t| t.text.clone()),
             "weight" => {
@@ -1291,6 +1653,9 @@ fn track_process(st: &Stmt, d: &mut Diags) -> TrackProcess {
     };
     for k in require_block(st, d) {
         let kw = k.kw.text.as_str();
+        if bare("process", k, &p.name, d) {
+            continue;
+        }
         match kw {
             "process" => {
                 p.process = k.args.first().map(|t| t.text.clone());
@@ -1519,6 +1884,14 @@ fn sync_group(st: &Stmt, d: &mut Diags) -> VrrpSyncGroup {
     let owner = g.name.clone();
     for k in require_block(st, d) {
         let kw = k.kw.text.as_str();
+        if matches!(kw, "notify_deleted" | "notify_master_rx_lower_pri") {
+            // keepalived 2.2.7 compat: instance-only notifies, unknown in a sync group.
+            d.error(
+                Some(k.pos()),
+                format!("Unknown keyword '{kw}' (only a vrrp_instance takes it, not a sync group)"),
+            );
+            continue;
+        }
         if notify_kw(kw, k, &mut g.notify, d) || track_kw(kw, k, &owner, &mut g.track, d) {
             continue;
         }
@@ -1531,7 +1904,11 @@ fn sync_group(st: &Stmt, d: &mut Diags) -> VrrpSyncGroup {
                 }
             }
             "sync_group_tracking_weight" => g.sync_group_tracking_weight = true,
-            "global_tracking" => {}
+            // keepalived compat: accepted, but reported as a config error.
+            "global_tracking" => d.error(
+                Some(k.pos()),
+                format!("({owner}) global_tracking is deprecated. Use track_interface/script/file on the sync group"),
+            ),
             "smtp_alert" => d.unsupported(Some(k.pos()), kw),
             _ => unknown(k, d, |_, _| {}),
         }
@@ -1664,6 +2041,9 @@ fn instance_body(
             }
         }
         v.keyword_pos.push((kw.to_string(), k.pos().clone()));
+        if bare("instance", k, name, d) {
+            continue;
+        }
         if notify_kw(kw, k, &mut v.notify, d) || track_kw(kw, k, name, &mut v.track, d) {
             continue;
         }
@@ -1749,7 +2129,12 @@ fn instance_body(
                      Please use global lvs_sync_daemon"
                 ),
             ),
-            "linkbeat_use_polling" | "debug" => d.note(
+            // keepalived compat: deprecated in an instance, reported as a config error.
+            "linkbeat_use_polling" => d.error(
+                Some(k.pos()),
+                format!("({name}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block"),
+            ),
+            "debug" => d.note(
                 Some(k.pos()),
                 format!("'{kw}' has no effect in rkeepalived"),
             ),
@@ -1823,6 +2208,9 @@ fn instance_body(
             "authentication" => {
                 v.auth_pos = Some(k.pos().clone());
                 for a in require_block(k, d) {
+                    if bare("auth", a, name, d) {
+                        continue;
+                    }
                     match a.kw.text.as_str() {
                         "auth_type" => match a.args.first().map(|t| t.text.as_str()) {
                             Some("PASS") => v.auth_type = Some(AuthType::Pass),
