@@ -126,6 +126,15 @@ fn differing_vip_lists_ka_master_rk_backup_accepts() {
     }
     let lab = interop_lab("vipd2");
     let ka = spawn(&lab, "n1", Impl::Ka, &Conf::v2(100));
+    // rkeepalived joins a running master: started together, a loaded machine can let its
+    // master-down timer (39 ms after keepalived's) fire before keepalived's first advert
+    // arrives, and its one advert would count as an address-list error at keepalived.
+    ka.handle
+        .wait_log(
+            "(VI_1) Entering MASTER STATE",
+            master_down(ADVERT, 100, false) * 3,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     let rk = spawn(&lab, "n2", Impl::Rk, &two_vips(90));
     let vip = vip_cidr(VIP4);
     let t = wait_master(
