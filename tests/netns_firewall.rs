@@ -107,6 +107,12 @@ fn strict_master_drops_vip_traffic_with_keepalived_s_exact_nftables_rules() {
         text, ka_rules,
         "rkeepalived's ruleset differs from keepalived's"
     );
+    // keepalived compat: IPv6 VIPs are added without duplicate address detection.
+    let v6 = lab.exec_ok("node1", &["ip", "-6", "addr", "show", "dev", "eth1"]);
+    assert!(
+        v6.contains("inet6 fd00:16::200/64 scope global nodad"),
+        "{v6}"
+    );
     // The client cannot reach the VIPs; the node's own address still answers.
     assert!(lab.has_addr("node1", "eth1", "10.16.200.200/16"));
     assert!(

@@ -246,7 +246,9 @@ impl AddrSpec {
             scope: vip.scope,
             label: vip.label.clone(),
             noprefixroute: vip.noprefixroute,
-            nodad: vip.nodad,
+            // keepalived compat: every IPv6 VIP is added with nodad, so a new MASTER can use
+            // it at once (no tentative period after a takeover).
+            nodad: vip.nodad || vip.addr.is_ipv6(),
             home: vip.home,
             mngtmpaddr: vip.mngtmpaddr,
             preferred_lft: vip.preferred_lft,
@@ -1472,6 +1474,14 @@ mod tests {
         assert_eq!(ev.addr, a.addr);
         assert_eq!(ev.label.as_deref(), Some("eth1:1"));
         assert_eq!(ev.flags, libc::IFA_F_NOPREFIXROUTE);
+    }
+
+    #[test]
+    fn ipv6_vips_are_always_nodad_ipv4_never() {
+        let v6 = VipSpec::new("fd00::200".parse().unwrap());
+        assert!(AddrSpec::from_vip("eth1", 3, &v6).nodad);
+        let v4 = VipSpec::new("10.0.0.1".parse().unwrap());
+        assert!(!AddrSpec::from_vip("eth1", 3, &v4).nodad);
     }
 
     #[test]
