@@ -57,6 +57,8 @@ struct RecvKey {
     ifname: String,
     family: IpFamily,
     mode: RecvMode,
+    /// `auth_type AH`: an IP protocol 51 socket instead of 112 (keepalived does the same).
+    ah: bool,
 }
 
 /// What the loop reacts to.
@@ -273,6 +275,7 @@ fn recv_key(i: &InstanceSpec) -> RecvKey {
         ifname: i.xmit_ifname().to_string(),
         family: family_of(i.family),
         mode,
+        ah: matches!(i.auth, crate::vrrp::spec::Auth::Ah(_)) && i.family == Family::V4,
     }
 }
 
@@ -492,6 +495,7 @@ impl<'a> Daemon<'a> {
                 IpFamily::V6 => Family::V6,
             };
             let ifname = key.ifname.clone();
+            let ipsec_ah = key.ah;
             match sock.recv() {
                 Ok(Some(r)) => self.dispatch(Event::Packet(RxPacket {
                     ifname,
@@ -500,6 +504,7 @@ impl<'a> Daemon<'a> {
                     dst: r.dst,
                     ttl: r.ttl,
                     payload: r.payload,
+                    ipsec_ah,
                 })),
                 Ok(None) => return,
                 Err(e) => {
@@ -722,6 +727,7 @@ impl<'a> Daemon<'a> {
                 ttl,
                 advert,
                 checksum,
+                ah,
             } => {
                 let bytes = wire::emit(&advert, &checksum);
                 let fam = IpFamily::of(&dst);
@@ -730,7 +736,16 @@ impl<'a> Daemon<'a> {
                 }
                 match self.send.get(&(ifname.clone(), fam)) {
                     Some(s) => {
-                        if let Err(e) = s.send(src, dst, ttl, &bytes) {
+                        let sent = match (ah, src, dst) {
+                            (Some(seal), IpAddr::V4(s4), IpAddr::V4(d4)) => {
+                                let dgram = crate::vrrp::ah::emit_ipv4(
+                                    s4, d4, ttl, seal.seq, &seal.key, &bytes,
+                                );
+                                s.send_ipv4_packet(d4, &dgram)
+                            }
+                            _ => s.send(src, dst, ttl, &bytes),
+                        };
+                        if let Err(e) = sent {
                             warn!("({instance}) cannot send advert: {e}");
                         }
                     }
@@ -1269,7 +1284,12 @@ impl<'a> Daemon<'a> {
             let Some(ifindex) = self.ifaces.by_name(&key.ifname).map(|i| i.ifindex) else {
                 continue;
             };
-            match RecvSocket::open(&key.ifname, ifindex, key.family, &key.mode) {
+            let opened = if key.ah {
+                RecvSocket::open_ah(&key.ifname, ifindex, &key.mode)
+            } else {
+                RecvSocket::open(&key.ifname, ifindex, key.family, &key.mode)
+            };
+            match opened {
                 Ok(sock) => {
                     let idx = match self.recv.iter().position(|s| s.is_none()) {
                         Some(i) => i,

@@ -1409,6 +1409,7 @@ fn corrupted_checksum_is_counted_and_ipv6_kernel_checksum_is_trusted() {
             dst: ipa(2),
             ttl: 255,
             payload,
+            ipsec_ah: false,
         })
     };
     lan.input(b, pkt(bytes));
@@ -1461,6 +1462,7 @@ fn corrupted_checksum_is_counted_and_ipv6_kernel_checksum_is_trusted() {
             dst: "ff02::12".parse().unwrap(),
             ttl: 255,
             payload: bytes,
+            ipsec_ah: false,
         }),
     );
     let i = lan.nodes[b].node.instance("VI_1").unwrap();
@@ -2172,4 +2174,149 @@ fn reload_removing_a_vmac_instance_deletes_its_vmac() {
             .iter()
             .any(|a| matches!(a, Action::CreateVmac { name, .. } if name == "vrrp.51"))
     );
+}
+
+fn ah_inst(prio: u8, key: &[u8; 8]) -> InstanceSpec {
+    let mut s = inst(prio);
+    s.auth = Auth::Ah(*key);
+    s
+}
+
+#[test]
+fn ipsec_ah_pair_elects_one_master_and_sends_increasing_sequence_numbers() {
+    let mut lan = Lan::new(46);
+    lan.use_wire = true;
+    let a = add(&mut lan, 1, ah_inst(100, b"secret12"));
+    let b = add(&mut lan, 2, ah_inst(90, b"secret12"));
+    lan.drive_for(secs(10));
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    assert_eq!(lan.state(b, "VI_1"), State::Backup);
+    let ib = lan.nodes[b].node.instance("VI_1").unwrap();
+    assert!(ib.stats.advert_rcvd >= 5, "{:?}", ib.stats);
+    assert_eq!(ib.stats.auth_failure, 0);
+    let seqs: Vec<u32> = lan
+        .actions_since(a, Instant::ZERO)
+        .iter()
+        .filter_map(|x| match x {
+            Action::SendAdvert { ah: Some(s), .. } => Some(s.seq),
+            _ => None,
+        })
+        .collect();
+    assert!(seqs.len() >= 6);
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    assert_eq!(seqs[0], 1);
+}
+
+#[test]
+fn ipsec_ah_wrong_key_is_rejected_and_counted_on_both_sides() {
+    let mut lan = Lan::new(47);
+    lan.use_wire = true;
+    let a = add(&mut lan, 1, ah_inst(100, b"secret12"));
+    let b = add(&mut lan, 2, ah_inst(90, b"secret13"));
+    lan.drive_for(secs(10));
+    assert_eq!(lan.state(a, "VI_1"), State::Master);
+    assert_eq!(lan.state(b, "VI_1"), State::Master);
+    for n in [a, b] {
+        let i = lan.nodes[n].node.instance("VI_1").unwrap();
+        assert!(i.stats.auth_failure >= 3, "{:?}", i.stats);
+        assert_eq!(i.stats.advert_rcvd, 0);
+    }
+}
+
+#[test]
+fn ipsec_ah_replayed_or_headerless_adverts_are_dropped() {
+    use rkeepalived::vrrp::RxPacket;
+    use rkeepalived::vrrp::ah;
+    use rkeepalived::vrrp::spec::Family;
+    use rkeepalived::vrrp::wire::{self, ChecksumCtx};
+    let mut lan = Lan::new(48);
+    lan.use_wire = true;
+    let b = add(&mut lan, 2, ah_inst(90, b"secret12"));
+    lan.drive_for(secs(1));
+    assert_eq!(lan.state(b, "VI_1"), State::Backup);
+    // A higher-priority master's advert, sealed with sequence number 7.
+    let adv = wire::Advert {
+        version: Version::V2,
+        vrid: 51,
+        priority: 100,
+        adver_int: Centis(100),
+        addrs: vec![vip()],
+        auth: wire::WireAuth::Ah,
+    };
+    let ctx = ChecksumCtx {
+        src: ipa(1),
+        dst: "224.0.0.18".parse().unwrap(),
+        v3_ipv4_pseudo_header: true,
+        kernel_checksum: false,
+    };
+    let vrrp = wire::emit(&adv, &ctx);
+    let sealed = |seq| {
+        ah::emit_ipv4(
+            ip(1),
+            "224.0.0.18".parse().unwrap(),
+            255,
+            seq,
+            b"secret12",
+            &vrrp,
+        )
+    };
+    let pkt = |payload: Vec<u8>, ipsec_ah| {
+        Input::Packet(RxPacket {
+            ifname: "eth0".into(),
+            family: Family::V4,
+            src: ipa(1),
+            dst: "224.0.0.18".parse().unwrap(),
+            ttl: 255,
+            payload,
+            ipsec_ah,
+        })
+    };
+    lan.input(b, pkt(sealed(7), true));
+    let st = |lan: &Lan| lan.nodes[b].node.instance("VI_1").unwrap().stats;
+    assert_eq!((st(&lan).advert_rcvd, st(&lan).auth_failure), (1, 0));
+    // The same packet again, and an older one: replays.
+    lan.input(b, pkt(sealed(7), true));
+    lan.input(b, pkt(sealed(3), true));
+    assert_eq!((st(&lan).advert_rcvd, st(&lan).auth_failure), (1, 2));
+    lan.input(b, pkt(sealed(8), true));
+    assert_eq!((st(&lan).advert_rcvd, st(&lan).auth_failure), (2, 2));
+    // The bare VRRP message (auth type AH, no header) must not pass.
+    lan.input(b, pkt(vrrp.clone(), false));
+    assert_eq!((st(&lan).advert_rcvd, st(&lan).auth_failure), (2, 3));
+    // A state change forgets the sequence numbers (a restarted master starts from 1 again).
+    lan.drive_for(secs(5));
+    assert_eq!(lan.state(b, "VI_1"), State::Master);
+    lan.input(b, pkt(sealed(1), true));
+    assert_eq!(lan.state(b, "VI_1"), State::Backup);
+}
+
+fn ah_seqs(lan: &Lan, n: usize) -> Vec<u32> {
+    lan.actions_since(n, Instant::ZERO)
+        .iter()
+        .filter_map(|x| match x {
+            Action::SendAdvert { ah: Some(s), .. } => Some(s.seq),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn ipsec_ah_sequence_starts_from_the_wall_clock_and_a_new_master_continues_the_group_s() {
+    let mut lan = Lan::new(49);
+    lan.use_wire = true;
+    let a = add(&mut lan, 1, ah_inst(100, b"secret12"));
+    let b = add(&mut lan, 2, ah_inst(90, b"secret12"));
+    // 2026-12-05 00:00:00 UTC: 4 numbers per second since 2020-01-01.
+    lan.nodes[a].node.set_epoch_offset(1_796_428_800_000_000);
+    lan.drive_for(secs(10));
+    let sa = ah_seqs(&lan, a);
+    let base = (1_796_428_800 - 1_577_836_800) * 4;
+    assert!(sa[0] > base && sa[0] <= base + 4 * 2, "{sa:?}");
+    // The backup, whose own clock says 1970, continues the master's sequence when it takes
+    // over (as keepalived does), so keepalived peers that saw the master's numbers accept it.
+    lan.crash(a);
+    lan.drive_for(secs(5));
+    assert_eq!(lan.state(b, "VI_1"), State::Master);
+    let sb = ah_seqs(&lan, b);
+    assert_eq!(sb[0], sa.last().unwrap() + 1, "{sb:?}");
 }

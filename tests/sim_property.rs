@@ -379,7 +379,7 @@ fn random_instance(rng: &mut Rng, k: usize) -> InstanceSpec {
     s.auth = match rng.below(3) {
         0 => Auth::None,
         1 => Auth::Pass(*b"pw\0\0\0\0\0\0"),
-        _ => Auth::Ah,
+        _ => Auth::Ah(*b"pw\0\0\0\0\0\0"),
     };
     for _ in 0..rng.below(3) {
         let mut v = VipSpec::new(random_addr(rng));
@@ -566,6 +566,7 @@ fn fuzz_node(seed: u64) {
                     dst: random_addr(&mut rng),
                     ttl: rng.below(256) as u8,
                     payload,
+                    ipsec_ah: rng.below(4) == 0,
                 })
             }
             7 if rng.below(20) == 0 => {

@@ -76,6 +76,7 @@ fuzz_target!(|data: &[u8]| {
                     },
                     ttl: c.get(2).copied().unwrap_or(255),
                     payload: c.get(3..).unwrap_or(&[]).to_vec(),
+                    ipsec_ah: false,
                 }),
             ),
             2 => node.handle(now, Input::Link(link(arg & 1 == 0))),

@@ -700,14 +700,19 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                     format!("({name}) VRRP version 3 does not support authentication. Ignoring."),
                 );
             } else {
+                // The password, zero padded to 8 bytes (the AH key too; none = zeros).
+                let mut key = [0u8; 8];
+                for (k, c) in i
+                    .auth_pass
+                    .iter()
+                    .flat_map(|p| p.bytes())
+                    .take(8)
+                    .enumerate()
+                {
+                    key[k] = c;
+                }
                 match (&i.auth_type, &i.auth_pass) {
-                    (Some(AuthType::Pass), Some(p)) => {
-                        let mut b = [0u8; 8];
-                        for (k, c) in p.bytes().take(8).enumerate() {
-                            b[k] = c;
-                        }
-                        s.auth = Auth::Pass(b);
-                    }
+                    (Some(AuthType::Pass), Some(_)) => s.auth = Auth::Pass(key),
                     (Some(AuthType::Ah), _) if s.initial_master && !owner => {
                         // keepalived compat: the initial MASTER state is what gets cleared.
                         d.error(
@@ -715,9 +720,9 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                             format!("({name}) Initial state master is incompatible with AH authentication - clearing"),
                         );
                         s.initial_master = false;
-                        s.auth = Auth::Ah;
+                        s.auth = Auth::Ah(key);
                     }
-                    (Some(AuthType::Ah), _) => s.auth = Auth::Ah,
+                    (Some(AuthType::Ah), _) => s.auth = Auth::Ah(key),
                     (Some(AuthType::Pass), None) => d.error(
                         Some(ap),
                         format!(
@@ -1008,16 +1013,6 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             d.note(
                 ipos,
                 format!("({name}) not started: it has no valid virtual_router_id or interface"),
-            );
-            continue;
-        }
-        // IPsec-AH (RFC 2402 header, IP protocol 51) is not implemented: sending auth type 2
-        // in a plain advert would look right but no AH peer would accept it. Say so and do
-        // not run the instance rather than run it wrongly.
-        if s.auth == Auth::Ah {
-            d.warning(
-                ipos,
-                format!("({name}) auth_type AH is not supported by rkeepalived; this instance is not started"),
             );
             continue;
         }

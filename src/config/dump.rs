@@ -173,7 +173,7 @@ pub fn dump(spec: &NodeSpec) -> String {
         let auth = match i.auth {
             Auth::None => "none",
             Auth::Pass(_) => "PASS ********",
-            Auth::Ah => "AH",
+            Auth::Ah(_) => "AH",
         };
         let _ = writeln!(o, "    authentication {auth}");
         for v in &i.vips {

@@ -2214,10 +2214,7 @@ fn instance_body(
                     match a.kw.text.as_str() {
                         "auth_type" => match a.args.first().map(|t| t.text.as_str()) {
                             Some("PASS") => v.auth_type = Some(AuthType::Pass),
-                            Some("AH") => {
-                                v.auth_type = Some(AuthType::Ah);
-                                d.unsupported(Some(a.pos()), "auth_type AH");
-                            }
+                            Some("AH") => v.auth_type = Some(AuthType::Ah),
                             _ => d.error(
                                 Some(a.pos()),
                                 format!("({name}) unknown authentication type '{}'", args_text(a)),

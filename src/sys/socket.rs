@@ -83,7 +83,7 @@ pub struct Received {
     pub payload: Vec<u8>,
 }
 
-fn raw_socket(family: IpFamily, ifname: &str) -> Result<OwnedFd, SysError> {
+fn raw_socket(family: IpFamily, ifname: &str, proto: libc::c_int) -> Result<OwnedFd, SysError> {
     let domain = match family {
         IpFamily::V4 => libc::AF_INET,
         IpFamily::V6 => libc::AF_INET6,
@@ -93,12 +93,16 @@ fn raw_socket(family: IpFamily, ifname: &str) -> Result<OwnedFd, SysError> {
         libc::socket(
             domain,
             libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            IPPROTO_VRRP,
+            proto,
         )
     };
     if raw < 0 {
         return Err(SysError::new(
-            "socket(SOCK_RAW, IPPROTO_VRRP)",
+            if proto == IPPROTO_VRRP {
+                "socket(SOCK_RAW, IPPROTO_VRRP)"
+            } else {
+                "socket(SOCK_RAW, IPPROTO_AH)"
+            },
             ifname,
             Errno::last(),
         ));
@@ -159,6 +163,8 @@ fn sockaddr_v6(addr: Ipv6Addr, ifindex: u32) -> SockaddrIn6 {
 pub struct RecvSocket {
     fd: OwnedFd,
     family: IpFamily,
+    /// IPPROTO_VRRP, or IPPROTO_AH for `auth_type AH` (IPv4 only).
+    proto: libc::c_int,
     ifname: String,
     ifindex: u32,
     buf: Vec<u8>,
@@ -172,8 +178,24 @@ impl RecvSocket {
         family: IpFamily,
         mode: &RecvMode,
     ) -> Result<Self, SysError> {
+        Self::open_proto(ifname, ifindex, family, mode, IPPROTO_VRRP)
+    }
+
+    /// An IPv4 receive socket for IPsec-AH adverts (IP protocol 51, `auth_type AH`): each
+    /// [`Received::payload`] is then the whole datagram, IP header included, for the ICV check.
+    pub fn open_ah(ifname: &str, ifindex: u32, mode: &RecvMode) -> Result<Self, SysError> {
+        Self::open_proto(ifname, ifindex, IpFamily::V4, mode, libc::IPPROTO_AH)
+    }
+
+    fn open_proto(
+        ifname: &str,
+        ifindex: u32,
+        family: IpFamily,
+        mode: &RecvMode,
+        proto: libc::c_int,
+    ) -> Result<Self, SysError> {
         let obj = |what: &dyn std::fmt::Display| format!("{ifname} ({what})");
-        let fd = raw_socket(family, ifname)?;
+        let fd = raw_socket(family, ifname, proto)?;
         bind_to_device(&fd, ifname)?;
         let zero: libc::c_int = 0;
         let one: libc::c_int = 1;
@@ -298,6 +320,7 @@ impl RecvSocket {
         Ok(RecvSocket {
             fd,
             family,
+            proto,
             ifname: ifname.to_string(),
             ifindex,
             buf: vec![0; RECV_BUF],
@@ -339,13 +362,18 @@ impl RecvSocket {
     #[allow(clippy::option_option)]
     fn recv_v4(&mut self) -> nix::Result<Option<Option<Received>>> {
         let n = socket::recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::empty())?;
-        Ok(Some(parse_ipv4(&self.buf[..n]).map(
+        let pkt = &self.buf[..n];
+        Ok(Some(parse_ipv4_proto(pkt, self.proto).map(
             |(src, dst, ttl, payload)| Received {
                 src: IpAddr::V4(src),
                 dst: IpAddr::V4(dst),
                 ttl,
                 ifindex: self.ifindex,
-                payload: payload.to_vec(),
+                payload: if self.proto == IPPROTO_VRRP {
+                    payload.to_vec()
+                } else {
+                    pkt.to_vec()
+                },
             },
         )))
     }
@@ -397,12 +425,16 @@ impl RecvSocket {
 /// Read source, destination, TTL and payload out of a received IPv4 packet; `None` if the
 /// header is malformed or the protocol is not VRRP.
 pub fn parse_ipv4(pkt: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, u8, &[u8])> {
+    parse_ipv4_proto(pkt, IPPROTO_VRRP)
+}
+
+fn parse_ipv4_proto(pkt: &[u8], proto: libc::c_int) -> Option<(Ipv4Addr, Ipv4Addr, u8, &[u8])> {
     if pkt.len() < 20 || pkt[0] >> 4 != 4 {
         return None;
     }
     let ihl = usize::from(pkt[0] & 0x0f) * 4;
     let total = usize::from(u16::from_be_bytes([pkt[2], pkt[3]]));
-    if ihl < 20 || total < ihl || pkt.len() < ihl || i32::from(pkt[9]) != IPPROTO_VRRP {
+    if ihl < 20 || total < ihl || pkt.len() < ihl || i32::from(pkt[9]) != proto {
         return None;
     }
     let end = total.min(pkt.len());
@@ -455,7 +487,7 @@ pub struct SendSocket {
 
 impl SendSocket {
     pub fn open(ifname: &str, ifindex: u32, family: IpFamily) -> Result<Self, SysError> {
-        let fd = raw_socket(family, ifname)?;
+        let fd = raw_socket(family, ifname, IPPROTO_VRRP)?;
         bind_to_device(&fd, ifname)?;
         // keepalived compat: a send socket must not queue every VRRP packet it also "hears":
         // a one-instruction BPF program returning 0 drops all input, plus the smallest buffer.

@@ -34,6 +34,8 @@ pub enum Action {
         ttl: u8,
         advert: Advert,
         checksum: ChecksumCtx,
+        /// `auth_type AH`: send inside an IPsec AH datagram ([`super::ah::emit_ipv4`]).
+        ah: Option<AhSeal>,
     },
     /// Add a VIP (`ifname` is the instance's interface; the VIP's `dev` wins), or a
     /// `static_ipaddress` at start (`instance` is then [`super::node::STATIC_OWNER`] and
@@ -88,6 +90,14 @@ pub enum Action {
     /// Delete the VMAC `name` (its instance was removed by a reload, or shutdown without
     /// `--dont-release-vrrp`).
     DeleteVmac { instance: String, name: String },
+}
+
+/// What the daemon needs to wrap an advert in an IPsec Authentication Header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AhSeal {
+    /// The instance's AH sequence number for this packet (from 1).
+    pub seq: u32,
+    pub key: [u8; 8],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

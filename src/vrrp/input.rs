@@ -41,7 +41,10 @@ pub struct RxPacket {
     pub dst: IpAddr,
     /// IPv4 TTL / IPv6 hop limit.
     pub ttl: u8,
+    /// The VRRP message; with `ipsec_ah`, the whole IPv4 datagram (header, AH, VRRP).
     pub payload: Vec<u8>,
+    /// Received on an IP protocol 51 (AH) socket, for `auth_type AH` instances.
+    pub ipsec_ah: bool,
 }
 
 /// The state of one interface.

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use log::{info, warn};
 
-use super::action::{Action, Notification, NotifyKind, NotifyState};
+use super::action::{Action, AhSeal, Notification, NotifyKind, NotifyState};
 use super::spec::{Auth, Family, InstanceSpec, OldUnicastChecksum, Version, VipSpec};
 use super::stats::Stats;
 use super::timer::{Timer, TimerTable};
@@ -80,6 +80,11 @@ pub struct Instance {
     rogue: Option<(IpAddr, Instant)>,
     /// We stepped down to 254 because of a rogue owner.
     pub owner_demoted: bool,
+    /// `auth_type AH`: the group's sequence number as we know it (the last one we sent or
+    /// accepted; keepalived compat: a new master continues the sequence), and the highest one
+    /// accepted from each sender since our last state change (replay protection).
+    ah_seq_out: u32,
+    ah_seq_in: Vec<(IpAddr, u32)>,
 }
 
 fn vip_dev<'a>(spec: &'a InstanceSpec, vip: &'a VipSpec) -> &'a str {
@@ -129,6 +134,8 @@ impl Instance {
             held_by_scripts: false,
             rogue: None,
             owner_demoted: false,
+            ah_seq_out: 0,
+            ah_seq_in: Vec::new(),
         }
     }
 
@@ -175,6 +182,9 @@ impl Instance {
     }
 
     fn set_state(&mut self, now: Instant, s: State) {
+        // A restarted peer starts its AH sequence numbers again; each of our transitions
+        // forgets the old ones (keepalived behaves alike).
+        self.ah_seq_in.clear();
         self.state = s;
         self.last_transition = now;
         self.logged = 0;
@@ -251,7 +261,7 @@ impl Instance {
             auth: match (self.spec.version, self.spec.auth) {
                 (Version::V3, _) | (_, Auth::None) => WireAuth::None,
                 (Version::V2, Auth::Pass(p)) => WireAuth::Pass(p),
-                (Version::V2, Auth::Ah) => WireAuth::Ah,
+                (Version::V2, Auth::Ah(_)) => WireAuth::Ah,
             },
             addrs: self.spec.vips.iter().map(|v| v.addr).collect(),
         }
@@ -264,7 +274,9 @@ impl Instance {
         };
         let advert = self.build_advert(priority);
         if self.spec.is_unicast() {
-            for p in &self.spec.unicast_peers {
+            for k in 0..self.spec.unicast_peers.len() {
+                let p = self.spec.unicast_peers[k];
+                let ah = self.next_ah_seal();
                 out.push_back(Action::SendAdvert {
                     instance: self.spec.name.clone(),
                     ifname: self.spec.xmit_ifname().to_string(),
@@ -273,9 +285,11 @@ impl Instance {
                     ttl: self.spec.unicast_ttl,
                     advert: advert.clone(),
                     checksum: self.checksum_ctx(src, p.addr),
+                    ah,
                 });
             }
         } else {
+            let ah = self.next_ah_seal();
             out.push_back(Action::SendAdvert {
                 instance: self.spec.name.clone(),
                 ifname: self.spec.xmit_ifname().to_string(),
@@ -285,6 +299,7 @@ impl Instance {
                 ttl: 255,
                 advert,
                 checksum: self.checksum_ctx(src, self.spec.mcast_dst),
+                ah,
             });
         }
         self.stats.advert_sent += 1;
@@ -292,6 +307,35 @@ impl Instance {
             self.stats.pri_zero_sent += 1;
             info!("({}) sent 0 priority", self.spec.name);
         }
+    }
+
+    /// The AH seal of the next packet (`auth_type AH` only): one sequence number per packet.
+    fn next_ah_seal(&mut self) -> Option<AhSeal> {
+        let Auth::Ah(key) = self.spec.auth else {
+            return None;
+        };
+        self.ah_seq_out = self.ah_seq_out.wrapping_add(1);
+        Some(AhSeal {
+            seq: self.ah_seq_out,
+            key,
+        })
+    }
+
+    /// AH replay protection: accept `seq` from `src` only above the last one accepted from it
+    /// since our last state change.
+    pub(crate) fn ah_accept_seq(&mut self, src: IpAddr, seq: u32) -> bool {
+        match self.ah_seq_in.iter_mut().find(|(a, _)| *a == src) {
+            Some((_, last)) if seq <= *last => return false,
+            Some((_, last)) => *last = seq,
+            None => self.ah_seq_in.push((src, seq)),
+        }
+        self.ah_seq_out = self.ah_seq_out.max(seq);
+        true
+    }
+
+    /// The first AH sequence number is above `base` (see `Node::ah_seq_base`).
+    pub(crate) fn seed_ah_seq(&mut self, base: u32) {
+        self.ah_seq_out = self.ah_seq_out.max(base);
     }
 
     fn garp_block(&self, repeat: u32, out: &mut VecDeque<Action>) {
@@ -663,7 +707,7 @@ impl Instance {
         if self.spec.version == Version::V2 {
             // RFC 3768 §7.1: authentication.
             let bad = match (self.spec.auth, adv.auth) {
-                (Auth::None, WireAuth::None) | (Auth::Ah, WireAuth::Ah) => None,
+                (Auth::None, WireAuth::None) | (Auth::Ah(_), WireAuth::Ah) => None,
                 (Auth::Pass(mine), WireAuth::Pass(theirs)) => {
                     // 8-byte comparison without early exit.
                     let diff = mine
@@ -690,7 +734,7 @@ impl Instance {
                         let ours = match self.spec.auth {
                             Auth::None => 0,
                             Auth::Pass(_) => 1,
-                            Auth::Ah => 2,
+                            Auth::Ah(_) => 2,
                         };
                         warn!("({name}) received a {wire_n} auth, expecting {ours}! (from {src})");
                     } else {

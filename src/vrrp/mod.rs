@@ -1,6 +1,7 @@
 //! The VRRP protocol core: pure, sans-IO.
 
 pub mod action;
+pub mod ah;
 pub mod arp;
 pub mod input;
 pub mod instance;

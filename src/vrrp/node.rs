@@ -35,6 +35,7 @@ use std::net::IpAddr;
 use log::{debug, info, warn};
 
 use super::action::{Action, Notification, NotifyKind, NotifyState};
+use super::ah;
 use super::input::{Input, RxPacket, TrackerUpdate};
 use super::instance::{Instance, RxOutcome, block_action};
 use super::spec::{
@@ -333,6 +334,20 @@ impl Node {
     /// Dumps show wall-clock times: `epoch_us = instant_us + offset`.
     pub fn set_epoch_offset(&mut self, offset_us: i64) {
         self.epoch_offset_us = offset_us;
+        let base = self.ah_seq_base(self.last_now);
+        for inst in &mut self.instances {
+            inst.seed_ah_seq(base);
+        }
+    }
+
+    /// Where an instance's AH sequence numbers start: 4 per second of wall-clock time since
+    /// 2020, so a restarted node continues above every number it sent before (at most one
+    /// advert a second in VRRPv2) and keepalived peers, which drop numbers not above the last
+    /// one they saw, accept it at once. keepalived itself starts from 1 after a restart.
+    fn ah_seq_base(&self, now: Instant) -> u32 {
+        const Y2020: i64 = 1_577_836_800;
+        let epoch_s = (now.as_micros() as i64).saturating_add(self.epoch_offset_us) / 1_000_000;
+        u32::try_from(epoch_s.saturating_sub(Y2020).max(0).saturating_mul(4)).unwrap_or(u32::MAX)
     }
 
     pub fn handle(&mut self, now: Instant, input: Input) {
@@ -663,8 +678,10 @@ impl Node {
         }
     }
 
-    fn handle_packet(&mut self, now: Instant, p: RxPacket) {
-        let Some(&vrid) = p.payload.get(1) else {
+    fn handle_packet(&mut self, now: Instant, mut p: RxPacket) {
+        // With AH, the VRRP message follows the IPv4 and AH headers.
+        let vrrp_at = if p.ipsec_ah { 20 + ah::AH_LEN } else { 0 };
+        let Some(&vrid) = p.payload.get(vrrp_at + 1) else {
             debug!("VRRP packet too short on {}", p.ifname);
             return;
         };
@@ -675,10 +692,47 @@ impl Node {
             );
             return;
         };
-        let inst = &self.instances[idx];
+        let inst = &mut self.instances[idx];
         if matches!(inst.state, State::Init | State::Fault) {
             return;
         }
+        match (inst.spec.auth, p.ipsec_ah) {
+            (Auth::Ah(key), true) => match ah::verify_ipv4(&p.payload, &key) {
+                Ok(rx) if inst.ah_accept_seq(p.src, rx.seq) => p.payload = rx.vrrp.to_vec(),
+                Ok(rx) => {
+                    inst.stats.auth_failure += 1;
+                    warn!(
+                        "({}) IPSEC-AH: sequence number {} from {} already seen, dropped",
+                        inst.spec.name, rx.seq, p.src
+                    );
+                    return;
+                }
+                Err(e) => {
+                    inst.stats.auth_failure += 1;
+                    warn!("({}) {e} from {}", inst.spec.name, p.src);
+                    return;
+                }
+            },
+            (Auth::Ah(_), false) => {
+                // An advert claiming AH without the header would bypass the ICV check.
+                inst.stats.auth_failure += 1;
+                warn!(
+                    "({}) advert without IPSEC-AH header from {}",
+                    inst.spec.name, p.src
+                );
+                return;
+            }
+            (_, true) => {
+                inst.stats.authtype_mismatch += 1;
+                warn!(
+                    "({}) IPSEC-AH advert from {} but the instance does not use AH",
+                    inst.spec.name, p.src
+                );
+                return;
+            }
+            _ => {}
+        }
+        let inst = &self.instances[idx];
         let unicast = inst.spec.is_unicast();
         // The pseudo-header destination: the packet's own destination, or the multicast group
         // once the instance uses the pre-1.3.6 unicast checksum (configured or detected).
@@ -970,7 +1024,11 @@ impl Node {
                     self.reconfigure(now, &mut inst, s.clone(), npc);
                     next.push(inst);
                 }
-                None => next.push(Instance::new(s.clone(), now, npc)),
+                None => {
+                    let mut inst = Instance::new(s.clone(), now, npc);
+                    inst.seed_ah_seq(self.ah_seq_base(now));
+                    next.push(inst);
+                }
             }
         }
         // Removed instances (§2.1 step 5).
@@ -1329,7 +1387,7 @@ impl Node {
                         json_str(&password(&p))
                     );
                 }
-                Auth::Ah => o.push_str(",\"auth_type\":2"),
+                Auth::Ah(_) => o.push_str(",\"auth_type\":2"),
             }
             o.push_str("},\"stats\":");
             i.stats.write_json(&mut o);
@@ -1480,7 +1538,7 @@ impl Node {
                     let _ = writeln!(o, "   Authentication type = SIMPLE_PASSWORD");
                     let _ = writeln!(o, "   Password = {}", password(&p));
                 }
-                Auth::Ah => {
+                Auth::Ah(_) => {
                     let _ = writeln!(o, "   Authentication type = IPSEC_AH");
                 }
             }

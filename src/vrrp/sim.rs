@@ -19,7 +19,7 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use super::action::{Action, NotifyKind, NotifyState};
+use super::action::{Action, AhSeal, NotifyKind, NotifyState};
 use super::input::{Input, LinkState, RxPacket};
 use super::node::Node;
 use super::spec::{Family, NodeSpec};
@@ -100,6 +100,7 @@ struct InFlight {
     ttl: u8,
     advert: Advert,
     checksum: ChecksumCtx,
+    ah: Option<AhSeal>,
 }
 
 /// The simulated LAN.
@@ -220,8 +221,9 @@ impl Lan {
                     ttl,
                     advert,
                     checksum,
+                    ah,
                     ..
-                } => self.transmit(i, ifname, *src, *dst, *ttl, advert, *checksum),
+                } => self.transmit(i, ifname, *src, *dst, *ttl, advert, *checksum, *ah),
                 Action::AddVip { ifname, vip, .. } => {
                     self.nodes[i].vips.insert((ifname.clone(), vip.addr));
                 }
@@ -283,6 +285,7 @@ impl Lan {
         ttl: u8,
         advert: &Advert,
         checksum: ChecksumCtx,
+        ah: Option<AhSeal>,
     ) {
         let Some(seg) = self.nodes[from]
             .ifs
@@ -338,6 +341,7 @@ impl Lan {
                 ttl,
                 advert: advert.clone(),
                 checksum,
+                ah,
             });
         }
     }
@@ -401,7 +405,12 @@ impl Lan {
         }
         let now = self.now;
         if self.use_wire {
-            let payload = wire::emit(&p.advert, &p.checksum);
+            let mut payload = wire::emit(&p.advert, &p.checksum);
+            let mut ipsec_ah = false;
+            if let (Some(seal), IpAddr::V4(s), IpAddr::V4(d)) = (p.ah, p.src, p.dst) {
+                payload = super::ah::emit_ipv4(s, d, p.ttl, seal.seq, &seal.key, &payload);
+                ipsec_ah = true;
+            }
             self.nodes[i].node.handle(
                 now,
                 Input::Packet(RxPacket {
@@ -411,6 +420,7 @@ impl Lan {
                     dst: p.dst,
                     ttl: p.ttl,
                     payload,
+                    ipsec_ah,
                 }),
             );
         } else {

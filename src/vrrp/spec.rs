@@ -103,8 +103,9 @@ pub enum Auth {
     None,
     /// `auth_type PASS`: the password, NUL-padded to 8 bytes (keepalived truncates at 8).
     Pass([u8; 8]),
-    /// `auth_type AH`: accepted by the parser; the daemon refuses to run it (not supported).
-    Ah,
+    /// `auth_type AH` (VRRPv2 over IPv4): an IPsec Authentication Header keyed with
+    /// `auth_pass`, zero padded to 8 bytes (see [`super::ah`]).
+    Ah([u8; 8]),
 }
 
 /// How a VRRPv3-over-IPv4 checksum is computed (keepalived compat: pseudo-header by default).
