@@ -728,6 +728,7 @@ impl<'a> Daemon<'a> {
                 advert,
                 checksum,
                 ah,
+                ip_id,
             } => {
                 let bytes = wire::emit(&advert, &checksum);
                 let fam = IpFamily::of(&dst);
@@ -743,7 +744,7 @@ impl<'a> Daemon<'a> {
                                 );
                                 s.send_ipv4_packet(d4, &dgram)
                             }
-                            _ => s.send(src, dst, ttl, &bytes),
+                            _ => s.send(src, dst, ttl, ip_id, &bytes),
                         };
                         if let Err(e) = sent {
                             warn!("({instance}) cannot send advert: {e}");

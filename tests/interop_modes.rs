@@ -157,6 +157,13 @@ fn run_story(m: Mode) -> (common::netns::Lab, common::netns::Capture, String) {
         ours, theirs,
         "rkeepalived's VIP announcements differ from n2's"
     );
+    // IPv4 identification: each instance numbers its adverts from 1, on both sides.
+    if m.rk.family == Fam::V4 {
+        for (who, mac) in [("rkeepalived", &rk_mac), (m.n2.name(), &ka_mac)] {
+            let ids = ipv4_ids(&mut cap, mac);
+            assert!(ids_count_from_one(&ids), "{who}'s IPv4 ids: {ids:?}");
+        }
+    }
     // Hop limit: ours is always 255 (checked above); keepalived 2.2.7 leaves IPv6 unicast
     // adverts at the kernel default 64 (docs/interop.md). Unicast receivers do not check it.
     let theirs = hop_limits(&mut cap, &ka_mac);

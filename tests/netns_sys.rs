@@ -149,7 +149,7 @@ fn send_until_received(
 ) -> rkeepalived::sys::socket::Received {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
-        tx.send(src, dst, 255, payload).expect("send");
+        tx.send(src, dst, 255, 1, payload).expect("send");
         if readable(&*rx, 200)
             && let Some(p) = rx.recv().expect("recv")
         {
@@ -945,8 +945,9 @@ vrrp_instance VI_6 {
         // Higher priority adverts every second for 6 s: keepalived must count them and stay
         // BACKUP (its master-down interval is ~3.6 s).
         for _ in 0..6 {
-            tx4.send("10.9.0.1".parse().unwrap(), g4, 255, &a4).unwrap();
-            tx6.send(IpAddr::V6(ll), g6, 255, &a6).unwrap();
+            tx4.send("10.9.0.1".parse().unwrap(), g4, 255, 1, &a4)
+                .unwrap();
+            tx6.send(IpAddr::V6(ll), g6, 255, 1, &a6).unwrap();
             std::thread::sleep(Duration::from_secs(1));
         }
         let r4 = ka.adverts_received("VI_4");
@@ -1032,7 +1033,7 @@ fn advert_throughput_numbers() {
     let start = Instant::now();
     let mut received = 0;
     for i in 0..N {
-        tx.send(src, group, 255, &advert(9)).unwrap();
+        tx.send(src, group, 255, 1, &advert(9)).unwrap();
         if i % 64 == 63 {
             while rx.recv().unwrap().is_some() {
                 received += 1;

@@ -443,15 +443,22 @@ fn parse_ipv4_proto(pkt: &[u8], proto: libc::c_int) -> Option<(Ipv4Addr, Ipv4Add
     Some((src, dst, pkt[8], &pkt[ihl..end]))
 }
 
-/// The 20-byte IPv4 header keepalived puts in front of an advert: TOS 0xC0, id 0, no
-/// fragmentation flags, protocol 112, header checksum filled in.
-pub fn build_ipv4_header(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, payload_len: usize) -> [u8; 20] {
+/// The 20-byte IPv4 header keepalived puts in front of an advert: TOS 0xC0, the instance's
+/// advert number as id, no fragmentation flags, protocol 112, header checksum filled in.
+pub fn build_ipv4_header(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ttl: u8,
+    id: u16,
+    payload_len: usize,
+) -> [u8; 20] {
     let total = (20 + payload_len).min(usize::from(u16::MAX)) as u16;
     let mut h = [0u8; 20];
     h[0] = 0x45; // version 4, IHL 5 words
     h[1] = TOS_INTERNET_CONTROL;
     h[2..4].copy_from_slice(&total.to_be_bytes());
-    // id 0, flags/fragment offset 0 (keepalived compat: no DF)
+    h[4..6].copy_from_slice(&id.to_be_bytes());
+    // flags/fragment offset 0 (keepalived compat: no DF)
     h[8] = ttl;
     h[9] = IPPROTO_VRRP as u8;
     h[12..16].copy_from_slice(&src.octets());
@@ -605,11 +612,18 @@ impl SendSocket {
     /// hop limit `ttl`. IPv4: the IP header is built here. IPv6: `src` is selected with
     /// IPV6_PKTINFO and the kernel fills in the VRRP checksum. EAGAIN (full queue) is returned
     /// as an error: a dropped advert is logged, never retried late.
-    pub fn send(&self, src: IpAddr, dst: IpAddr, ttl: u8, payload: &[u8]) -> Result<(), SysError> {
+    pub fn send(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        ip_id: u16,
+        payload: &[u8],
+    ) -> Result<(), SysError> {
         let obj = || format!("{} ({src} -> {dst})", self.ifname);
         match (src, dst, self.family) {
             (IpAddr::V4(s), IpAddr::V4(d), IpFamily::V4) => {
-                let hdr = build_ipv4_header(s, d, ttl, payload.len());
+                let hdr = build_ipv4_header(s, d, ttl, ip_id, payload.len());
                 let iov = [IoSlice::new(&hdr), IoSlice::new(payload)];
                 let to = SockaddrIn::from(SocketAddrV4::new(d, 0));
                 socket::sendmsg(self.fd.as_raw_fd(), &iov, &[], MsgFlags::empty(), Some(&to))
@@ -679,14 +693,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ipv4_header_equals_keepalived_s_first_advert() {
+        // tests/vectors/v2_ipv4_mcast_pass.hex, frame 1: id 1, TOS 0xc0, no DF, TTL 255.
+        let h = build_ipv4_header(
+            Ipv4Addr::new(10, 99, 0, 1),
+            Ipv4Addr::new(224, 0, 0, 18),
+            255,
+            1,
+            20,
+        );
+        let want = [
+            0x45, 0xc0, 0x00, 0x28, 0x00, 0x01, 0x00, 0x00, 0xff, 0x70, 0xd0, 0x2e, 0x0a, 0x63,
+            0x00, 0x01, 0xe0, 0x00, 0x00, 0x12,
+        ];
+        assert_eq!(h, want);
+    }
+
+    #[test]
     fn ipv4_header_is_keepalived_shaped_and_parses_back() {
         let src = Ipv4Addr::new(10, 0, 0, 1);
         let dst = Ipv4Addr::new(224, 0, 0, 18);
-        let h = build_ipv4_header(src, dst, 255, 20);
+        let h = build_ipv4_header(src, dst, 255, 1, 20);
         assert_eq!(h[0], 0x45);
         assert_eq!(h[1], 0xc0);
         assert_eq!(u16::from_be_bytes([h[2], h[3]]), 40);
-        assert_eq!(&h[4..8], &[0, 0, 0, 0]);
+        assert_eq!(&h[4..8], &[0, 1, 0, 0], "id 1, no DF, no fragment offset");
         assert_eq!(h[8], 255);
         assert_eq!(h[9], 112);
         assert_eq!(internet_checksum(&h), 0, "header checksum verifies");
@@ -702,7 +733,7 @@ mod tests {
     fn malformed_ipv4_is_rejected_not_panicking() {
         assert!(parse_ipv4(&[]).is_none());
         assert!(parse_ipv4(&[0x45; 19]).is_none());
-        let mut h = build_ipv4_header(Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST, 1, 0).to_vec();
+        let mut h = build_ipv4_header(Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST, 1, 0, 0).to_vec();
         h[0] = 0x4f; // IHL 60 > packet length
         assert!(parse_ipv4(&h).is_none());
         h[0] = 0x44; // IHL 16 < 20

@@ -36,6 +36,8 @@ pub enum Action {
         checksum: ChecksumCtx,
         /// `auth_type AH`: send inside an IPsec AH datagram ([`super::ah::emit_ipv4`]).
         ah: Option<AhSeal>,
+        /// IPv4 identification: keepalived numbers each instance's adverts 1, 2, 3, ...
+        ip_id: u16,
     },
     /// Add a VIP (`ifname` is the instance's interface; the VIP's `dev` wins), or a
     /// `static_ipaddress` at start (`instance` is then [`super::node::STATIC_OWNER`] and

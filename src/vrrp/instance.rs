@@ -85,6 +85,8 @@ pub struct Instance {
     /// accepted from each sender since our last state change (replay protection).
     ah_seq_out: u32,
     ah_seq_in: Vec<(IpAddr, u32)>,
+    /// IPv4 identification of our last advert (keepalived compat: 1, 2, 3, ...).
+    ip_id: u16,
 }
 
 fn vip_dev<'a>(spec: &'a InstanceSpec, vip: &'a VipSpec) -> &'a str {
@@ -136,6 +138,7 @@ impl Instance {
             owner_demoted: false,
             ah_seq_out: 0,
             ah_seq_in: Vec::new(),
+            ip_id: 0,
         }
     }
 
@@ -277,6 +280,7 @@ impl Instance {
             for k in 0..self.spec.unicast_peers.len() {
                 let p = self.spec.unicast_peers[k];
                 let ah = self.next_ah_seal();
+                self.ip_id = self.ip_id.wrapping_add(1);
                 out.push_back(Action::SendAdvert {
                     instance: self.spec.name.clone(),
                     ifname: self.spec.xmit_ifname().to_string(),
@@ -286,10 +290,12 @@ impl Instance {
                     advert: advert.clone(),
                     checksum: self.checksum_ctx(src, p.addr),
                     ah,
+                    ip_id: self.ip_id,
                 });
             }
         } else {
             let ah = self.next_ah_seal();
+            self.ip_id = self.ip_id.wrapping_add(1);
             out.push_back(Action::SendAdvert {
                 instance: self.spec.name.clone(),
                 ifname: self.spec.xmit_ifname().to_string(),
@@ -300,6 +306,7 @@ impl Instance {
                 advert,
                 checksum: self.checksum_ctx(src, self.spec.mcast_dst),
                 ah,
+                ip_id: self.ip_id,
             });
         }
         self.stats.advert_sent += 1;

@@ -861,6 +861,29 @@ pub fn advert_shapes(cap: &mut Capture, prefs: &[&str], mac: &str, multicast: bo
     shapes
 }
 
+/// The IPv4 identification of each VRRP advert sent from `mac`, in capture order.
+pub fn ipv4_ids(cap: &mut Capture, mac: &str) -> Vec<u32> {
+    cap.stop();
+    tshark_rows(
+        cap.file(),
+        &[],
+        &format!("vrrp && ip && !icmp && eth.src == {mac}"),
+        &["ip.id"],
+    )
+    .into_iter()
+    .filter_map(|r| u32::from_str_radix(r[0].trim_start_matches("0x"), 16).ok())
+    .collect()
+}
+
+/// keepalived numbers an instance's adverts 1, 2, 3, ... from its start: true when `ids` (one
+/// instance, possibly restarted) follow that rule.
+pub fn ids_count_from_one(ids: &[u32]) -> bool {
+    ids.first() == Some(&1)
+        && ids
+            .windows(2)
+            .all(|w| w[1] == w[0].wrapping_add(1) & 0xffff || w[1] == 1)
+}
+
 /// The distinct IP TTL / IPv6 hop limit values of the VRRP adverts sent from `mac`.
 pub fn hop_limits(cap: &mut Capture, mac: &str) -> Vec<String> {
     cap.stop();
