@@ -468,21 +468,8 @@ pub fn build_ipv4_header(
     h
 }
 
-/// RFC 1071 Internet checksum.
-pub fn internet_checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        sum += u32::from(*last) << 8;
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
+/// RFC 1071 Internet checksum (the core's).
+pub use crate::vrrp::wire::internet_checksum;
 
 /// A raw VRRP send socket bound to one interface. It never queues input (drop-all filter).
 pub struct SendSocket {

@@ -25,6 +25,8 @@
 
 use std::net::Ipv4Addr;
 
+use super::wire::internet_checksum;
+
 /// IP protocol number of the Authentication Header.
 pub const IPPROTO_AH: u8 = 51;
 const IPPROTO_VRRP: u8 = 112;
@@ -137,19 +139,6 @@ pub fn verify_ipv4<'a>(datagram: &'a [u8], key: &[u8; 8]) -> Result<AhRx<'a>, Ah
         seq: word(8),
         vrrp: &p[20 + AH_LEN..],
     })
-}
-
-/// RFC 1071 Internet checksum.
-fn internet_checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for c in data.chunks(2) {
-        let w = u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]);
-        sum += u32::from(w);
-    }
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 /// RFC 2104 HMAC with MD5 (64-byte blocks).
