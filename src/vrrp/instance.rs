@@ -228,6 +228,7 @@ impl Instance {
             priority: self.priority,
             scripts,
             in_order: self.spec.notify.in_order,
+            mail: n.smtp.wants(state),
         }
     }
 
