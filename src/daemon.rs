@@ -28,6 +28,7 @@ use crate::sys::notify::Notifier;
 use crate::sys::pidfile::{self, PidFile};
 use crate::sys::procevents::ProcWatch;
 use crate::sys::signal::{self, Signal, SignalFd};
+use crate::sys::smtp::Mailer;
 use crate::sys::socket::{IpFamily, RecvMode, RecvSocket, SendSocket};
 use crate::sys::{link::PacketSender, process, syslog, timer};
 use crate::time::{Duration, Instant};
@@ -42,6 +43,8 @@ const TOKEN_FILES: Token = Token(4);
 const TOKEN_PROCS: Token = Token(5);
 /// Receive sockets use tokens from here on (index into `Daemon::recv`).
 const TOKEN_RECV_BASE: usize = 16;
+/// E-mail alert connections use tokens from here on (`sys::smtp::Mailer`).
+const TOKEN_MAIL_BASE: usize = 1 << 24;
 
 /// A timer firing later than this is logged as a warning (keepalived: "A thread timer expired").
 const LATE_TIMER_WARN: Duration = Duration::from_millis(100);
@@ -114,6 +117,8 @@ struct Daemon<'a> {
     sockets_dirty: bool,
     /// `rp_filter` values changed for the VMACs, restored at exit.
     rp_filter: crate::sys::vmac::RpFilter,
+    /// `smtp_alert` mails in flight.
+    mailer: Mailer,
 }
 
 /// Run the daemon until SIGTERM/SIGINT. Returns the process exit code.
@@ -404,6 +409,7 @@ impl<'a> Daemon<'a> {
             fifo: None,
             sockets_dirty: false,
             rp_filter: Default::default(),
+            mailer: Mailer::new(TOKEN_MAIL_BASE),
         };
         d.open_fifo();
         // Tracker values before the interfaces, so no instance starts on a stale verdict.
@@ -475,6 +481,11 @@ impl<'a> Daemon<'a> {
                     TOKEN_NLREQ => self.read_acks(),
                     TOKEN_FILES => self.dispatch(Event::Files),
                     TOKEN_PROCS => self.dispatch(Event::Procs),
+                    t if self.mailer.owns(t) => {
+                        // Mail progress feeds nothing to the core: only its deadlines move.
+                        self.mailer.ready(self.poll.registry(), t, timer::now());
+                        self.rearm();
+                    }
                     Token(n) if n >= TOKEN_RECV_BASE => self.read_socket(n - TOKEN_RECV_BASE),
                     _ => {}
                 }
@@ -554,6 +565,7 @@ impl<'a> Daemon<'a> {
                 }
                 self.node.handle(now, Input::Timeout);
                 self.checker.handle_timeout(now);
+                self.mailer.handle_timeout(self.poll.registry(), now);
                 if let Some(p) = &mut self.procs {
                     p.handle_timeout(now);
                 }
@@ -587,6 +599,7 @@ impl<'a> Daemon<'a> {
             self.node.poll_timeout(),
             self.checker.poll_timeout(),
             self.procs.as_ref().and_then(|p| p.poll_timeout()),
+            self.mailer.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -984,6 +997,15 @@ impl<'a> Daemon<'a> {
         }
         if let Some(f) = &mut self.fifo {
             f.write_line(&n.fifo_line());
+        }
+        if n.mail
+            && let Some(cfg) = &self.spec.globals.smtp
+        {
+            let date = crate::sys::smtp::local_date();
+            let subject = crate::mail::subject(&cfg.router_id, n.kind, &n.name, n.state);
+            let message = crate::mail::message(cfg, n.kind, &n.name, n.state, &date);
+            self.mailer
+                .start(self.poll.registry(), timer::now(), cfg, subject, message);
         }
     }
 

@@ -20,6 +20,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod mail;
 pub mod sys;
 pub mod time;
 pub mod vrrp;

@@ -6,8 +6,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::diag::{Diags, class};
 use super::host::{self, Host};
-use super::model::{AuthType, Model, Notify, RawCmd, ScriptUser, TrackLine, Tracks};
+use super::model::{AuthType, GlobalDefs, Model, Notify, RawCmd, ScriptUser, TrackLine, Tracks};
 use super::shell;
+use crate::mail::MailConfig;
 use crate::time::{Centis, Duration};
 use crate::vrrp::spec::*;
 
@@ -215,8 +216,60 @@ impl Resolver<'_> {
             notify_deleted: n.notify_deleted,
             priority_changes: n.priority_changes.unwrap_or(global_prio_changes),
             in_order: n.in_order,
+            smtp: MailPolicy::default(),
         }
     }
+}
+
+/// keepalived compat (2.2.7, observed): the owner's `smtp_alert`, else the global
+/// `smtp_alert_vrrp`, else the global `smtp_alert`, else no mail.
+fn mail_policy(owner: Option<bool>, g: &GlobalDefs) -> MailPolicy {
+    MailPolicy {
+        enabled: owner
+            .or(g.smtp_alert_vrrp)
+            .or(g.smtp_alert)
+            .unwrap_or(false),
+        no_faults: g.no_email_faults,
+    }
+}
+
+/// The e-mail settings with keepalived's defaults (port 25, timeout 30 s, HELO name and
+/// router_id = the host name, sender `root@` + the host name), or None without a server or
+/// recipients. A server name must be an IP address or be found in /etc/hosts.
+fn mail_config(g: &GlobalDefs, host: &dyn Host, d: &mut Diags) -> Option<MailConfig> {
+    let (name, port, pos) = g.smtp_server.as_ref()?;
+    let addr = match name.parse::<IpAddr>() {
+        Ok(a) => a,
+        Err(_) => match host.hosts_lookup(name) {
+            Some(a) => a,
+            None => {
+                // Deliberate difference: keepalived resolves with DNS at config load (a
+                // blocking call); we never block, so only /etc/hosts names are known.
+                d.warning(
+                    Some(pos),
+                    format!(
+                        "smtp_server '{name}' is neither an IP address nor a name in /etc/hosts; e-mail alerts disabled"
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    if g.notification_email.is_empty() {
+        return None;
+    }
+    let hostname = host.hostname().unwrap_or_else(|| "localhost".into());
+    Some(MailConfig {
+        server: std::net::SocketAddr::new(addr, *port),
+        helo: g.smtp_helo_name.clone().unwrap_or_else(|| hostname.clone()),
+        from: g
+            .notification_email_from
+            .clone()
+            .unwrap_or_else(|| format!("root@{hostname}")),
+        to: g.notification_email.clone(),
+        timeout: Duration::from_secs(u64::from(g.smtp_connect_timeout_s.unwrap_or(30))),
+        router_id: g.router_id.clone().unwrap_or(hostname),
+    })
 }
 
 fn secs(s: u32) -> Duration {
@@ -291,6 +344,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             json_version: g.json_version.unwrap_or(1),
             sched: g.sched.clone(),
             umask: g.umask,
+            smtp: mail_config(g, host, d),
         },
         ..Default::default()
     };
@@ -529,7 +583,10 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         spec.sync_groups.push(SyncGroupSpec {
             name: sg.name.clone(),
             members,
-            notify: r.notify(&sg.notify, g.notify_priority_changes, d),
+            notify: NotifySpec {
+                smtp: mail_policy(sg.smtp_alert, g),
+                ..r.notify(&sg.notify, g.notify_priority_changes, d)
+            },
             tracking_weight: sg.sync_group_tracking_weight,
             track_interfaces: track.0,
             track_scripts: track.1,
@@ -1007,6 +1064,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         s.track_files = t.2;
         s.track_processes = t.3;
         s.notify = r.notify(&i.notify, g.notify_priority_changes, d);
+        s.notify.smtp = mail_policy(i.smtp_alert, g);
         // An instance without a VRID or an interface cannot run; keepalived refuses to start
         // it, so the spec (what the daemon runs) leaves it out.
         if s.vrid == 0 || s.interface.is_empty() {
@@ -1295,5 +1353,108 @@ fn track_ref(l: &TrackLine, weight: i32, reverse: bool) -> TrackRef {
         name: l.name.clone(),
         weight: l.weight.unwrap_or(weight),
         reverse: l.reverse.unwrap_or(reverse),
+    }
+}
+
+#[cfg(test)]
+mod mail_tests {
+    use crate::config::host::FakeHost;
+    use crate::config::{LoadOptions, load_str};
+    use crate::time::Duration;
+
+    fn spec(globals: &str, group: &str, inst: &str) -> crate::vrrp::spec::NodeSpec {
+        let text = format!(
+            "global_defs {{\n{globals}\n}}\nvrrp_sync_group G1 {{\n group {{\n VI_1\n VI_2\n }}\n{group}\n}}\n\
+             vrrp_instance VI_1 {{\n interface eth1\n virtual_router_id 1\n{inst}\n virtual_ipaddress {{\n 10.0.0.1\n }}\n}}\n\
+             vrrp_instance VI_2 {{\n interface eth1\n virtual_router_id 2\n virtual_ipaddress {{\n 10.0.0.2\n }}\n}}\n"
+        );
+        load_str(
+            &text,
+            "t.conf",
+            &LoadOptions::default(),
+            &FakeHost::standard(),
+        )
+        .spec
+    }
+
+    #[test]
+    fn defaults_like_keepalived_227() {
+        let s = spec(
+            "notification_email {\n a@b.c\n}\nsmtp_server 192.0.2.1",
+            "",
+            "smtp_alert",
+        );
+        let c = s.globals.smtp.expect("mail config");
+        assert_eq!(c.server, "192.0.2.1:25".parse().unwrap());
+        assert_eq!(c.helo, "node1.example");
+        assert_eq!(c.from, "root@node1.example");
+        assert_eq!(c.router_id, "node1.example");
+        assert_eq!(c.timeout, Duration::from_secs(30));
+        assert_eq!(c.to, vec!["a@b.c".to_string()]);
+        // IPv6, port, names from /etc/hosts.
+        let s = spec(
+            "notification_email {\n a@b.c\n}\nsmtp_server fd00::25 2525",
+            "",
+            "",
+        );
+        assert_eq!(
+            s.globals.smtp.unwrap().server,
+            "[fd00::25]:2525".parse().unwrap()
+        );
+        let s = spec(
+            "notification_email {\n a@b.c\n}\nsmtp_server localhost",
+            "",
+            "",
+        );
+        assert_eq!(
+            s.globals.smtp.unwrap().server,
+            "127.0.0.1:25".parse().unwrap()
+        );
+        // No server or no recipients: no mail at all.
+        assert!(spec("smtp_server 192.0.2.1", "", "").globals.smtp.is_none());
+        assert!(
+            spec("notification_email {\n a@b.c\n}", "", "")
+                .globals
+                .smtp
+                .is_none()
+        );
+        assert!(
+            spec(
+                "notification_email {\n a@b.c\n}\nsmtp_server mail.invalid",
+                "",
+                ""
+            )
+            .globals
+            .smtp
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn smtp_alert_precedence() {
+        let on = |g: &str, grp: &str, i: &str| {
+            let s = spec(g, grp, i);
+            let inst = s.instances.iter().find(|x| x.name == "VI_1").unwrap();
+            (
+                inst.notify.smtp.enabled,
+                s.sync_groups[0].notify.smtp.enabled,
+            )
+        };
+        // Observed with keepalived 2.2.7 ("Using smtp notification = yes/no" in its dump).
+        assert_eq!(on("", "", ""), (false, false));
+        assert_eq!(on("smtp_alert", "", ""), (true, true));
+        assert_eq!(on("smtp_alert_vrrp", "", ""), (true, true));
+        assert_eq!(
+            on("smtp_alert\nsmtp_alert_vrrp off", "", ""),
+            (false, false)
+        );
+        assert_eq!(on("smtp_alert", "", "smtp_alert off"), (false, true));
+        assert_eq!(on("smtp_alert off", "", "smtp_alert"), (true, false));
+        assert_eq!(
+            on("smtp_alert_vrrp off", "smtp_alert", "smtp_alert"),
+            (true, true)
+        );
+        let s = spec("smtp_alert\nno_email_faults", "", "");
+        assert!(s.instances[0].notify.smtp.no_faults);
     }
 }

@@ -27,6 +27,18 @@ pub trait Host {
     fn passwd(&self) -> String;
     fn group(&self) -> String;
     fn path_env(&self) -> Option<String>;
+    /// The first address of `name` in /etc/hosts (no DNS: it could block).
+    fn hosts_lookup(&self, name: &str) -> Option<std::net::IpAddr>;
+}
+
+/// The first address for `name` in hosts(5) text (names compare case-insensitively).
+pub fn lookup_hosts(hosts: &str, name: &str) -> Option<std::net::IpAddr> {
+    hosts.lines().find_map(|line| {
+        let line = line.split('#').next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        let addr = words.next()?.parse().ok()?;
+        words.any(|w| w.eq_ignore_ascii_case(name)).then_some(addr)
+    })
 }
 
 /// The real machine, read with std.
@@ -94,6 +106,9 @@ impl Host for RealHost {
     }
     fn path_env(&self) -> Option<String> {
         std::env::var("PATH").ok()
+    }
+    fn hosts_lookup(&self, name: &str) -> Option<std::net::IpAddr> {
+        lookup_hosts(&std::fs::read_to_string("/etc/hosts").ok()?, name)
     }
 }
 
@@ -284,5 +299,8 @@ impl Host for FakeHost {
     }
     fn path_env(&self) -> Option<String> {
         Some("/usr/bin:/bin".into())
+    }
+    fn hosts_lookup(&self, name: &str) -> Option<std::net::IpAddr> {
+        lookup_hosts("127.0.0.1 localhost\n::1 localhost ip6-localhost\n", name)
     }
 }

@@ -65,6 +65,17 @@ pub struct GlobalDefs {
     pub dynamic_interfaces: bool,
     /// `default_interface` (for static addresses without `dev`; keepalived's default eth0).
     pub default_interface: Option<String>,
+    /// E-mail alerts: `notification_email { ... }` recipients.
+    pub notification_email: Vec<String>,
+    pub notification_email_from: Option<String>,
+    /// `smtp_server ADDR [PORT]` as written (ADDR resolved later), port default 25.
+    pub smtp_server: Option<(String, u16, Pos)>,
+    pub smtp_helo_name: Option<String>,
+    pub smtp_connect_timeout_s: Option<u32>,
+    /// `smtp_alert [BOOL]` / `smtp_alert_vrrp [BOOL]` defaults (None = unset).
+    pub smtp_alert: Option<bool>,
+    pub smtp_alert_vrrp: Option<bool>,
+    pub no_email_faults: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -217,6 +228,8 @@ pub struct VrrpInstance {
     /// `use_ipvlan` (unsupported; kept for the VMAC cross-checks).
     pub use_ipvlan: bool,
     pub vmac_xmit_base: bool,
+    /// `smtp_alert [BOOL]` (None = the global default).
+    pub smtp_alert: Option<bool>,
 }
 
 /// `00:11:22:33:44:55` (what keepalived 2.3 accepts after `use_vmac`).
@@ -257,6 +270,8 @@ pub struct VrrpSyncGroup {
     pub track: Tracks,
     pub notify: Notify,
     pub sync_group_tracking_weight: bool,
+    /// `smtp_alert [BOOL]` (None = the global default).
+    pub smtp_alert: Option<bool>,
 }
 
 /// The whole VRRP-side configuration.
@@ -393,6 +408,19 @@ fn read_bool(st: &Stmt, d: &mut Diags) -> Option<bool> {
                 None
             }
         },
+    }
+}
+
+/// Optional BOOL argument with a caller-made message for a bad value; bare keyword = true.
+fn read_bool_msg(st: &Stmt, d: &mut Diags, msg: impl Fn(&str) -> String) -> Option<bool> {
+    match st.args.first().map(|t| (t, t.text.as_str())) {
+        None => Some(true),
+        Some((_, "on" | "true" | "yes")) => Some(true),
+        Some((_, "off" | "false" | "no")) => Some(false),
+        Some((t, v)) => {
+            d.error(Some(&t.pos), msg(v));
+            None
+        }
     }
 }
 
@@ -1361,6 +1389,80 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                     g.default_interface = Some(t.text.clone());
                 }
             }
+            "notification_email" => {
+                let lines = require_block(st, d);
+                for line in lines {
+                    for t in line.words() {
+                        g.notification_email.push(t.text.clone());
+                    }
+                }
+                if st.block.is_some() && g.notification_email.is_empty() {
+                    // keepalived compat: a config error there too.
+                    d.error(Some(st.pos()), "Warning - empty notification_email block");
+                }
+            }
+            "notification_email_from" => {
+                g.notification_email_from = st.args.first().map(|t| t.text.clone());
+            }
+            "smtp_server" => {
+                if let Some(t) = st.args.first() {
+                    let port = match st.args.get(1) {
+                        None => Some(25),
+                        Some(p) if p.text == "0" => None,
+                        Some(p) => read_int(p, 1, 65535, d).map(|v| v as u16),
+                    };
+                    match port {
+                        Some(port) => g.smtp_server = Some((t.text.clone(), port, st.pos().clone())),
+                        None => d.error(
+                            Some(st.pos()),
+                            format!(
+                                "Invalid smtp server {} {}",
+                                t.text,
+                                st.args.get(1).map_or("", |p| p.text.as_str())
+                            ),
+                        ),
+                    }
+                }
+            }
+            "smtp_helo_name" => {
+                if let Some(t) = st.args.first() {
+                    g.smtp_helo_name = Some(t.text.clone());
+                }
+            }
+            "smtp_connect_timeout" => {
+                if let Some(t) = st.args.first() {
+                    match t.text.parse::<u32>() {
+                        Ok(0) => {
+                            d.error(
+                                Some(&t.pos),
+                                "smtp_connect_timeout must be greater than 0, setting to 1",
+                            );
+                            g.smtp_connect_timeout_s = Some(1);
+                        }
+                        Ok(v) if v <= 4294 => g.smtp_connect_timeout_s = Some(v),
+                        _ => d.error(
+                            Some(&t.pos),
+                            format!(
+                                "smtp_connect_timeout '{}' must be in [0, 4294] - ignoring",
+                                t.text
+                            ),
+                        ),
+                    }
+                }
+            }
+            "smtp_alert" | "smtp_alert_vrrp" => {
+                let v = read_bool_msg(st, d, |v| {
+                    format!("Invalid value '{v}' for global {kw} specified")
+                });
+                if let Some(v) = v {
+                    if kw == "smtp_alert" {
+                        g.smtp_alert = Some(v);
+                    } else {
+                        g.smtp_alert_vrrp = Some(v);
+                    }
+                }
+            }
+            "no_email_faults" => g.no_email_faults = true,
             "dynamic_interfaces" => {
                 g.dynamic_interfaces = true;
                 d.unsupported(Some(st.pos()), kw);
@@ -1383,18 +1485,16 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "bfd_cpu_affinity"
             | "bfd_rlimit_rttime"
             | "lvs_notify_fifo"
-            | "lvs_notify_fifo_script" => {
+            | "lvs_notify_fifo_script"
+            | "smtp_alert_checker"
+            | "no_checker_emails" => {
                 // keepalived's checker (LVS) and BFD processes; rkeepalived has neither.
                 d.note(
                     Some(st.pos()),
                     format!("'{kw}' concerns keepalived's checker/BFD process, which rkeepalived does not have; ignored"),
                 );
             }
-            "notification_email_from"
-            | "smtp_connect_timeout"
-            | "smtp_helo_name"
-            | "no_email_faults"
-            | "process_names"
+            "process_names"
             | "process_name"
             | "vrrp_process_name"
             | "reload_time_file"
@@ -1427,12 +1527,7 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 // say so, never ignore silently.
                 d.unsupported(Some(st.pos()), kw);
             }
-            "notification_email"
-            | "smtp_server"
-            | "smtp_alert"
-            | "smtp_alert_vrrp"
-            | "smtp_alert_checker"
-            | "enable_snmp_vrrp"
+            "enable_snmp_vrrp"
             | "enable_snmp_keepalived"
             | "enable_snmp_rfc"
             | "enable_snmp_rfcv2"
@@ -1880,6 +1975,7 @@ fn sync_group(st: &Stmt, d: &mut Diags) -> VrrpSyncGroup {
         track: Tracks::default(),
         notify: Notify::default(),
         sync_group_tracking_weight: false,
+        smtp_alert: None,
     };
     let owner = g.name.clone();
     for k in require_block(st, d) {
@@ -1909,7 +2005,13 @@ fn sync_group(st: &Stmt, d: &mut Diags) -> VrrpSyncGroup {
                 Some(k.pos()),
                 format!("({owner}) global_tracking is deprecated. Use track_interface/script/file on the sync group"),
             ),
-            "smtp_alert" => d.unsupported(Some(k.pos()), kw),
+            "smtp_alert" => {
+                if let Some(v) = read_bool_msg(k, d, |v| {
+                    format!("Invalid vrrp_group smtp_alert parameter {v}")
+                }) {
+                    g.smtp_alert = Some(v);
+                }
+            }
             _ => unknown(k, d, |_, _| {}),
         }
     }
@@ -1992,6 +2094,7 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, next_pref: &mut u32, d: &mut Diags
         vmac_name: None,
         use_ipvlan: false,
         vmac_xmit_base: false,
+        smtp_alert: None,
     };
     instance_body(
         require_block(st, d),
@@ -2118,7 +2221,14 @@ fn instance_body(
                 v.use_ipvlan = true;
             }
             "vmac_xmit_base" => v.vmac_xmit_base = true,
-            "use_vmac_addr" | "smtp_alert" | "kernel_rx_buf_size" | "garp_extra_if" => {
+            "smtp_alert" => {
+                if let Some(b) = read_bool_msg(k, d, |v| {
+                    format!("Invalid vrrp_instance smtp_alert parameter {v}")
+                }) {
+                    v.smtp_alert = Some(b);
+                }
+            }
+            "use_vmac_addr" | "kernel_rx_buf_size" | "garp_extra_if" => {
                 d.unsupported(Some(k.pos()), kw)
             }
             // keepalived 2.2.7 compat: the deprecation is reported as a config error (rc 5).

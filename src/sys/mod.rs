@@ -23,6 +23,7 @@
 //! | [`procevents`] | `ProcWatch::start(&specs, now)`: process-events connector or /proc + pidfd fallback → `TrackerUpdate::Process` |
 //! | [`vmac`] | `use_vmac`: `create(name, parent, ifindex, mac, family)` (macvlan + sysctls, up), `delete(name)`, `RpFilter::adjust` / `restore` |
 //! | [`syslog`] | `init(LogConfig)`: `log` backend for /dev/log and the console |
+//! | [`smtp`] | `Mailer::start(registry, now, cfg, subject, message)` / `ready(token)` / `handle_timeout`: e-mail alerts over non-blocking TCP; `local_date()` |
 #![allow(unsafe_code)]
 
 pub mod daemonize;
@@ -38,6 +39,7 @@ pub mod process;
 pub mod procevents;
 pub mod sched;
 pub mod signal;
+pub mod smtp;
 pub mod socket;
 pub mod syslog;
 pub mod timer;

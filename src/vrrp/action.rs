@@ -9,7 +9,8 @@
 //!     Action::AddVip { ifname, vip, .. } => // RTM_NEWADDR
 //!     Action::DelVip { ifname, vip, .. } => // RTM_DELADDR
 //!     Action::SendGarp { ifname, addr } => // AF_PACKET ARP request / unsolicited NA
-//!     Action::Notify(n) => // spawn n.scripts in order (fire and forget), write n.fifo_line()
+//!     Action::Notify(n) => // spawn n.scripts in order (fire and forget), write n.fifo_line(),
+//!         // n.mail: start an e-mail alert (crate::mail, sys::smtp)
 //!     Action::CreateVmac { name, parent, mac, family, .. } => // RTM_NEWLINK macvlan + sysctls,
 //!         // set up, then report its state back as Input::Link
 //!     Action::DeleteVmac { name, .. } => // RTM_DELLINK
@@ -157,6 +158,8 @@ pub struct Notification {
     /// `notify_in_order`: run `scripts` one after another, after any still running for the
     /// same instance or group (rkeepalived extension; keepalived fires and forgets).
     pub in_order: bool,
+    /// `smtp_alert`: also send an e-mail alert for this transition.
+    pub mail: bool,
 }
 
 impl Notification {
@@ -182,6 +185,7 @@ mod tests {
             priority: 100,
             scripts: vec![],
             in_order: false,
+            mail: false,
         };
         assert_eq!(n.fifo_line(), "INSTANCE \"VI_1\" MASTER 100\n");
         let g = Notification {
@@ -191,6 +195,7 @@ mod tests {
             priority: 0,
             scripts: vec![],
             in_order: false,
+            mail: false,
         };
         assert_eq!(g.fifo_line(), "GROUP \"G1\" BACKUP 0\n");
         let r = Notification {

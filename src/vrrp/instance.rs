@@ -231,6 +231,7 @@ impl Instance {
             priority: self.priority,
             scripts,
             in_order: self.spec.notify.in_order,
+            mail: n.smtp.wants(state),
         }
     }
 

@@ -1095,6 +1095,7 @@ impl Node {
                 };
                 let mut n = i.notification(ns);
                 n.scripts.clear();
+                n.mail = false;
                 self.actions.push_back(Action::Notify(n));
             }
         }
@@ -1850,6 +1851,7 @@ fn group_notification(g: &SyncGroupSpec, state: NotifyState) -> Notification {
         priority: 0,
         scripts,
         in_order: n.in_order,
+        mail: n.smtp.wants(state),
     }
 }
 

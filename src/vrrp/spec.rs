@@ -78,6 +78,9 @@ pub struct GlobalSpec {
     /// `umask` for files the daemon creates (pidfiles, dumps, FIFO, log file); `None` =
     /// keepalived's default IXUSR|IRWXG|IRWXO (0177). The `-u` option overrides it.
     pub umask: Option<u32>,
+    /// E-mail alerts: server, sender, recipients (None: no `smtp_server` or no
+    /// `notification_email`, so no mail whatever `smtp_alert` says).
+    pub smtp: Option<crate::mail::MailConfig>,
 }
 
 /// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_no_swap`,
@@ -276,6 +279,33 @@ pub struct NotifySpec {
     /// `notify_in_order` (rkeepalived extension): the daemon runs these scripts one after
     /// another, each after the previous exited, instead of fire-and-forget.
     pub in_order: bool,
+    /// `smtp_alert` for this instance or sync group, globals folded in.
+    pub smtp: MailPolicy,
+}
+
+/// When an instance or sync group sends an e-mail alert (`smtp_alert`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct MailPolicy {
+    /// keepalived compat: the owner's `smtp_alert`, else the global `smtp_alert_vrrp`, else
+    /// the global `smtp_alert`, else off.
+    pub enabled: bool,
+    /// `no_email_faults`: no mail for entering FAULT.
+    pub no_faults: bool,
+}
+
+impl MailPolicy {
+    /// keepalived compat (2.2.7, observed): mails for entering MASTER, BACKUP (also the
+    /// initial BACKUP) and FAULT; none for STOP (2.2.7 opens the connection at shutdown but
+    /// exits before sending), priority changes or MASTER_RX_LOWER_PRI.
+    pub fn wants(&self, state: super::NotifyState) -> bool {
+        use super::NotifyState as S;
+        self.enabled
+            && match state {
+                S::Master | S::Backup => true,
+                S::Fault => !self.no_faults,
+                _ => false,
+            }
+    }
 }
 
 /// GARP / unsolicited NA policy (reference §4.8), globals already folded in.
