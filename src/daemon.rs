@@ -23,7 +23,7 @@ use crate::config::{Diagnostic, Severity};
 use crate::sys::fifo::NotifyFifo;
 use crate::sys::inotify::TrackFiles;
 use crate::sys::netlink::{AddrSpec, InterfaceTable, NetEvent, NlMonitor, NlRequests};
-use crate::sys::nftables::{self, Firewall};
+use crate::sys::nftables::Firewall;
 use crate::sys::notify::Notifier;
 use crate::sys::pidfile::{self, PidFile};
 use crate::sys::procevents::ProcWatch;
@@ -871,11 +871,11 @@ impl<'a> Daemon<'a> {
             if !block || self.firewall_failed {
                 return;
             }
-            match Firewall::open() {
+            match Firewall::open(&self.spec.globals.nftables) {
                 Ok(f) => {
                     info!(
                         "no_accept/strict: dropping traffic to the VIPs with nftables (table {})",
-                        nftables::TABLE
+                        self.spec.globals.nftables.table
                     );
                     self.firewall = Some(f);
                 }

@@ -189,3 +189,39 @@ fn without_strict_mode_the_vips_answer_and_no_table_is_made() {
     .unwrap_or_else(|| panic!("no_accept VIPs not blocked:\n{}", ruleset(&lab, "node1")));
     assert!(!lab.ping("client", "10.16.200.200"));
 }
+
+#[test]
+fn nftables_table_name_priority_and_counters_match_keepalived() {
+    if !(require_root_or_skip() && require_tools_or_skip(&["ip", "nsenter", "nft", KEEPALIVED])) {
+        return;
+    }
+    let conf = strict_conf(
+        V4_VIPS,
+        "    vrrp_strict\n    nftables rk_fw\n    nftables_priority -5\n    nftables_counters\n",
+    );
+    let mut rules = vec![];
+    for bin in [Path::new(KEEPALIVED).to_path_buf(), daemon_bin()] {
+        let lab = lab();
+        let (mut d, text) = start_masters(&lab, &bin, &conf);
+        d.signal(Signal::SIGTERM);
+        d.wait_exit(Duration::from_secs(10));
+        assert_eq!(ruleset(&lab, "node1").trim(), "", "tables left behind");
+        rules.push(text);
+    }
+    step(format!("keepalived's ruleset:\n{}", rules[0]));
+    for want in [
+        "table ip rk_fw {",
+        "table ip6 rk_fw {",
+        "priority filter - 5;",
+        "ip daddr @vips counter packets 0 bytes 0 drop",
+    ] {
+        assert!(
+            rules[0].contains(want),
+            "{want:?} not in keepalived's ruleset"
+        );
+    }
+    assert_eq!(
+        rules[1], rules[0],
+        "rkeepalived's ruleset differs from keepalived's"
+    );
+}

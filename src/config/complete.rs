@@ -344,6 +344,14 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             json_version: g.json_version.unwrap_or(1),
             sched: g.sched.clone(),
             umask: g.umask,
+            nftables: crate::vrrp::spec::NftablesSpec {
+                table: g
+                    .nftables_table
+                    .clone()
+                    .unwrap_or_else(|| "keepalived".to_string()),
+                priority: g.nftables_priority.unwrap_or(-1),
+                counters: g.nftables_counters,
+            },
             smtp: mail_config(g, host, d),
         },
         ..Default::default()

@@ -60,6 +60,10 @@ pub struct GlobalDefs {
     pub vrrp_startup_delay_us: u64,
     pub sched: crate::vrrp::spec::SchedSpec,
     pub umask: Option<u32>,
+    /// `nftables [TABLE]`, `nftables_priority`, `nftables_counters`.
+    pub nftables_table: Option<String>,
+    pub nftables_priority: Option<i32>,
+    pub nftables_counters: bool,
     pub state_dump_file: Option<String>,
     pub json_version: Option<u8>,
     pub dynamic_interfaces: bool,
@@ -1517,8 +1521,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "vmac_addr_prefix"
             | "startup_script_timeout"
             | "shutdown_script_timeout"
-            | "nftables_priority"
-            | "nftables_counters"
             | "nftables_ifindex"
             | "disable_local_igmp"
             | "snmp_socket"
@@ -1535,11 +1537,43 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "enable_traps"
             | "enable_snmp_checker"
             | "enable_dbus"
-            | "nftables"
             | "startup_script"
             | "shutdown_script"
             | "vrrp_garp_extra_if"
             | "vrrp_vmac_garp_intvl" => d.unsupported(Some(st.pos()), kw),
+            // The firewall of no accept mode (sys::nftables): table name, chain priority,
+            // rule counters.
+            "nftables" => {
+                let name = st.args.first().map_or("keepalived", |t| t.text.as_str());
+                g.nftables_table = Some(name.to_string());
+            }
+            "nftables_priority" => {
+                if let Some(t) = st.args.first() {
+                    let v = if t.text.parse::<i64>().is_ok() {
+                        match t.text.parse::<i32>() {
+                            Ok(v) => Some(v),
+                            Err(_) => {
+                                d.error(
+                                    Some(&t.pos),
+                                    format!("number '{}' outside integer range", t.text),
+                                );
+                                None
+                            }
+                        }
+                    } else {
+                        read_int(t, i64::from(i32::MIN), i64::from(i32::MAX), d)
+                            .and_then(|v| i32::try_from(v).ok())
+                    };
+                    match v {
+                        Some(v) => g.nftables_priority = Some(v),
+                        None => d.error(
+                            Some(&t.pos),
+                            format!("invalid nftables chain priority '{}'", t.text),
+                        ),
+                    }
+                }
+            }
+            "nftables_counters" => g.nftables_counters = true,
             "vrrp_iptables" | "vrrp_ipsets" => d.error(
                 Some(st.pos()),
                 "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option",

@@ -36,8 +36,7 @@ use nix::sys::socket::{
 use super::SysError;
 use super::error::Ctx;
 
-/// The table name keepalived uses (both families).
-pub const TABLE: &str = "keepalived";
+use crate::vrrp::spec::NftablesSpec;
 
 // linux/netfilter/nfnetlink.h and nf_tables.h (not in libc).
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
@@ -242,19 +241,22 @@ fn verdict(code: u32, chain: Option<&str>) -> Attrs {
     )
 }
 
-/// A batch of nf_tables messages between BATCH_BEGIN and BATCH_END.
-struct Batch {
+/// A batch of nf_tables messages between BATCH_BEGIN and BATCH_END, for one configuration
+/// (table name, chain priority, counters).
+struct Batch<'a> {
     buf: Vec<u8>,
     first_seq: u32,
     seq: u32,
+    cfg: &'a NftablesSpec,
 }
 
-impl Batch {
-    fn new(seq: u32) -> Self {
+impl<'a> Batch<'a> {
+    fn new(seq: u32, cfg: &'a NftablesSpec) -> Self {
         let mut b = Batch {
             buf: Vec::with_capacity(2048),
             first_seq: seq,
             seq,
+            cfg,
         };
         // The batch messages carry the subsystem in nfgenmsg.res_id.
         b.msg_raw(
@@ -314,7 +316,7 @@ fn table_msg(b: &mut Batch, family: u8) {
         NFT_MSG_NEWTABLE,
         CREATE,
         family,
-        Attrs::default().str(NFTA_TABLE_NAME, TABLE),
+        Attrs::default().str(NFTA_TABLE_NAME, &b.cfg.table),
     );
 }
 
@@ -328,7 +330,7 @@ fn set_msg(
     constant: Option<u32>,
 ) {
     let mut a = Attrs::default()
-        .str(NFTA_SET_TABLE, TABLE)
+        .str(NFTA_SET_TABLE, &b.cfg.table)
         .str(NFTA_SET_NAME, name)
         .be32(
             NFTA_SET_FLAGS,
@@ -353,16 +355,17 @@ fn set_msg(
 
 fn chain_msg(b: &mut Batch, family: u8, name: &str, hook: Option<u32>) {
     let mut a = Attrs::default()
-        .str(NFTA_CHAIN_TABLE, TABLE)
+        .str(NFTA_CHAIN_TABLE, &b.cfg.table)
         .str(NFTA_CHAIN_NAME, name);
     if let Some(h) = hook {
-        // keepalived compat: "type filter hook input|output priority filter - 1".
+        // keepalived compat: "type filter hook input|output priority filter - 1" unless
+        // `nftables_priority` says otherwise.
         a = a
             .nest(
                 NFTA_CHAIN_HOOK,
                 Attrs::default()
                     .be32(NFTA_HOOK_HOOKNUM, h)
-                    .be32(NFTA_HOOK_PRIORITY, (-1i32) as u32),
+                    .be32(NFTA_HOOK_PRIORITY, b.cfg.priority as u32),
             )
             .be32(NFTA_CHAIN_POLICY, NF_ACCEPT)
             .str(NFTA_CHAIN_TYPE, "filter");
@@ -370,13 +373,17 @@ fn chain_msg(b: &mut Batch, family: u8, name: &str, hook: Option<u32>) {
     b.msg(NFT_MSG_NEWCHAIN, CREATE, family, a);
 }
 
-fn rule_msg(b: &mut Batch, family: u8, chain: &str, exprs: Vec<Attrs>) {
+fn rule_msg(b: &mut Batch, family: u8, chain: &str, mut exprs: Vec<Attrs>) {
+    if b.cfg.counters && exprs.len() > 1 {
+        // `nftables_counters`: a counter just before the verdict.
+        exprs.insert(exprs.len() - 1, expr("counter", Attrs::default()));
+    }
     let mut list = Attrs::default();
     for e in exprs {
         list = list.nest(NFTA_LIST_ELEM, e);
     }
     let a = Attrs::default()
-        .str(NFTA_RULE_TABLE, TABLE)
+        .str(NFTA_RULE_TABLE, &b.cfg.table)
         .str(NFTA_RULE_CHAIN, chain)
         .nest(NFTA_RULE_EXPRESSIONS, list);
     b.msg(
@@ -397,7 +404,7 @@ fn elems_msg(b: &mut Batch, add: bool, family: u8, set: &str, keys: &[Vec<u8>]) 
         );
     }
     let a = Attrs::default()
-        .str(NFTA_SET_ELEM_LIST_TABLE, TABLE)
+        .str(NFTA_SET_ELEM_LIST_TABLE, &b.cfg.table)
         .str(NFTA_SET_ELEM_LIST_SET, set)
         .nest(NFTA_SET_ELEM_LIST_ELEMENTS, list);
     if add {
@@ -538,6 +545,7 @@ fn set_and_key(addr: IpAddr, ifindex: u32) -> (u8, &'static str, Vec<u8>) {
 /// The daemon's firewall: which tables exist and which addresses are blocked.
 pub struct Firewall {
     fd: OwnedFd,
+    cfg: NftablesSpec,
     seq: u32,
     have_v4: bool,
     have_v6: bool,
@@ -545,8 +553,10 @@ pub struct Firewall {
 }
 
 impl Firewall {
-    /// Open the netfilter socket and remove tables a previous run may have left.
-    pub fn open() -> Result<Self, SysError> {
+    /// Open the netfilter socket and remove tables a previous run may have left. The table
+    /// name, chain priority and counters are fixed for the daemon's life (keepalived compat:
+    /// a reload cannot change them either).
+    pub fn open(cfg: &NftablesSpec) -> Result<Self, SysError> {
         let fd = socket::socket(
             AddressFamily::Netlink,
             SockType::Raw,
@@ -558,6 +568,7 @@ impl Firewall {
             .ctx("bind(AF_NETLINK)", "nftables")?;
         let mut fw = Firewall {
             fd,
+            cfg: cfg.clone(),
             seq: 1,
             have_v4: true,
             have_v6: true,
@@ -572,7 +583,8 @@ impl Firewall {
         if self.blocked.contains(&(addr, ifindex)) {
             return Ok(());
         }
-        let mut b = Batch::new(self.seq);
+        let cfg = self.cfg.clone();
+        let mut b = Batch::new(self.seq, &cfg);
         let created = match addr {
             IpAddr::V4(_) if !self.have_v4 => {
                 build_ipv4_table(&mut b);
@@ -588,7 +600,7 @@ impl Firewall {
         elems_msg(&mut b, true, family, set, &[key]);
         self.run(
             b,
-            &format!("nftables table {TABLE}, set {set}, {addr}"),
+            &format!("nftables table {}, set {set}, {addr}", self.cfg.table),
             None,
         )?;
         match created {
@@ -605,12 +617,13 @@ impl Firewall {
         if !self.blocked.remove(&(addr, ifindex)) {
             return Ok(());
         }
-        let mut b = Batch::new(self.seq);
+        let cfg = self.cfg.clone();
+        let mut b = Batch::new(self.seq, &cfg);
         let (family, set, key) = set_and_key(addr, ifindex);
         elems_msg(&mut b, false, family, set, &[key]);
         self.run(
             b,
-            &format!("nftables table {TABLE}, set {set}, {addr}"),
+            &format!("nftables table {}, set {set}, {addr}", self.cfg.table),
             Some(Errno::ENOENT),
         )
     }
@@ -623,17 +636,18 @@ impl Firewall {
                 continue;
             }
             // One batch per table: a missing table fails its whole batch.
-            let mut b = Batch::new(self.seq);
+            let cfg = self.cfg.clone();
+            let mut b = Batch::new(self.seq, &cfg);
             b.msg(
                 NFT_MSG_DELTABLE,
                 0,
                 family,
-                Attrs::default().str(NFTA_TABLE_NAME, TABLE),
+                Attrs::default().str(NFTA_TABLE_NAME, &b.cfg.table),
             );
             let fam = if family == NFPROTO_IPV4 { "ip" } else { "ip6" };
             if let Err(e) = self.run(
                 b,
-                &format!("nftables table {fam} {TABLE}"),
+                &format!("nftables table {fam} {}", self.cfg.table),
                 Some(Errno::ENOENT),
             ) && !stale
             {
@@ -716,7 +730,8 @@ mod tests {
 
     #[test]
     fn batch_is_framed_by_begin_and_end_with_consecutive_sequence_numbers() {
-        let mut b = Batch::new(100);
+        let cfg = NftablesSpec::default();
+        let mut b = Batch::new(100, &cfg);
         build_ipv4_table(&mut b);
         let (buf, first, last) = b.finish();
         // begin, table, set, 2 chains, 2 rules, end.

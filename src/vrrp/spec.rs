@@ -81,6 +81,27 @@ pub struct GlobalSpec {
     /// E-mail alerts: server, sender, recipients (None: no `smtp_server` or no
     /// `notification_email`, so no mail whatever `smtp_alert` says).
     pub smtp: Option<crate::mail::MailConfig>,
+    /// The nftables firewall of no accept mode.
+    pub nftables: NftablesSpec,
+}
+
+/// `nftables [TABLE]` (default `keepalived`), `nftables_priority` (default -1: just before
+/// the filter hook's default chains), `nftables_counters`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NftablesSpec {
+    pub table: String,
+    pub priority: i32,
+    pub counters: bool,
+}
+
+impl Default for NftablesSpec {
+    fn default() -> Self {
+        NftablesSpec {
+            table: "keepalived".to_string(),
+            priority: -1,
+            counters: false,
+        }
+    }
 }
 
 /// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_no_swap`,
