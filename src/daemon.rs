@@ -799,10 +799,18 @@ impl<'a> Daemon<'a> {
                 mac,
                 family,
             } => self.create_vmac(&instance, &name, &parent, mac, family),
-            Action::DeleteVmac { instance, name } => match crate::sys::vmac::delete(&name) {
-                Ok(()) => info!("({instance}) Success removing VMAC interface {name}"),
-                Err(e) => error!("({instance}) cannot remove VMAC interface {name}: {e}"),
-            },
+            Action::DeleteVmac { instance, name } => {
+                if let Some(idx) = self.ifaces.by_name(&name).map(|i| i.ifindex)
+                    && let Some(fw) = self.firewall.as_mut()
+                    && let Err(e) = fw.del_vmac(idx)
+                {
+                    error!("({instance}) {e}");
+                }
+                match crate::sys::vmac::delete(&name) {
+                    Ok(()) => info!("({instance}) Success removing VMAC interface {name}"),
+                    Err(e) => error!("({instance}) cannot remove VMAC interface {name}: {e}"),
+                }
+            }
         }
     }
 
@@ -838,6 +846,13 @@ impl<'a> Daemon<'a> {
             Ok(ev) => {
                 info!("({instance}): Success creating VMAC interface {name}");
                 let ifindex = ev.ifindex;
+                // keepalived compat: its nftables rules keep a VMAC's multicast listener
+                // reports (and IPv6 router solicitations) off the wire.
+                if let Some(fw) = self.firewall(instance)
+                    && let Err(e) = fw.add_vmac(ifindex, pidx, f == Family::V6)
+                {
+                    error!("({instance}) {e}");
+                }
                 self.ifaces.apply(&NetEvent::Link(ev));
                 if f == Family::V6
                     && let Some(ll) = parent_ll
@@ -865,29 +880,33 @@ impl<'a> Daemon<'a> {
         }
     }
 
-    /// No accept mode: add or remove a VIP in keepalived's nftables sets.
-    fn firewall_request(&mut self, instance: &str, ifname: &str, addr: IpAddr, block: bool) {
-        if self.firewall.is_none() {
-            if !block || self.firewall_failed {
-                return;
-            }
+    /// keepalived's nftables tables (no accept mode, VMACs), opened at the first need.
+    fn firewall(&mut self, instance: &str) -> Option<&mut Firewall> {
+        if self.firewall.is_none() && !self.firewall_failed {
             match Firewall::open(&self.spec.globals.nftables) {
                 Ok(f) => {
                     info!(
-                        "no_accept/strict: dropping traffic to the VIPs with nftables (table {})",
+                        "using nftables (table {}) for no_accept/strict and VMACs",
                         self.spec.globals.nftables.table
                     );
                     self.firewall = Some(f);
                 }
                 Err(e) => {
-                    error!("({instance}) cannot drop traffic to VIPs without accept mode: {e}");
+                    error!("({instance}) cannot set up the nftables firewall: {e}");
                     self.firewall_failed = true;
-                    return;
                 }
             }
         }
+        self.firewall.as_mut()
+    }
+
+    /// No accept mode: add or remove a VIP in keepalived's nftables sets.
+    fn firewall_request(&mut self, instance: &str, ifname: &str, addr: IpAddr, block: bool) {
+        if !block && self.firewall.is_none() {
+            return;
+        }
         let ifindex = self.ifaces.by_name(ifname).map_or(0, |i| i.ifindex);
-        let Some(fw) = self.firewall.as_mut() else {
+        let Some(fw) = self.firewall(instance) else {
             return;
         };
         let r = if block {

@@ -118,6 +118,17 @@ const NFT_META_IIF: u32 = 4;
 const NFT_META_OIF: u32 = 5;
 const NFT_META_L4PROTO: u32 = 16;
 const NFT_SET_CONSTANT: u32 = 0x2;
+const NFT_SET_MAP: u32 = 0x8;
+const NFTA_SET_DATA_TYPE: u16 = 6;
+const NFTA_SET_DATA_LEN: u16 = 7;
+const NFTA_SET_ELEM_DATA: u16 = 2;
+const NFTA_LOOKUP_DREG: u16 = 3;
+const NFTA_DUP_SREG_ADDR: u16 = 1;
+const NFTA_DUP_SREG_DEV: u16 = 2;
+const NFT_META_OIFKIND: u32 = 27;
+const IGMP: u8 = 2;
+const MLD2_LISTENER_REPORT: u8 = 143;
+const ND_ROUTER_SOLICIT: u8 = 133;
 // nftables' datatype numbers (what `nft list` shows as the set type).
 const TYPE_IPADDR: u32 = 7;
 const TYPE_IP6ADDR: u32 = 8;
@@ -127,6 +138,10 @@ const TYPE_BITS: u32 = 6;
 /// `nft`'s set user data: key byte order big endian (NFTNL_UDATA_SET_KEYBYTEORDER = 0,
 /// length 4, BYTEORDER_BIG_ENDIAN = 2), so `nft list` prints the elements as addresses.
 const UDATA_KEY_BIG_ENDIAN: [u8; 6] = [0, 4, 2, 0, 0, 0];
+/// Interface indexes are host order (BYTEORDER_HOST_ENDIAN = 1), key and, for a map, data
+/// (NFTNL_UDATA_SET_DATABYTEORDER = 1).
+const UDATA_KEY_HOST: [u8; 6] = [0, 4, 1, 0, 0, 0];
+const UDATA_KEY_DATA_HOST: [u8; 12] = [0, 4, 1, 0, 0, 0, 1, 4, 1, 0, 0, 0];
 const ND_NEIGHBOR_SOLICIT: u8 = 135;
 const ND_NEIGHBOR_ADVERT: u8 = 136;
 
@@ -320,37 +335,58 @@ fn table_msg(b: &mut Batch, family: u8) {
     );
 }
 
-fn set_msg(
-    b: &mut Batch,
-    family: u8,
-    name: &str,
+/// A set (or, with `map_data`, a map) of the table.
+struct SetDef<'s> {
+    name: &'s str,
     key_type: u32,
     key_len: u32,
     id: u32,
+    /// `flags constant` with this many elements.
     constant: Option<u32>,
-) {
+    /// A map's value type and length.
+    map_data: Option<(u32, u32)>,
+    udata: &'s [u8],
+}
+
+fn set_msg(b: &mut Batch, family: u8, d: &SetDef) {
+    let mut flags = 0;
+    if d.constant.is_some() {
+        flags |= NFT_SET_CONSTANT;
+    }
+    if d.map_data.is_some() {
+        flags |= NFT_SET_MAP;
+    }
     let mut a = Attrs::default()
         .str(NFTA_SET_TABLE, &b.cfg.table)
-        .str(NFTA_SET_NAME, name)
-        .be32(
-            NFTA_SET_FLAGS,
-            if constant.is_some() {
-                NFT_SET_CONSTANT
-            } else {
-                0
-            },
-        )
-        .be32(NFTA_SET_KEY_TYPE, key_type)
-        .be32(NFTA_SET_KEY_LEN, key_len)
-        .be32(NFTA_SET_ID, id);
-    if let Some(size) = constant {
+        .str(NFTA_SET_NAME, d.name)
+        .be32(NFTA_SET_FLAGS, flags)
+        .be32(NFTA_SET_KEY_TYPE, d.key_type)
+        .be32(NFTA_SET_KEY_LEN, d.key_len);
+    if let Some((ty, len)) = d.map_data {
+        a = a.be32(NFTA_SET_DATA_TYPE, ty).be32(NFTA_SET_DATA_LEN, len);
+    }
+    a = a.be32(NFTA_SET_ID, d.id);
+    if let Some(size) = d.constant {
         a = a.nest(
             NFTA_SET_DESC,
             Attrs::default().be32(NFTA_SET_DESC_SIZE, size),
         );
     }
-    a = a.raw(NFTA_SET_USERDATA, &UDATA_KEY_BIG_ENDIAN);
+    a = a.raw(NFTA_SET_USERDATA, d.udata);
     b.msg(NFT_MSG_NEWSET, CREATE, family, a);
+}
+
+/// A set of big-endian keys (addresses, ICMPv6 types).
+fn plain_set(name: &str, key_type: u32, key_len: u32, id: u32) -> SetDef<'_> {
+    SetDef {
+        name,
+        key_type,
+        key_len,
+        id,
+        constant: None,
+        map_data: None,
+        udata: &UDATA_KEY_BIG_ENDIAN,
+    }
 }
 
 fn chain_msg(b: &mut Batch, family: u8, name: &str, hook: Option<u32>) {
@@ -395,13 +431,26 @@ fn rule_msg(b: &mut Batch, family: u8, chain: &str, mut exprs: Vec<Attrs>) {
 }
 
 fn elems_msg(b: &mut Batch, add: bool, family: u8, set: &str, keys: &[Vec<u8>]) {
+    let elems: Vec<(Vec<u8>, Option<Vec<u8>>)> = keys.iter().map(|k| (k.clone(), None)).collect();
+    map_elems_msg(b, add, family, set, &elems);
+}
+
+/// Set elements, or map elements when they carry a value.
+fn map_elems_msg(
+    b: &mut Batch,
+    add: bool,
+    family: u8,
+    set: &str,
+    elems: &[(Vec<u8>, Option<Vec<u8>>)],
+) {
     let mut list = Attrs::default();
-    for k in keys {
-        let key = Attrs::default().raw(NFTA_DATA_VALUE, k);
-        list = list.nest(
-            NFTA_LIST_ELEM,
-            Attrs::default().nest(NFTA_SET_ELEM_KEY, key),
-        );
+    for (k, v) in elems {
+        let mut e =
+            Attrs::default().nest(NFTA_SET_ELEM_KEY, Attrs::default().raw(NFTA_DATA_VALUE, k));
+        if let Some(v) = v {
+            e = e.nest(NFTA_SET_ELEM_DATA, Attrs::default().raw(NFTA_DATA_VALUE, v));
+        }
+        list = list.nest(NFTA_LIST_ELEM, e);
     }
     let a = Attrs::default()
         .str(NFTA_SET_ELEM_LIST_TABLE, &b.cfg.table)
@@ -414,12 +463,14 @@ fn elems_msg(b: &mut Batch, add: bool, family: u8, set: &str, keys: &[Vec<u8>]) 
     }
 }
 
-/// keepalived's IPv4 table: the `vips` set and the two drop rules.
-fn build_ipv4_table(b: &mut Batch) {
+/// keepalived's IPv4 no accept parts: the `vips` set and the two drop rules (`out` may exist
+/// already, made for a VMAC).
+fn build_ipv4_vips(b: &mut Batch, have_out: bool) {
     let f = NFPROTO_IPV4;
-    table_msg(b, f);
-    set_msg(b, f, "vips", TYPE_IPADDR, 4, 1, None);
-    chain_msg(b, f, "out", Some(NF_INET_LOCAL_OUT));
+    set_msg(b, f, &plain_set("vips", TYPE_IPADDR, 4, 1));
+    if !have_out {
+        chain_msg(b, f, "out", Some(NF_INET_LOCAL_OUT));
+    }
     chain_msg(b, f, "in", Some(NF_INET_LOCAL_IN));
     // ip saddr @vips drop / ip daddr @vips drop
     for (chain, offset) in [("out", 12), ("in", 16)] {
@@ -436,13 +487,19 @@ fn build_ipv4_table(b: &mut Batch) {
     }
 }
 
-/// keepalived's IPv6 table: neighbour discovery always passes, link-local VIPs are matched
-/// with their interface.
-fn build_ipv6_table(b: &mut Batch) {
+/// keepalived's IPv6 no accept parts: neighbour discovery always passes, link-local VIPs are
+/// matched with their interface (`out` may exist already, made for a VMAC).
+fn build_ipv6_vips(b: &mut Batch, have_out: bool) {
     let f = NFPROTO_IPV6;
-    table_msg(b, f);
-    set_msg(b, f, "vips", TYPE_IP6ADDR, 16, 1, None);
-    set_msg(b, f, "neighbor-discovery", TYPE_ICMP6_TYPE, 1, 2, Some(2));
+    set_msg(b, f, &plain_set("vips", TYPE_IP6ADDR, 16, 1));
+    set_msg(
+        b,
+        f,
+        &SetDef {
+            constant: Some(2),
+            ..plain_set("neighbor-discovery", TYPE_ICMP6_TYPE, 1, 2)
+        },
+    );
     elems_msg(
         b,
         true,
@@ -453,13 +510,16 @@ fn build_ipv6_table(b: &mut Batch) {
     set_msg(
         b,
         f,
-        "vips_link_local",
-        (TYPE_IP6ADDR << TYPE_BITS) | TYPE_IFINDEX,
-        20,
-        3,
-        None,
+        &plain_set(
+            "vips_link_local",
+            (TYPE_IP6ADDR << TYPE_BITS) | TYPE_IFINDEX,
+            20,
+            3,
+        ),
     );
-    chain_msg(b, f, "out", Some(NF_INET_LOCAL_OUT));
+    if !have_out {
+        chain_msg(b, f, "out", Some(NF_INET_LOCAL_OUT));
+    }
     chain_msg(b, f, "in", Some(NF_INET_LOCAL_IN));
     chain_msg(b, f, "in_link_local", None);
     chain_msg(b, f, "out_link_local", None);
@@ -523,6 +583,90 @@ fn build_ipv6_table(b: &mut Batch) {
     }
 }
 
+/// keepalived's VMAC parts of a family's table (`out` may exist already): multicast listener
+/// reports leaving a VMAC are sent again from its parent and dropped on the VMAC, so switches
+/// never learn the virtual MAC from a BACKUP's joins; IPv6 router solicitations from a VMAC
+/// are dropped.
+fn build_vmac(b: &mut Batch, family: u8, have_out: bool) {
+    let f = family;
+    let map = SetDef {
+        map_data: Some((TYPE_IFINDEX, 4)),
+        udata: &UDATA_KEY_DATA_HOST,
+        ..plain_set("vmac_map", TYPE_IFINDEX, 4, 4)
+    };
+    set_msg(b, f, &map);
+    if f == NFPROTO_IPV6 {
+        set_msg(
+            b,
+            f,
+            &SetDef {
+                udata: &UDATA_KEY_HOST,
+                ..plain_set("vmac_set", TYPE_IFINDEX, 4, 5)
+            },
+        );
+    }
+    if !have_out {
+        chain_msg(b, f, "out", Some(NF_INET_LOCAL_OUT));
+    }
+    let mut macvlan = [0u8; 16];
+    macvlan[..7].copy_from_slice(b"macvlan");
+    // ... meta oifkind "macvlan" dup to ip[6] daddr device oif map @vmac_map drop
+    let dup_to_parent = |daddr_at: u32, len: u32| {
+        vec![
+            meta(NFT_META_OIFKIND, NFT_REG_1),
+            cmp_eq(&macvlan),
+            payload(NFT_PAYLOAD_NETWORK_HEADER, daddr_at, len, NFT_REG_1),
+            meta(NFT_META_OIF, NFT_REG_2),
+            expr(
+                "lookup",
+                Attrs::default()
+                    .str(NFTA_LOOKUP_SET, "vmac_map")
+                    .be32(NFTA_LOOKUP_SREG, NFT_REG_2)
+                    .be32(NFTA_LOOKUP_DREG, NFT_REG_2),
+            ),
+            expr(
+                "dup",
+                Attrs::default()
+                    .be32(NFTA_DUP_SREG_ADDR, NFT_REG_1)
+                    .be32(NFTA_DUP_SREG_DEV, NFT_REG_2),
+            ),
+            verdict(NF_DROP, None),
+        ]
+    };
+    if f == NFPROTO_IPV4 {
+        // ip protocol igmp ...
+        let mut e = vec![
+            payload(NFT_PAYLOAD_NETWORK_HEADER, 9, 1, NFT_REG_1),
+            cmp_eq(&[IGMP]),
+        ];
+        e.extend(dup_to_parent(16, 4));
+        rule_msg(b, f, "out", e);
+    } else {
+        let icmpv6_type = |t: u8| {
+            vec![
+                meta(NFT_META_L4PROTO, NFT_REG_1),
+                cmp_eq(&[libc::IPPROTO_ICMPV6 as u8]),
+                payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1),
+                cmp_eq(&[t]),
+            ]
+        };
+        // icmpv6 type mld2-listener-report ...
+        let mut e = icmpv6_type(MLD2_LISTENER_REPORT);
+        e.extend(dup_to_parent(24, 16));
+        rule_msg(b, f, "out", e);
+        // icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set drop
+        let mut e = icmpv6_type(ND_ROUTER_SOLICIT);
+        e.extend([
+            meta(NFT_META_OIFKIND, NFT_REG_1),
+            cmp_eq(&macvlan),
+            meta(NFT_META_OIF, NFT_REG_1),
+            lookup("vmac_set"),
+            verdict(NF_DROP, None),
+        ]);
+        rule_msg(b, f, "out", e);
+    }
+}
+
 /// Is `a` an IPv6 link-local address (fe80::/10)?
 fn is_link_local(a: &Ipv6Addr) -> bool {
     a.segments()[0] & 0xffc0 == 0xfe80
@@ -542,14 +686,24 @@ fn set_and_key(addr: IpAddr, ifindex: u32) -> (u8, &'static str, Vec<u8>) {
     }
 }
 
-/// The daemon's firewall: which tables exist and which addresses are blocked.
+/// What one family's table holds so far.
+#[derive(Clone, Copy, Debug, Default)]
+struct TableParts {
+    table: bool,
+    out_chain: bool,
+    vips: bool,
+    vmac: bool,
+}
+
+/// The daemon's firewall: which tables exist and which addresses and VMACs are in them.
 pub struct Firewall {
     fd: OwnedFd,
     cfg: NftablesSpec,
     seq: u32,
-    have_v4: bool,
-    have_v6: bool,
+    v4: TableParts,
+    v6: TableParts,
     blocked: BTreeSet<(IpAddr, u32)>,
+    vmacs: BTreeSet<(u32, u32, bool)>,
 }
 
 impl Firewall {
@@ -570,12 +724,96 @@ impl Firewall {
             fd,
             cfg: cfg.clone(),
             seq: 1,
-            have_v4: true,
-            have_v6: true,
+            v4: TableParts::default(),
+            v6: TableParts::default(),
             blocked: BTreeSet::new(),
+            vmacs: BTreeSet::new(),
         };
+        fw.v4.table = true;
+        fw.v6.table = true;
         fw.delete_tables(true);
         Ok(fw)
+    }
+
+    fn parts(&mut self, family: u8) -> &mut TableParts {
+        if family == NFPROTO_IPV4 {
+            &mut self.v4
+        } else {
+            &mut self.v6
+        }
+    }
+
+    /// Queue what `family`'s table lacks for the no accept rules (`vips`) or for VMACs, and
+    /// return the parts as they will be once the batch succeeds.
+    fn complete(&mut self, b: &mut Batch, family: u8, vips: bool, vmac: bool) -> TableParts {
+        let mut p = *self.parts(family);
+        if !p.table {
+            table_msg(b, family);
+            p.table = true;
+        }
+        if vmac && !p.vmac {
+            build_vmac(b, family, p.out_chain);
+            p.vmac = true;
+            p.out_chain = true;
+        }
+        if vips && !p.vips {
+            if family == NFPROTO_IPV4 {
+                build_ipv4_vips(b, p.out_chain);
+            } else {
+                build_ipv6_vips(b, p.out_chain);
+            }
+            p.vips = true;
+            p.out_chain = true;
+        }
+        p
+    }
+
+    /// `use_vmac`: a VMAC (ifindex `vmac`, on `parent`) exists; IPv6 VMACs go in the ip6
+    /// table.
+    pub fn add_vmac(&mut self, vmac: u32, parent: u32, v6: bool) -> Result<(), SysError> {
+        if !self.vmacs.insert((vmac, parent, v6)) {
+            return Ok(());
+        }
+        self.vmac_elems(vmac, parent, v6, true)
+    }
+
+    /// The VMAC with ifindex `vmac` is going away.
+    pub fn del_vmac(&mut self, vmac: u32) -> Result<(), SysError> {
+        let Some(&(_, parent, v6)) = self.vmacs.iter().find(|(v, _, _)| *v == vmac) else {
+            return Ok(());
+        };
+        self.vmacs.remove(&(vmac, parent, v6));
+        self.vmac_elems(vmac, parent, v6, false)
+    }
+
+    fn vmac_elems(&mut self, vmac: u32, parent: u32, v6: bool, add: bool) -> Result<(), SysError> {
+        let family = if v6 { NFPROTO_IPV6 } else { NFPROTO_IPV4 };
+        let cfg = self.cfg.clone();
+        let mut b = Batch::new(self.seq, &cfg);
+        let parts = if add {
+            self.complete(&mut b, family, false, true)
+        } else {
+            *self.parts(family)
+        };
+        let key = vmac.to_ne_bytes().to_vec();
+        map_elems_msg(
+            &mut b,
+            add,
+            family,
+            "vmac_map",
+            &[(key.clone(), Some(parent.to_ne_bytes().to_vec()))],
+        );
+        if v6 {
+            elems_msg(&mut b, add, family, "vmac_set", &[key]);
+        }
+        let benign = (!add).then_some(Errno::ENOENT);
+        self.run(
+            b,
+            &format!("nftables table {}, VMAC ifindex {vmac}", self.cfg.table),
+            benign,
+        )?;
+        *self.parts(family) = parts;
+        Ok(())
     }
 
     /// Drop traffic to and from `addr` (on `ifindex` for an IPv6 link-local address).
@@ -585,29 +823,15 @@ impl Firewall {
         }
         let cfg = self.cfg.clone();
         let mut b = Batch::new(self.seq, &cfg);
-        let created = match addr {
-            IpAddr::V4(_) if !self.have_v4 => {
-                build_ipv4_table(&mut b);
-                Some(true)
-            }
-            IpAddr::V6(_) if !self.have_v6 => {
-                build_ipv6_table(&mut b);
-                Some(false)
-            }
-            _ => None,
-        };
         let (family, set, key) = set_and_key(addr, ifindex);
+        let parts = self.complete(&mut b, family, true, false);
         elems_msg(&mut b, true, family, set, &[key]);
         self.run(
             b,
             &format!("nftables table {}, set {set}, {addr}", self.cfg.table),
             None,
         )?;
-        match created {
-            Some(true) => self.have_v4 = true,
-            Some(false) => self.have_v6 = true,
-            None => {}
-        }
+        *self.parts(family) = parts;
         self.blocked.insert((addr, ifindex));
         Ok(())
     }
@@ -631,8 +855,8 @@ impl Firewall {
     /// Delete our tables (at exit). With `stale`, tables of an earlier run, which may not exist.
     pub fn delete_tables(&mut self, stale: bool) -> Vec<SysError> {
         let mut errs = vec![];
-        for (family, have) in [(NFPROTO_IPV4, self.have_v4), (NFPROTO_IPV6, self.have_v6)] {
-            if !have {
+        for (family, parts) in [(NFPROTO_IPV4, self.v4), (NFPROTO_IPV6, self.v6)] {
+            if !parts.table {
                 continue;
             }
             // One batch per table: a missing table fails its whole batch.
@@ -654,9 +878,10 @@ impl Firewall {
                 errs.push(e);
             }
         }
-        self.have_v4 = false;
-        self.have_v6 = false;
+        self.v4 = TableParts::default();
+        self.v6 = TableParts::default();
         self.blocked.clear();
+        self.vmacs.clear();
         errs
     }
 
@@ -732,7 +957,8 @@ mod tests {
     fn batch_is_framed_by_begin_and_end_with_consecutive_sequence_numbers() {
         let cfg = NftablesSpec::default();
         let mut b = Batch::new(100, &cfg);
-        build_ipv4_table(&mut b);
+        table_msg(&mut b, NFPROTO_IPV4);
+        build_ipv4_vips(&mut b, false);
         let (buf, first, last) = b.finish();
         // begin, table, set, 2 chains, 2 rules, end.
         assert_eq!((first, last), (101, 106));
