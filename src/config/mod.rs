@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! lexer.rs   comments, quotes, include + glob, @ID, $PARAMS, ~SEQ/~LST, braces -> Item stream
-//! tree.rs    Item stream -> Stmt tree (kw, args, optional block), with positions
+//! tree.rs    Item stream -> Stmt tree, read as keepalived reads it (block keywords, list
+//!            blocks, its parent and VRRP reads merged), with positions
 //! model.rs   Stmt tree -> Model (keepalived's keyword names), per-keyword range checks
 //! complete.rs Model + Host -> NodeSpec, whole-config checks (VRIDs, VIPs, script security)
 //! ```

@@ -719,7 +719,6 @@ const SKIPPED_BLOCKS: &[&str] = &[
     "virtual_server_group",
     "bfd_instance",
     "SSL",
-    "real_server",
 ];
 
 /// Top-level keywords keepalived knows that have no effect on a VRRP-only daemon.
@@ -736,94 +735,7 @@ const TOP_UNSUPPORTED: &[&str] = &[
     "garp_group",
     "linkbeat_interfaces",
     "interface_up_down_delays",
-    "track_bfd",
 ];
-
-/// The keywords that open a block, per block whose keywords we know ("" = top level).
-/// `None`: a block whose lines are data or skipped (lists, LVS): left alone.
-fn block_keywords(ctx: &str) -> Option<&'static [&'static str]> {
-    const TRACKS: [&str; 5] = [
-        "track_interface",
-        "track_script",
-        "track_file",
-        "track_process",
-        "track_bfd",
-    ];
-    match ctx {
-        "" => Some(&[
-            "global_defs",
-            "vrrp_script",
-            "vrrp_track_process",
-            "track_file",
-            "vrrp_track_file",
-            "vrrp_instance",
-            "vrrp_sync_group",
-            "static_ipaddress",
-            "static_routes",
-            "static_rules",
-            "garp_group",
-            "linkbeat_interfaces",
-            "interface_up_down_delays",
-            "track_group",
-            "virtual_server",
-            "virtual_server_group",
-            "bfd_instance",
-            "SSL",
-            "real_server",
-            "track_bfd",
-        ]),
-        "global_defs" => Some(&["notification_email"]),
-        "vrrp_instance" => Some(&[
-            TRACKS[0],
-            TRACKS[1],
-            TRACKS[2],
-            TRACKS[3],
-            TRACKS[4],
-            "authentication",
-            "virtual_ipaddress",
-            "virtual_ipaddress_excluded",
-            "virtual_routes",
-            "virtual_rules",
-            "unicast_peer",
-        ]),
-        "vrrp_sync_group" => Some(&[
-            TRACKS[0], TRACKS[1], TRACKS[2], TRACKS[3], TRACKS[4], "group",
-        ]),
-        "vrrp_script" | "vrrp_track_process" | "track_file" | "vrrp_track_file"
-        | "authentication" => Some(&[]),
-        _ => None,
-    }
-}
-
-/// keepalived compat: a keyword that takes no block but is followed by one gets "Unexpected
-/// '{' - ignoring", and the block's lines are read at the keyword's own level. Rewrites the
-/// tree that way (recursively, inside blocks whose keywords we know).
-fn stray_blocks(ctx: &str, b: &[Stmt], d: &mut Diags) -> Vec<Stmt> {
-    let Some(blocks) = block_keywords(ctx) else {
-        return b.to_vec();
-    };
-    let mut out = Vec::with_capacity(b.len());
-    for st in b {
-        let kw = st.kw.text.as_str();
-        match (&st.block, &st.open) {
-            (Some(inner), Some(open)) if !blocks.contains(&kw) => {
-                let mut head = st.clone();
-                head.block = None;
-                head.open = None;
-                out.push(head);
-                d.error(Some(open), "Unexpected '{' - ignoring");
-                out.extend(stray_blocks(ctx, inner, d));
-            }
-            (Some(inner), _) => {
-                let mut st = st.clone();
-                st.block = Some(stray_blocks(kw, inner, d));
-                out.push(st);
-            }
-            _ => out.push(st.clone()),
-        }
-    }
-    out
-}
 
 /// Turn the tree into the model, reporting what keepalived reports.
 pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
@@ -833,8 +745,7 @@ pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
     };
     let mut skipped: Vec<(String, Pos)> = Vec::new();
     let mut early: Vec<EarlyRef> = Vec::new();
-    let tree = stray_blocks("", tree, d);
-    top_level(&tree, &mut m, &mut skipped, &mut early, d);
+    top_level(tree, &mut m, &mut skipped, &mut early, d);
     // A name tracked before its definition: say where the definition is.
     for e in &early {
         let later = match e.kind {
