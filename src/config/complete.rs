@@ -134,6 +134,14 @@ impl Resolver<'_> {
             st.mode & 0o001 != 0
         };
         if !exec {
+            // keepalived 2.2.7 compat: without enable_script_security a script that is there
+            // but not executable still counts as a script in use (SECURITY VIOLATION, rc 6).
+            if !self.security {
+                self.scripts_in_use = true;
+                if self.first_script.is_none() {
+                    self.first_script = Some(raw.pos.clone());
+                }
+            }
             return Err(ScriptProblem::NotExecutable);
         }
         // Running as root (or a root-owned setuid/setgid file): every path component must be
@@ -294,7 +302,17 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         },
         ..Default::default()
     };
-    spec.globals.notify_fifo_script = r.notify_cmd(&g.notify_fifo_script, d);
+    // keepalived 2.2.7 compat: without any vrrp_instance the VRRP side never starts, so the
+    // fifo script is not checked (no SECURITY VIOLATION, no missing-script error).
+    spec.globals.notify_fifo_script = if m.vrrp_instance.is_empty() {
+        let saved = (r.scripts_in_use, r.first_script.clone());
+        let mut scratch = Diags::default();
+        let cmd = r.notify_cmd(&g.notify_fifo_script, &mut scratch);
+        (r.scripts_in_use, r.first_script) = saved;
+        cmd
+    } else {
+        r.notify_cmd(&g.notify_fifo_script, d)
+    };
 
     // Scripts that are tracked by someone.
     let mut tracked: HashSet<&str> = HashSet::new();
