@@ -473,6 +473,9 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     let inst_names: HashSet<&str> = m.vrrp_instance.iter().map(|i| i.name.as_str()).collect();
     let mut member_of: std::collections::HashMap<String, (String, bool)> = Default::default();
     for sg in &m.vrrp_sync_group {
+        // keepalived 2.2.7 compat: the group's notify scripts are checked (and count for the
+        // SECURITY VIOLATION) even when the group is then removed.
+        let notify = r.notify(&sg.notify, g.notify_priority_changes, d);
         let mut members = Vec::new();
         for (n, pos) in &sg.group {
             if !inst_names.contains(n.as_str()) {
@@ -547,7 +550,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         spec.sync_groups.push(SyncGroupSpec {
             name: sg.name.clone(),
             members,
-            notify: r.notify(&sg.notify, g.notify_priority_changes, d),
+            notify,
             tracking_weight: sg.sync_group_tracking_weight,
             track_interfaces: track.0,
             track_scripts: track.1,
@@ -578,16 +581,9 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                     );
                 }
             }
-            None => {
-                if i.unicast_src_ip.is_none() {
-                    d.error(ipos, format!("({name}) Unknown interface!"));
-                } else {
-                    d.unsupported(
-                        ipos,
-                        "vrrp_instance without interface (unicast via routing)",
-                    );
-                }
-            }
+            // keepalived 2.2.7 compat: also for unicast instances, whose source address is
+            // on a local interface, and with default_interface set.
+            None => d.error(ipos, format!("({name}) Unknown interface!")),
         }
         // keepalived's checks of features rkeepalived does not implement (same exit code).
         if i.vrf && i.interface.is_some() {

@@ -958,7 +958,7 @@ fn top_level(
             // optional `track_group NAME` on each line.
             "static_ipaddress" => {
                 for line in require_block(st, d) {
-                    let (line, _) = strip_track_group(line, &m.track_groups, d);
+                    let (line, _) = strip_track_group(line, &m.track_groups, false, d);
                     if let Some(a) = vip_line(&line, false, d) {
                         m.static_ipaddress.push((a, line.pos().clone()));
                     }
@@ -968,7 +968,7 @@ fn top_level(
                 let b = require_block(st, d);
                 route_tracking_check(b, d);
                 for line in b {
-                    let (line, tg) = strip_track_group(line, &m.track_groups, d);
+                    let (line, tg) = strip_track_group(line, &m.track_groups, true, d);
                     let has = |k: &[&str]| line.args.iter().any(|t| k.contains(&t.text.as_str()));
                     if tg && !has(&["dev", "oif"]) {
                         d.error(
@@ -981,7 +981,7 @@ fn top_level(
             }
             "static_rules" => {
                 for line in require_block(st, d) {
-                    let (line, tg) = strip_track_group(line, &m.track_groups, d);
+                    let (line, tg) = strip_track_group(line, &m.track_groups, true, d);
                     let has = |k: &[&str]| line.args.iter().any(|t| k.contains(&t.text.as_str()));
                     if tg && !has(&["dev", "iif"]) {
                         d.error(
@@ -1732,13 +1732,6 @@ fn track_lines(st: &Stmt, owner: &str, wmin: i32, wmax: i32, d: &mut Diags) -> V
                 format!("({owner}) unknown {kind} option {} - ignoring", t.text),
             ),
         }
-        if kind == "track_interface" && v.iter().any(|o: &TrackLine| o.name == tl.name) {
-            d.error(
-                Some(&tl.pos),
-                format!("({owner}) duplicate track_interface {} - ignoring", tl.name),
-            );
-            continue;
-        }
         v.push(tl);
     }
     v
@@ -1771,12 +1764,34 @@ fn notify_kw(kw: &str, st: &Stmt, n: &mut Notify, d: &mut Diags) -> bool {
     true
 }
 
+/// keepalived compat: a name tracked twice by the same instance or sync group (in one block
+/// or two) is "duplicate ... - ignoring" (rc 5); the first line counts.
+fn push_tracks(
+    v: &mut Vec<TrackLine>,
+    new: Vec<TrackLine>,
+    kind: &str,
+    owner: &str,
+    d: &mut Diags,
+) {
+    for tl in new {
+        if v.iter().any(|o| o.name == tl.name) {
+            d.error(
+                Some(&tl.pos),
+                format!("({owner}) duplicate {kind} {} - ignoring", tl.name),
+            );
+            continue;
+        }
+        v.push(tl);
+    }
+}
+
 fn track_kw(kw: &str, st: &Stmt, owner: &str, t: &mut Tracks, d: &mut Diags) -> bool {
+    let lines = |d: &mut Diags| track_lines(st, owner, -254, 254, d);
     match kw {
-        "track_interface" => t.interfaces.extend(track_lines(st, owner, -254, 254, d)),
-        "track_script" => t.scripts.extend(track_lines(st, owner, -254, 254, d)),
-        "track_file" => t.files.extend(track_lines(st, owner, -254, 254, d)),
-        "track_process" => t.processes.extend(track_lines(st, owner, -254, 254, d)),
+        "track_interface" => push_tracks(&mut t.interfaces, lines(d), kw, owner, d),
+        "track_script" => push_tracks(&mut t.scripts, lines(d), kw, owner, d),
+        "track_file" => push_tracks(&mut t.files, lines(d), kw, owner, d),
+        "track_process" => push_tracks(&mut t.processes, lines(d), kw, owner, d),
         "track_bfd" => d.unsupported(Some(st.pos()), kw),
         _ => return false,
     }
@@ -1964,8 +1979,15 @@ fn instance_body(
                     match t.text.as_str() {
                         "MASTER" => v.state_master = Some(true),
                         "BACKUP" => {
-                            // keepalived compat: BACKUP after MASTER is ignored.
-                            if v.state_master != Some(true) {
+                            // keepalived compat: BACKUP after MASTER is ignored (rc 5).
+                            if v.state_master == Some(true) {
+                                d.error(
+                                    Some(&t.pos),
+                                    format!(
+                                        "({name}) state previously set as MASTER - ignoring BACKUP"
+                                    ),
+                                );
+                            } else {
                                 v.state_master = Some(false)
                             }
                         }
@@ -2341,24 +2363,50 @@ fn raw(line: &Stmt) -> RawLine {
 
 /// A static line without its `track_group NAME` (which must name a `track_group` defined
 /// above, as in keepalived), and whether it had one.
-fn strip_track_group(line: &Stmt, known: &[String], d: &mut Diags) -> (Stmt, bool) {
-    let Some(i) = line.args.iter().position(|t| t.text == "track_group") else {
-        return (line.clone(), false);
-    };
+fn strip_track_group(
+    line: &Stmt,
+    known: &[String],
+    name_fatal: bool,
+    d: &mut Diags,
+) -> (Stmt, bool) {
     let mut out = line.clone();
-    let kw = out.args.remove(i);
-    if i < out.args.len() {
-        let name = out.args.remove(i);
-        if !known.contains(&name.text) {
+    let mut seen = false;
+    while let Some(i) = out.args.iter().position(|t| t.text == "track_group") {
+        let kw = out.args.remove(i);
+        if i < out.args.len() {
+            let name = out.args.remove(i);
+            if seen {
+                d.error(
+                    Some(&name.pos),
+                    format!("track_group {} is a duplicate", name.text),
+                );
+            } else if !known.contains(&name.text) {
+                d.error(
+                    Some(&name.pos),
+                    format!("track_group {} not found", name.text),
+                );
+            }
+        } else if name_fatal {
+            // keepalived compat: routes and rules read the name as a parameter (exit 2).
+            d.error_class(
+                Some(&kw.pos),
+                super::diag::class::MISSING_PARAMETER,
+                format!(
+                    "*** Configuration line starting `{}` is missing a parameter after keyword \
+                     `track_group` at word position {}",
+                    line.kw.text,
+                    line.args.len() + 2
+                ),
+            );
+        } else {
             d.error(
-                Some(&name.pos),
-                format!("track_group {} not found", name.text),
+                Some(&kw.pos),
+                format!("No track_group parameter specified for {}", line.kw.text),
             );
         }
-    } else {
-        d.error(Some(&kw.pos), "track_group requires a name");
+        seen = true;
     }
-    (out, true)
+    (out, seen)
 }
 
 /// keepalived's tracking check of `virtual_routes` / `static_routes` lines (a route without
