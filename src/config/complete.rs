@@ -266,12 +266,26 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 None
             }
         },
+        // keepalived 2.2.7 compat: without keepalived_script the default is root unless
+        // script security is on when the default is first needed; a global script read
+        // before enable_script_security fixes it to root for good.
         None => match host::lookup_user(&passwd, "keepalived_script") {
             Some((u, gid)) => Some(("keepalived_script".into(), u, gid)),
-            None if g.enable_script_security => None,
-            None => Some(("root".into(), 0, 0)),
+            None => match &g.default_user_fixed_at {
+                Some((_, false)) => Some(("root".into(), 0, 0)),
+                _ if g.enable_script_security => None,
+                _ => Some(("root".into(), 0, 0)),
+            },
         },
     };
+    let mut warned_default_user = false;
+    if let (None, Some((pos, true))) = (&default_user, &g.default_user_fixed_at) {
+        warned_default_user = true;
+        d.error(
+            Some(pos),
+            "Unable to set default user keepalived_script for script",
+        );
+    }
     let mut r = Resolver {
         host,
         passwd,
@@ -325,7 +339,6 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     let mut enabled: HashSet<String> = HashSet::new();
     // Scripts keepalived removes at parse time: trackers then say "not found".
     let mut removed: HashSet<String> = HashSet::new();
-    let mut warned_default_user = false;
     // keepalived 2.2.7 compat: without any vrrp_instance its VRRP side never starts and no
     // vrrp_script is checked (nothing to report, rc 0).
     // keepalived 2.2.7 compat: an instance on a non-existent interface is fatal for its VRRP
@@ -885,7 +898,14 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 .unwrap_or(IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12))),
         });
         if let Some(t) = i.unicast_ttl {
-            s.unicast_ttl = t;
+            if i.unicast_peer.is_empty() {
+                d.error(
+                    Some(i.pos_of("unicast_ttl")),
+                    format!("({name}): Cannot use unicast_ttl without unicast peers - resetting"),
+                );
+            } else {
+                s.unicast_ttl = t;
+            }
         }
         s.check_unicast_src = i.check_unicast_src || g.vrrp_check_unicast_src;
         s.unicast_fault_no_peer = i.unicast_fault_no_peer;

@@ -31,6 +31,10 @@ pub struct GlobalDefs {
     pub script_user: Option<ScriptUser>,
     pub script_user_pos: Option<Pos>,
     pub enable_script_security: bool,
+    /// keepalived compat: the first global script (startup/shutdown/fifo script) read before
+    /// any `script_user` fixes the default script user at that point, and whether
+    /// enable_script_security had been read by then.
+    pub default_user_fixed_at: Option<(Pos, bool)>,
     pub set_supplementary_groups: bool,
     pub use_symlink_paths: bool,
     pub vrrp_version: Option<u8>,
@@ -393,6 +397,19 @@ fn read_bool(st: &Stmt, d: &mut Diags) -> Option<bool> {
                 None
             }
         },
+    }
+}
+
+/// keepalived compat: an optional on/off word that is neither is an error (rc 5); `msg` has
+/// one `{}` for the word.
+fn bool_arg_check(st: &Stmt, msg: &str, d: &mut Diags) {
+    if let Some(t) = st.args.first()
+        && !matches!(
+            t.text.as_str(),
+            "on" | "true" | "yes" | "off" | "false" | "no"
+        )
+    {
+        d.error(Some(&t.pos), msg.replacen("{}", &t.text, 1));
     }
 }
 
@@ -1057,6 +1074,7 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
         if st.block.is_none() && bare("global", st, "", d) {
             continue;
         }
+        unsupported_number_check(st, d);
         match kw {
             // keepalived compat: 2.2.7's global_defs does not know these (rc 5); say why.
             "instance" | "use_pid_dir" | "linkbeat_use_polling" => d.error(
@@ -1201,7 +1219,10 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 None => d.error(Some(st.pos()), format!("No {kw} name specified")),
             },
             "vrrp_notify_fifo_script" | "notify_fifo_script" => {
-                g.notify_fifo_script = read_cmd(st, d)
+                g.notify_fifo_script = read_cmd(st, d);
+                if g.notify_fifo_script.is_some() {
+                    fix_default_user(g, st);
+                }
             }
             "vrrp_notify_priority_changes" => {
                 g.notify_priority_changes = read_bool(st, d).unwrap_or(true)
@@ -1338,11 +1359,13 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 // say so, never ignore silently.
                 d.unsupported(Some(st.pos()), kw);
             }
+            "smtp_alert" | "smtp_alert_vrrp" | "smtp_alert_checker" => {
+                d.unsupported(Some(st.pos()), kw);
+                let msg = format!("Invalid value '{{}}' for global {kw} specified");
+                bool_arg_check(st, &msg, d);
+            }
             "notification_email"
             | "smtp_server"
-            | "smtp_alert"
-            | "smtp_alert_vrrp"
-            | "smtp_alert_checker"
             | "enable_snmp_vrrp"
             | "enable_snmp_keepalived"
             | "enable_snmp_rfc"
@@ -1352,16 +1375,111 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "enable_snmp_checker"
             | "enable_dbus"
             | "nftables"
-            | "startup_script"
-            | "shutdown_script"
             | "vrrp_garp_extra_if"
             | "vrrp_vmac_garp_intvl" => d.unsupported(Some(st.pos()), kw),
+            "startup_script" | "shutdown_script" => {
+                d.unsupported(Some(st.pos()), kw);
+                if !st.args.is_empty() {
+                    fix_default_user(g, st);
+                }
+            }
             "vrrp_iptables" | "vrrp_ipsets" => d.error(
                 Some(st.pos()),
                 "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option",
             ),
             _ => unknown(st, d, |inner, d| global_defs(inner, g, d)),
         }
+    }
+}
+
+/// See [`GlobalDefs::default_user_fixed_at`].
+fn fix_default_user(g: &mut GlobalDefs, st: &Stmt) {
+    if g.script_user.is_none() && g.default_user_fixed_at.is_none() {
+        g.default_user_fixed_at = Some((st.pos().clone(), g.enable_script_security));
+    }
+}
+
+/// keepalived 2.2.7's value checks of numeric global keywords rkeepalived does not implement
+/// (a bad value is a config error, rc 5): (keyword, min, max, message with `{}` = value).
+const UNSUPPORTED_NUMBERS: &[(&str, i64, i64, &str)] = &[
+    (
+        "smtp_connect_timeout",
+        0,
+        4294,
+        "smtp_connect_timeout '{}' must be in [0, 4294] - ignoring",
+    ),
+    (
+        "max_auto_priority",
+        -1,
+        99,
+        "max_auto_priority '{}' must be in [0, 99] (or -1 to disable) - ignoring",
+    ),
+    (
+        "min_auto_priority_delay",
+        1,
+        10_000_000,
+        "min_auto_priority_delay '{}' must be in [1, 10000000] - ignoring",
+    ),
+    (
+        "startup_script_timeout",
+        1,
+        1000,
+        "startup_script_timeout '{}' must be in [1, 1000] - ignoring",
+    ),
+    (
+        "shutdown_script_timeout",
+        1,
+        1000,
+        "shutdown_script_timeout '{}' must be in [1, 1000] - ignoring",
+    ),
+    (
+        "nftables_priority",
+        i32::MIN as i64,
+        i32::MAX as i64,
+        "invalid nftables chain priority '{}'",
+    ),
+    ("random_seed", 0, u32::MAX as i64, "random_seed {} invalid"),
+    (
+        "vrrp_netlink_cmd_rcv_bufs",
+        0,
+        u32::MAX as i64,
+        "vrrp_netlink_cmd_rcv_bufs size ({}) invalid",
+    ),
+    (
+        "vrrp_netlink_monitor_rcv_bufs",
+        0,
+        u32::MAX as i64,
+        "vrrp_netlink_monitor_rcv_bufs size ({}) invalid",
+    ),
+    (
+        "vrrp_rx_bufs_multiplier",
+        0,
+        u32::MAX as i64,
+        "Invalid vrrp_rx_bufs_multiplier {}",
+    ),
+    (
+        "checker_priority",
+        -20,
+        19,
+        "Invalid checker process priority specified",
+    ),
+    (
+        "bfd_priority",
+        -20,
+        19,
+        "Invalid bfd process priority specified",
+    ),
+];
+
+fn unsupported_number_check(st: &Stmt, d: &mut Diags) {
+    let Some((_, min, max, msg)) = UNSUPPORTED_NUMBERS.iter().find(|(k, ..)| *k == st.kw.text)
+    else {
+        return;
+    };
+    if let Some(t) = st.args.first()
+        && read_int(t, *min, *max, d).is_none()
+    {
+        d.error(Some(&t.pos), msg.replacen("{}", &t.text, 1));
     }
 }
 
@@ -1835,7 +1953,10 @@ fn sync_group(st: &Stmt, d: &mut Diags) -> VrrpSyncGroup {
                 Some(k.pos()),
                 format!("({owner}) global_tracking is deprecated. Use track_interface/script/file on the sync group"),
             ),
-            "smtp_alert" => d.unsupported(Some(k.pos()), kw),
+            "smtp_alert" => {
+                d.unsupported(Some(k.pos()), kw);
+                bool_arg_check(k, "Invalid vrrp_group smtp_alert parameter {}", d);
+            }
             _ => unknown(k, d, |_, _| {}),
         }
     }
@@ -2051,7 +2172,11 @@ fn instance_body(
                 v.use_ipvlan = true;
             }
             "vmac_xmit_base" => v.vmac_xmit_base = true,
-            "use_vmac_addr" | "smtp_alert" | "kernel_rx_buf_size" | "garp_extra_if" => {
+            "smtp_alert" => {
+                d.unsupported(Some(k.pos()), kw);
+                bool_arg_check(k, "Invalid vrrp_instance smtp_alert parameter {}", d);
+            }
+            "use_vmac_addr" | "kernel_rx_buf_size" | "garp_extra_if" => {
                 d.unsupported(Some(k.pos()), kw)
             }
             // keepalived 2.2.7 compat: the deprecation is reported as a config error (rc 5).
@@ -2164,7 +2289,10 @@ fn instance_body(
                                     }
                                     p.truncate(cut);
                                 }
-                                v.auth_pass = Some(p);
+                                // keepalived compat: `auth_pass ""` is no password.
+                                if !p.is_empty() {
+                                    v.auth_pass = Some(p);
+                                }
                             }
                         }
                         _ => unknown(a, d, |_, _| {}),
