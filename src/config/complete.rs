@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::diag::{Diags, class};
 use super::host::{self, Host};
-use super::model::{AuthType, Model, Notify, RawCmd, ScriptUser, TrackLine, Tracks};
+use super::model::{AuthType, IfRef, Model, Notify, RawCmd, ScriptUser, TrackLine, Tracks};
 use super::shell;
 use crate::time::{Centis, Duration};
 use crate::vrrp::spec::*;
@@ -576,6 +576,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         let name = i.name.as_str();
         let ipos = Some(&i.pos);
         let mut s = InstanceSpec::new(name, "", 0);
+        check_if_refs(&i.if_refs, g.dynamic_interfaces, host, d);
         // Interface.
         match &i.interface {
             Some((ifname, pos)) => {
@@ -1081,6 +1082,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         }
     }
 
+    check_if_refs(&m.if_refs, g.dynamic_interfaces, host, d);
     spec.statics.routes = m.static_routes.clone();
     spec.statics.rules = m.static_rules.clone();
 
@@ -1152,7 +1154,12 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             "SECURITY VIOLATION - check scripts are being executed but script_security not enabled.",
         );
     }
-    // keepalived compat: scripts that will run without enable_script_security.
+    // keepalived compat: scripts that will run without enable_script_security (not checked
+    // once a missing interface has stopped its VRRP side).
+    let fatal_interface = fatal_interface
+        || d.list.iter().any(|x| {
+            x.rc == class::FATAL && x.message == "Non-existent interface specified in configuration"
+        });
     if r.scripts_in_use && !g.enable_script_security && !fatal_interface {
         d.error_class(
             r.first_script.as_ref(),
@@ -1161,6 +1168,27 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         );
     }
     spec
+}
+
+/// keepalived compat: interface names checked as they are read (see [`IfRef`]).
+fn check_if_refs(refs: &[IfRef], dynamic: bool, host: &dyn Host, d: &mut Diags) {
+    if dynamic {
+        return;
+    }
+    for r in refs.iter().filter(|r| !host.interface_exists(&r.name)) {
+        d.error(
+            Some(&r.pos),
+            format!(
+                "WARNING - interface {} for {} doesn't exist",
+                r.name, r.what
+            ),
+        );
+        d.error_class(
+            Some(&r.pos),
+            class::FATAL,
+            "Non-existent interface specified in configuration",
+        );
+    }
 }
 
 fn check_vip_dev(

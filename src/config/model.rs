@@ -25,6 +25,29 @@ pub struct RawCmd {
     pub user: Option<ScriptUser>,
 }
 
+/// An interface name keepalived checks for existence while reading (a missing one is
+/// "WARNING - interface NAME for WHAT doesn't exist" and is fatal for its VRRP side).
+#[derive(Clone, Debug, PartialEq)]
+pub struct IfRef {
+    pub name: String,
+    pub what: String,
+    pub pos: Pos,
+}
+
+/// The device word after the last of `keys` on a route/rule line.
+fn dev_ref(line: &Stmt, keys: &[&str], what: &str) -> Option<IfRef> {
+    let i = line
+        .args
+        .iter()
+        .rposition(|t| keys.contains(&t.text.as_str()))?;
+    let t = line.args.get(i + 1)?;
+    Some(IfRef {
+        name: t.text.clone(),
+        what: what.to_string(),
+        pos: t.pos.clone(),
+    })
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalDefs {
     pub router_id: Option<String>,
@@ -167,6 +190,9 @@ pub struct VrrpInstance {
     /// `state`: Some(true) = MASTER.
     pub state_master: Option<bool>,
     pub interface: Option<(String, Pos)>,
+    /// Other interface names keepalived checks while reading the instance (earlier
+    /// `interface` lines, route and rule devices), see [`IfRef`].
+    pub if_refs: Vec<IfRef>,
     pub virtual_router_id: Option<u8>,
     pub priority: Option<u8>,
     /// Seconds, as written (validated against 0.01..255 at parse time).
@@ -279,6 +305,10 @@ pub struct Model {
     pub static_rules: Vec<RuleSpec>,
     /// Other VRRP-side blocks rkeepalived does not implement, by keyword, as raw lines.
     pub unsupported_blocks: Vec<(String, Vec<RawLine>)>,
+    /// Interface names of the static routes and rules (checked like the instances').
+    pub if_refs: Vec<IfRef>,
+    /// A top-level `net_namespace NAME` (keepalived 2.2.7's `-t` then exits 0).
+    pub net_namespace: Option<Pos>,
     /// The first MISC_CHECK misc_path inside the (otherwise skipped) LVS blocks: keepalived's
     /// checker counts it as a script for the SECURITY VIOLATION check.
     pub lvs_check_script: Option<RawCmd>,
@@ -993,7 +1023,11 @@ fn top_level(
                             "Static route cannot have track group if no oif specified",
                         );
                     }
-                    m.static_routes.extend(route_line(&line, d));
+                    if let Some(r) = route_line(&line, d) {
+                        m.static_routes.push(r);
+                        m.if_refs
+                            .extend(dev_ref(&line, &["dev", "oif"], "VROUTE nexthop"));
+                    }
                 }
             }
             "static_rules" => {
@@ -1006,8 +1040,11 @@ fn top_level(
                             "Static rule cannot have track_group if dev/iif not specified",
                         );
                     }
-                    m.static_rules
-                        .extend(rule_line(&line, &mut m.next_rule_pref, d));
+                    if let Some(r) = rule_line(&line, &mut m.next_rule_pref, d) {
+                        m.static_rules.push(r);
+                        m.if_refs.extend(dev_ref(&line, &["dev", "iif"], "rule"));
+                        m.if_refs.extend(dev_ref(&line, &["oif"], "rule"));
+                    }
                 }
             }
             "track_group" => {
@@ -1020,6 +1057,9 @@ fn top_level(
             }
             k if TOP_UNSUPPORTED.contains(&k) => {
                 d.unsupported(Some(st.pos()), k);
+                if k == "net_namespace" && !st.args.is_empty() && m.net_namespace.is_none() {
+                    m.net_namespace = Some(st.pos().clone());
+                }
                 let mut lines = Vec::new();
                 flatten(st.block.as_deref().unwrap_or(&[]), &mut lines);
                 m.unsupported_blocks.push((k.to_string(), lines));
@@ -2011,6 +2051,7 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, next_pref: &mut u32, d: &mut Diags
         mcast_src_ip: None,
         unicast_peer: Vec::new(),
         unicast_ttl: None,
+        if_refs: Vec::new(),
         check_unicast_src: false,
         unicast_fault_no_peer: false,
         old_unicast_checksum: None,
@@ -2137,8 +2178,22 @@ fn instance_body(
                                 "({name}) cannot use a loopback interface (lo) for vrrp - ignoring"
                             ),
                         );
-                        v.interface = None;
+                        if let Some((prev, ppos)) = v.interface.take() {
+                            v.if_refs.push(IfRef {
+                                name: prev,
+                                what: format!("vrrp_instance {name}"),
+                                pos: ppos,
+                            });
+                        }
                     } else {
+                        // keepalived compat: every `interface` line is checked as it is read.
+                        if let Some((prev, ppos)) = v.interface.take() {
+                            v.if_refs.push(IfRef {
+                                name: prev,
+                                what: format!("vrrp_instance {name}"),
+                                pos: ppos,
+                            });
+                        }
                         v.interface = Some((t.text.clone(), t.pos.clone()));
                     }
                 }
@@ -2317,14 +2372,25 @@ fn instance_body(
             "virtual_routes" => {
                 let b = require_block(k, d);
                 route_tracking_check(b, d);
-                v.virtual_routes = b.iter().filter_map(|l| route_line(l, d)).collect();
+                v.virtual_routes.clear();
+                for l in b {
+                    if let Some(r) = route_line(l, d) {
+                        v.virtual_routes.push(r);
+                        v.if_refs
+                            .extend(dev_ref(l, &["dev", "oif"], "VROUTE nexthop"));
+                    }
+                }
             }
             "virtual_rules" => {
                 let b = require_block(k, d);
-                v.virtual_rules = b
-                    .iter()
-                    .filter_map(|l| rule_line(l, next_pref, d))
-                    .collect();
+                v.virtual_rules.clear();
+                for l in b {
+                    if let Some(r) = rule_line(l, next_pref, d) {
+                        v.virtual_rules.push(r);
+                        v.if_refs.extend(dev_ref(l, &["dev", "iif"], "rule"));
+                        v.if_refs.extend(dev_ref(l, &["oif"], "rule"));
+                    }
+                }
             }
             "promote_secondaries" => v.promote_secondaries = true,
             "unicast_src_ip" | "mcast_src_ip" => {
