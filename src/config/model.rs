@@ -1,6 +1,7 @@
 //! Typed model of the VRRP side of keepalived.conf, named with keepalived's keywords, filled
 //! from the block tree with keepalived's per-keyword range checks and messages.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use super::diag::{Diags, Pos};
@@ -1109,6 +1110,7 @@ fn newer_than_227(st: &Stmt, d: &mut Diags) {
 }
 
 fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
+    let mut fifo_seen: HashSet<&str> = HashSet::new();
     for st in b {
         let kw = st.kw.text.as_str();
         if st.block.is_none() && bare("global", st, "", d) {
@@ -1253,6 +1255,18 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             "v3_checksum_as_v2" => {
                 newer_than_227(st, d);
                 g.v3_checksum_as_v2 = read_bool(st, d).unwrap_or(true)
+            }
+            // keepalived compat: a fifo or fifo script given twice keeps the first (rc 5).
+            "vrrp_notify_fifo"
+            | "notify_fifo"
+            | "vrrp_notify_fifo_script"
+            | "notify_fifo_script"
+                if !st.args.is_empty() && !fifo_seen.insert(kw) =>
+            {
+                d.error(
+                    Some(&st.args[0].pos),
+                    format!("{kw} already specified - ignoring {}", st.args[0].text),
+                )
             }
             "vrrp_notify_fifo" | "notify_fifo" => match st.args.first() {
                 Some(t) => g.notify_fifo = Some(t.text.clone()),
@@ -1672,13 +1686,30 @@ fn track_file(st: &Stmt, d: &mut Diags) -> TrackFile {
         reverse: false,
         init_file: None,
     };
+    let mut weight_seen = false;
     for k in require_block(st, d) {
         if bare("file", k, &f.name, d) {
             continue;
         }
         match k.kw.text.as_str() {
+            // keepalived compat: a second file / weight is ignored with an error (rc 5).
+            "file" if f.file.is_some() && !k.args.is_empty() => d.error(
+                Some(&k.args[0].pos),
+                format!(
+                    "File already set for track file {} - ignoring {}",
+                    f.name, k.args[0].text
+                ),
+            ),
+            "weight" if weight_seen && !k.args.is_empty() => d.error(
+                Some(&k.args[0].pos),
+                format!(
+                    "Weight already set for track file {} - ignoring {}",
+                    f.name, k.args[0].text
+                ),
+            ),
             "file" => f.file = k.args.first().map(|t| t.text.clone()),
             "weight" => {
+                weight_seen = true;
                 if let Some(t) = arg(k, 0, d) {
                     if let Some(v) = read_int(t, -i64::from(i32::MAX), i64::from(i32::MAX), d) {
                         f.weight = v as i32;
@@ -1720,12 +1751,28 @@ fn track_process(st: &Stmt, d: &mut Diags) -> TrackProcess {
         fork_delay_us: 0,
         terminate_delay_us: 0,
     };
+    let mut weight_seen = false;
     for k in require_block(st, d) {
         let kw = k.kw.text.as_str();
         if bare("process", k, &p.name, d) {
             continue;
         }
         match kw {
+            // keepalived compat: a second process / weight is ignored with an error (rc 5).
+            "process" if p.process.is_some() && !k.args.is_empty() => d.error(
+                Some(&k.args[0].pos),
+                format!(
+                    "Process already set for track process {} - ignoring {}",
+                    p.name, k.args[0].text
+                ),
+            ),
+            "weight" if weight_seen && !k.args.is_empty() => d.error(
+                Some(&k.args[0].pos),
+                format!(
+                    "Weight already set for track process {} - ignoring {}",
+                    p.name, k.args[0].text
+                ),
+            ),
             "process" => {
                 p.process = k.args.first().map(|t| t.text.clone());
                 p.params = k.args.iter().skip(1).map(|t| t.text.clone()).collect();
@@ -1760,6 +1807,7 @@ fn track_process(st: &Stmt, d: &mut Diags) -> TrackProcess {
             }
             "full_command" => p.full_command = true,
             "weight" => {
+                weight_seen = true;
                 if let Some(t) = arg(k, 0, d) {
                     if let Some(v) = read_int(t, -254, 254, d) {
                         p.weight = v as i32;
@@ -1895,20 +1943,39 @@ fn track_lines(st: &Stmt, owner: &str, wmin: i32, wmax: i32, d: &mut Diags) -> V
     v
 }
 
-fn notify_kw(kw: &str, st: &Stmt, n: &mut Notify, d: &mut Diags) -> bool {
+/// A notify script keyword; `prefix` names the owner as keepalived does in its messages
+/// ("(VI_1) " or "vrrp group G: ").
+fn notify_kw(kw: &str, st: &Stmt, n: &mut Notify, prefix: &str, d: &mut Diags) -> bool {
+    // keepalived compat: a script given twice keeps the first, with an error (rc 5).
+    let set = |slot: &mut Option<RawCmd>, what: &str, d: &mut Diags| {
+        if slot.is_some() {
+            if let Some(t) = st.args.first() {
+                d.error(
+                    Some(&t.pos),
+                    format!("{prefix}{what} already specified - ignoring {}", t.text),
+                );
+            }
+            return;
+        }
+        *slot = read_cmd(st, d);
+    };
     match kw {
-        "notify_master" => n.master = read_cmd(st, d),
-        "notify_backup" => n.backup = read_cmd(st, d),
-        "notify_fault" => n.fault = read_cmd(st, d),
-        "notify_stop" => n.stop = read_cmd(st, d),
+        "notify_master" => set(&mut n.master, "notify_master script", d),
+        "notify_backup" => set(&mut n.backup, "notify_backup script", d),
+        "notify_fault" => set(&mut n.fault, "notify_fault script", d),
+        "notify_stop" => set(&mut n.stop, "notify_stop script", d),
         "notify_deleted" => {
             n.notify_deleted = true;
             if !st.args.is_empty() {
-                n.deleted = read_cmd(st, d);
+                set(&mut n.deleted, "notify_deleted", d);
             }
         }
-        "notify" => n.generic = read_cmd(st, d),
-        "notify_master_rx_lower_pri" => n.master_rx_lower_pri = read_cmd(st, d),
+        "notify" => set(&mut n.generic, "notify script", d),
+        "notify_master_rx_lower_pri" => set(
+            &mut n.master_rx_lower_pri,
+            "notify_master_rx_lower_pri script",
+            d,
+        ),
         "notify_priority_changes" => n.priority_changes = read_bool(st, d),
         "notify_in_order" => {
             d.note(
@@ -1976,7 +2043,8 @@ fn sync_group(st: &Stmt, d: &mut Diags) -> VrrpSyncGroup {
             );
             continue;
         }
-        if notify_kw(kw, k, &mut g.notify, d) || track_kw(kw, k, &owner, &mut g.track, d) {
+        let prefix = format!("vrrp group {}: ", g.name);
+        if notify_kw(kw, k, &mut g.notify, &prefix, d) || track_kw(kw, k, &owner, &mut g.track, d) {
             continue;
         }
         match kw {
@@ -2132,7 +2200,8 @@ fn instance_body(
         if bare("instance", k, name, d) {
             continue;
         }
-        if notify_kw(kw, k, &mut v.notify, d) || track_kw(kw, k, name, &mut v.track, d) {
+        let prefix = format!("({name}) ");
+        if notify_kw(kw, k, &mut v.notify, &prefix, d) || track_kw(kw, k, name, &mut v.track, d) {
             continue;
         }
         match kw {
