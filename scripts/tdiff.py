@@ -206,7 +206,7 @@ def norm_ctx(ctx):
     return "/".join(parts[:2])
 
 
-def harvest(corpus):
+def harvest(corpus, lvs=False):
     kw = collections.defaultdict(set)
     for ctx, words in KEYWORDS.items():
         kw[ctx].update(words.split())
@@ -218,6 +218,8 @@ def harvest(corpus):
     newer = {"json_version", "state_dump_file", "state_file_location", "v3_checksum_as_v2",
              "owner_ignore_adverts", "vrrp_owner_ignore_adverts", "no_virtual_ipaddress",
              "set_supplementary_groups", "use_symlink_paths", "notify_in_order"}
+    if not lvs:  # LVS blocks are skipped by design (deliberate difference): do not add them
+        newer |= {"virtual_server", "virtual_server_group"}
     return {k: sorted(v - newer) for k, v in kw.items()}
 
 
@@ -572,7 +574,7 @@ def main():
             variants.append(("f%d" % k, os.path.abspath(f), f, "file"))
     else:
         corpus = load_corpus(args.lvs)
-        mut = Mutator(rng, harvest(corpus))
+        mut = Mutator(rng, harvest(corpus, args.lvs))
         names = sorted(corpus)
         seeds = [n for n in names if n in ("node1", "node2") or n.startswith("wild_shape_")]
         k = 0

@@ -943,6 +943,11 @@ fn top_level(
                 let p = track_process(st, d);
                 m.vrrp_track_process.push(p);
             }
+            "vrrp_instance" if st.args.is_empty() => {
+                // keepalived 2.2.7 compat: skipped with its whole block (nothing in it is
+                // checked).
+                d.error(Some(st.pos()), "vrrp_instance must have a name");
+            }
             "vrrp_instance" => {
                 // keepalived compat: a second vrrp_instance of the same name is a config
                 // error and its whole block is skipped (nothing in it is checked).
