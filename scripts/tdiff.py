@@ -96,6 +96,60 @@ KEYWORDS = {
     "vrrp_track_process": "process weight quorum quorum_max delay fork_delay terminate_delay "
     "full_command param_match",
     "track_file": "file weight init_file",
+    "track_group": "group",
+    "garp_group": "garp_interval gna_interval interface interfaces",
+}
+
+# Realistic lines to insert, per block (the shapes users write: VMAC, accept modes, strict
+# mode, AH, notify scripts, unicast, IPv6/v3, sync groups, static blocks with track groups).
+SNIPPETS = {
+    "": [
+        "static_ipaddress {\n    10.50.0.1/24 dev eth2 track_group TG1\n}",
+        "static_ipaddress {\n    10.50.0.2/24 dev eth2\n}",
+        "static_routes {\n    10.60.0.0/16 via 10.16.200.254 dev eth1 track_group TG1\n}",
+        "static_routes {\n    10.61.0.0/16 via 10.16.200.254\n}",
+        "static_rules {\n    from 10.50.0.0/24 table 100 priority 100 dev eth2 track_group TG1\n}",
+        "static_rules {\n    from 10.50.0.0/24 table 100\n}",
+        "track_group TG1 {\n    group {\n        VI_1\n    }\n}",
+        "vrrp_sync_group SG1 {\n    group {\n        VI_1\n        VI_2\n    }\n}",
+        "vrrp_sync_group SG2 {\n    group {\n        VI_1\n    }\n    notify_master \"/etc/keepalived/checkng.sh master\"\n}",
+        "vrrp_script chk {\n    script \"/etc/keepalived/checkng.sh\"\n    interval 2\n}",
+        "vrrp_instance VI_2 {\n    interface eth1\n    virtual_router_id 52\n    virtual_ipaddress {\n        10.16.200.52\n    }\n}",
+        "vrrp_instance VI_6 {\n    interface eth1\n    virtual_router_id 56\n    native_ipv6\n    virtual_ipaddress {\n        fe80::56/64\n    }\n}",
+        "global_defs {\n    enable_script_security\n}",
+    ],
+    "global_defs": [
+        "vrrp_strict", "vrrp_version 3", "vrrp_version 2", "enable_script_security",
+        "script_user root", "script_user nobody", "vrrp_skip_check_adv_addr",
+        "vrrp_garp_master_delay 1", "vrrp_iptables", "vrrp_iptables INPUT", "nftables",
+        "nftables keepalived", "notify_fifo /run/k.fifo", "dynamic_interfaces",
+        "notify_fifo_script /etc/keepalived/checkng.sh", "router_id lb2", "vmac_prefix 00:00:5e",
+    ],
+    "vrrp_instance": [
+        "use_vmac", "use_vmac vrrp.51", "use_vmac vrrp51 extra", "vmac_xmit_base", "no_accept",
+        "accept", "strict_mode", "strict_mode on", "strict_mode off", "native_ipv6",
+        "version 3", "version 2", "advert_int 0.5", "nopreempt", "preempt_delay 30",
+        "state MASTER", "state BACKUP", "priority 255", "priority 150",
+        "notify_master \"/etc/keepalived/checkng.sh master\"",
+        "notify /etc/keepalived/checkng.sh", "notify_backup /etc/keepalived/noexec.sh",
+        "notify_fault /etc/keepalived/insecure.sh", "notify_stop /nonexistent.sh",
+        "unicast_src_ip 10.16.200.11", "unicast_peer {\n        10.16.200.12\n    }",
+        "authentication {\n        auth_type AH\n        auth_pass abc\n    }",
+        "authentication {\n        auth_type PASS\n        auth_pass 12345678\n    }",
+        "track_interface {\n        eth2\n    }", "track_interface {\n        eth2 weight -10\n    }",
+        "virtual_ipaddress_excluded {\n        fe80::1/64\n    }",
+        "virtual_ipaddress {\n        2001:db8::5/64\n    }",
+        "virtual_routes {\n        10.70.0.0/16 via 10.16.200.1 dev eth1\n    }",
+        "virtual_rules {\n        from 10.16.200.0/24 table 200\n    }",
+        "track_script {\n        chk\n    }", "track_script {\n        chk weight 10\n    }",
+        "mcast_src_ip 10.16.200.11", "garp_master_delay 5", "smtp_alert",
+    ],
+    "vrrp_instance/authentication": ["auth_type AH", "auth_type PASS", "auth_pass abc"],
+    "vrrp_sync_group": [
+        "notify_master \"/etc/keepalived/checkng.sh master\"", "smtp_alert",
+        "track_script {\n        chk\n    }", "global_tracking",
+    ],
+    "vrrp_script": ["user root", "user nobody", "init_fail", "weight -20", "rise 2", "fall 3"],
 }
 
 GARBAGE = ["0", "-1", "1", "2", "3", "254", "255", "256", "65535", "4294967296",
@@ -152,7 +206,7 @@ def norm_ctx(ctx):
     return "/".join(parts[:2])
 
 
-def harvest(corpus):
+def harvest(corpus, lvs=False):
     kw = collections.defaultdict(set)
     for ctx, words in KEYWORDS.items():
         kw[ctx].update(words.split())
@@ -164,6 +218,8 @@ def harvest(corpus):
     newer = {"json_version", "state_dump_file", "state_file_location", "v3_checksum_as_v2",
              "owner_ignore_adverts", "vrrp_owner_ignore_adverts", "no_virtual_ipaddress",
              "set_supplementary_groups", "use_symlink_paths", "notify_in_order"}
+    if not lvs:  # LVS blocks are skipped by design (deliberate difference): do not add them
+        newer |= {"virtual_server", "virtual_server_group"}
     return {k: sorted(v - newer) for k, v in kw.items()}
 
 
@@ -195,7 +251,8 @@ class Mutator:
             (self.brace_remove, 3), (self.brace_extra, 2), (self.wrong_level, 6),
             (self.addr, 8), (self.dev, 5), (self.quote, 4), (self.case, 2),
             (self.insert_kw, 10), (self.semicolon, 2), (self.no_value, 5),
-            (self.one_line_block, 2), (self.typo, 4),
+            (self.one_line_block, 2), (self.typo, 4), (self.snippet, 10),
+            (self.track_group_line, 2),
         ]
         fns = [f for f, w in ops for _ in range(w)]
         f = self.rng.choice(fns)
@@ -360,6 +417,26 @@ class Mutator:
         L.insert(j, "    " + " ".join([kw] + vals))
         return L, "insert %s(%d) in %s" % (kw, nval, ctx)
 
+    def snippet(self, L):
+        ctxs = contexts(L)
+        j = self.rng.randrange(len(L) + 1)
+        ctx = norm_ctx(ctxs[j][0]) if j < len(L) else ""
+        if ctx not in SNIPPETS:
+            return None
+        sn = self.rng.choice(SNIPPETS[ctx])
+        L[j:j] = ["    " + x for x in sn.split("\n")]
+        return L, "snippet %s in %s" % (sn.split()[0], ctx)
+
+    def track_group_line(self, L):
+        ctxs = contexts(L)
+        cand = [i for i, (c, f) in enumerate(ctxs)
+                if f and c.split("/")[0] in ("static_ipaddress", "static_routes", "static_rules")]
+        if not cand:
+            return None
+        i = self.rng.choice(cand)
+        L[i] = L[i].rstrip() + " " + self.rng.choice(["track_group TG1", "track_group", "track_group NOPE"])
+        return L, "track_group_line %s" % ctxs[i][0]
+
     def semicolon(self, L):
         i = self.pick(L)
         if i is None:
@@ -497,13 +574,13 @@ def main():
             variants.append(("f%d" % k, os.path.abspath(f), f, "file"))
     else:
         corpus = load_corpus(args.lvs)
-        mut = Mutator(rng, harvest(corpus))
+        mut = Mutator(rng, harvest(corpus, args.lvs))
         names = sorted(corpus)
-        seeds = [n for n in names if n in ("node1", "node2")]
+        seeds = [n for n in names if n in ("node1", "node2") or n.startswith("wild_shape_")]
         k = 0
         while len(variants) < args.n:
             # the seed configs are what users start from: weight them up
-            src = rng.choice(seeds) if seeds and rng.random() < 0.3 else rng.choice(names)
+            src = rng.choice(seeds) if seeds and rng.random() < 0.4 else rng.choice(names)
             lines, descs = corpus[src], []
             for _ in range(rng.randint(1, args.max_mutations)):
                 r = mut.mutate(lines)

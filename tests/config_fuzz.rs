@@ -186,6 +186,15 @@ fn hostile_inputs_are_bounded() {
         "{ a ".repeat(20_000),
         "}".repeat(20_000)
     );
+    // keepalived reads these braces as "Unexpected '{'" at the instance level: no recursion.
+    let l = config::load_str(&deep, "deep.conf", &opts, &host);
+    assert_eq!(l.exit_code, 5);
+    // Blocks nested by braces (LVS, skipped) stop at a depth limit.
+    let deep = format!(
+        "virtual_server 10.0.0.1 80 {}\n{}",
+        "a {\n".repeat(20_000),
+        "}\n".repeat(20_000)
+    );
     let l = config::load_str(&deep, "deep.conf", &opts, &host);
     assert!(
         l.diagnostics

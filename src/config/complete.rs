@@ -6,7 +6,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::diag::{Diags, class};
 use super::host::{self, Host};
-use super::model::{AuthType, GlobalDefs, Model, Notify, RawCmd, ScriptUser, TrackLine, Tracks};
+use super::model::{
+    AuthType, GlobalDefs, IfRef, Model, Notify, RawCmd, ScriptUser, TrackLine, Tracks,
+};
 use super::shell;
 use crate::mail::MailConfig;
 use crate::time::{Centis, Duration};
@@ -135,6 +137,14 @@ impl Resolver<'_> {
             st.mode & 0o001 != 0
         };
         if !exec {
+            // keepalived 2.2.7 compat: without enable_script_security a script that is there
+            // but not executable still counts as a script in use (SECURITY VIOLATION, rc 6).
+            if !self.security {
+                self.scripts_in_use = true;
+                if self.first_script.is_none() {
+                    self.first_script = Some(raw.pos.clone());
+                }
+            }
             return Err(ScriptProblem::NotExecutable);
         }
         // Running as root (or a root-owned setuid/setgid file): every path component must be
@@ -311,12 +321,26 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 None
             }
         },
+        // keepalived 2.2.7 compat: without keepalived_script the default is root unless
+        // script security is on when the default is first needed; a global script read
+        // before enable_script_security fixes it to root for good.
         None => match host::lookup_user(&passwd, "keepalived_script") {
             Some((u, gid)) => Some(("keepalived_script".into(), u, gid)),
-            None if g.enable_script_security => None,
-            None => Some(("root".into(), 0, 0)),
+            None => match &g.default_user_fixed_at {
+                Some((_, false)) => Some(("root".into(), 0, 0)),
+                _ if g.enable_script_security => None,
+                _ => Some(("root".into(), 0, 0)),
+            },
         },
     };
+    let mut warned_default_user = false;
+    if let (None, Some((pos, true))) = (&default_user, &g.default_user_fixed_at) {
+        warned_default_user = true;
+        d.error(
+            Some(pos),
+            "Unable to set default user keepalived_script for script",
+        );
+    }
     let mut r = Resolver {
         host,
         passwd,
@@ -356,7 +380,17 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         },
         ..Default::default()
     };
-    spec.globals.notify_fifo_script = r.notify_cmd(&g.notify_fifo_script, d);
+    // keepalived 2.2.7 compat: without any vrrp_instance the VRRP side never starts, so the
+    // fifo script is not checked (no SECURITY VIOLATION, no missing-script error).
+    spec.globals.notify_fifo_script = if m.vrrp_instance.is_empty() {
+        let saved = (r.scripts_in_use, r.first_script.clone());
+        let mut scratch = Diags::default();
+        let cmd = r.notify_cmd(&g.notify_fifo_script, &mut scratch);
+        (r.scripts_in_use, r.first_script) = saved;
+        cmd
+    } else {
+        r.notify_cmd(&g.notify_fifo_script, d)
+    };
 
     // Scripts that are tracked by someone.
     let mut tracked: HashSet<&str> = HashSet::new();
@@ -369,7 +403,6 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     let mut enabled: HashSet<String> = HashSet::new();
     // Scripts keepalived removes at parse time: trackers then say "not found".
     let mut removed: HashSet<String> = HashSet::new();
-    let mut warned_default_user = false;
     // keepalived 2.2.7 compat: without any vrrp_instance its VRRP side never starts and no
     // vrrp_script is checked (nothing to report, rc 0).
     // keepalived 2.2.7 compat: an instance on a non-existent interface is fatal for its VRRP
@@ -517,6 +550,9 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     let inst_names: HashSet<&str> = m.vrrp_instance.iter().map(|i| i.name.as_str()).collect();
     let mut member_of: std::collections::HashMap<String, (String, bool)> = Default::default();
     for sg in &m.vrrp_sync_group {
+        // keepalived 2.2.7 compat: the group's notify scripts are checked (and count for the
+        // SECURITY VIOLATION) even when the group is then removed.
+        let notify = r.notify(&sg.notify, g.notify_priority_changes, d);
         let mut members = Vec::new();
         for (n, pos) in &sg.group {
             if !inst_names.contains(n.as_str()) {
@@ -593,7 +629,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             members,
             notify: NotifySpec {
                 smtp: mail_policy(sg.smtp_alert, g),
-                ..r.notify(&sg.notify, g.notify_priority_changes, d)
+                ..notify
             },
             tracking_weight: sg.sync_group_tracking_weight,
             track_interfaces: track.0,
@@ -607,6 +643,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         let name = i.name.as_str();
         let ipos = Some(&i.pos);
         let mut s = InstanceSpec::new(name, "", 0);
+        check_if_refs(&i.if_refs, g.dynamic_interfaces, host, d);
         // Interface.
         match &i.interface {
             Some((ifname, pos)) => {
@@ -625,16 +662,9 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                     );
                 }
             }
-            None => {
-                if i.unicast_src_ip.is_none() {
-                    d.error(ipos, format!("({name}) Unknown interface!"));
-                } else {
-                    d.unsupported(
-                        ipos,
-                        "vrrp_instance without interface (unicast via routing)",
-                    );
-                }
-            }
+            // keepalived 2.2.7 compat: also for unicast instances, whose source address is
+            // on a local interface, and with default_interface set.
+            None => d.error(ipos, format!("({name}) Unknown interface!")),
         }
         // keepalived's checks of features rkeepalived does not implement (same exit code).
         if i.vrf && i.interface.is_some() {
@@ -936,7 +966,14 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 .unwrap_or(IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12))),
         });
         if let Some(t) = i.unicast_ttl {
-            s.unicast_ttl = t;
+            if i.unicast_peer.is_empty() {
+                d.error(
+                    Some(i.pos_of("unicast_ttl")),
+                    format!("({name}): Cannot use unicast_ttl without unicast peers - resetting"),
+                );
+            } else {
+                s.unicast_ttl = t;
+            }
         }
         s.check_unicast_src = i.check_unicast_src || g.vrrp_check_unicast_src;
         s.unicast_fault_no_peer = i.unicast_fault_no_peer;
@@ -1113,6 +1150,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         }
     }
 
+    check_if_refs(&m.if_refs, g.dynamic_interfaces, host, d);
     spec.statics.routes = m.static_routes.clone();
     spec.statics.rules = m.static_rules.clone();
 
@@ -1184,7 +1222,12 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             "SECURITY VIOLATION - check scripts are being executed but script_security not enabled.",
         );
     }
-    // keepalived compat: scripts that will run without enable_script_security.
+    // keepalived compat: scripts that will run without enable_script_security (not checked
+    // once a missing interface has stopped its VRRP side).
+    let fatal_interface = fatal_interface
+        || d.list.iter().any(|x| {
+            x.rc == class::FATAL && x.message == "Non-existent interface specified in configuration"
+        });
     if r.scripts_in_use && !g.enable_script_security && !fatal_interface {
         d.error_class(
             r.first_script.as_ref(),
@@ -1193,6 +1236,27 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         );
     }
     spec
+}
+
+/// keepalived compat: interface names checked as they are read (see [`IfRef`]).
+fn check_if_refs(refs: &[IfRef], dynamic: bool, host: &dyn Host, d: &mut Diags) {
+    if dynamic {
+        return;
+    }
+    for r in refs.iter().filter(|r| !host.interface_exists(&r.name)) {
+        d.error(
+            Some(&r.pos),
+            format!(
+                "WARNING - interface {} for {} doesn't exist",
+                r.name, r.what
+            ),
+        );
+        d.error_class(
+            Some(&r.pos),
+            class::FATAL,
+            "Non-existent interface specified in configuration",
+        );
+    }
 }
 
 fn check_vip_dev(

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! lexer.rs   comments, quotes, include + glob, @ID, $PARAMS, ~SEQ/~LST, braces -> Item stream
-//! tree.rs    Item stream -> Stmt tree (kw, args, optional block), with positions
+//! tree.rs    Item stream -> Stmt tree, read as keepalived reads it (block keywords, list
+//!            blocks, its parent and VRRP reads merged), with positions
 //! model.rs   Stmt tree -> Model (keepalived's keyword names), per-keyword range checks
 //! complete.rs Model + Host -> NodeSpec, whole-config checks (VRIDs, VIPs, script security)
 //! ```
@@ -25,8 +26,9 @@
 //! - Extra notes where keepalived is silent: duplicate VIPs/peers, keywords given twice,
 //!   notify scripts dropped, IPv6 forcing VRRPv3, BOM, long lines.
 //!
-//! As keepalived: a missing `-f` file, a directory or an executable file exits 0; a missing
-//! parameter exits 2; `include_check` is an unknown keyword (2.2.7).
+//! As keepalived: a missing `-f` file, a directory or an executable file exits 0, so does any
+//! config with a top-level `net_namespace NAME`; a missing parameter exits 2; `include_check`
+//! is an unknown keyword (2.2.7).
 
 pub mod complete;
 pub mod diag;
@@ -143,7 +145,21 @@ fn finish(
     let tree = tree::build(items, &mut d);
     let model = model::build(&tree, &mut d);
     let spec = complete::to_spec(&model, host, &mut d);
-    let exit_code = diag::exit_code(&d.list);
+    let mut exit_code = diag::exit_code(&d.list);
+    // keepalived 2.2.7 compat: with a top-level `net_namespace NAME`, its -t exits 0 whatever
+    // it reported (the VRRP side is not even read).
+    if let Some(p) = &model.net_namespace
+        && exit_code != 0
+    {
+        d.note(
+            Some(p),
+            format!(
+                "keepalived 2.2.7's -t exits 0 when net_namespace is set, whatever it reports; \
+                 so does rkeepalived (the errors above would give {exit_code})"
+            ),
+        );
+        exit_code = 0;
+    }
     Loaded {
         model,
         spec,

@@ -1,6 +1,7 @@
 //! Typed model of the VRRP side of keepalived.conf, named with keepalived's keywords, filled
 //! from the block tree with keepalived's per-keyword range checks and messages.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use super::diag::{Diags, Pos};
@@ -25,12 +26,39 @@ pub struct RawCmd {
     pub user: Option<ScriptUser>,
 }
 
+/// An interface name keepalived checks for existence while reading (a missing one is
+/// "WARNING - interface NAME for WHAT doesn't exist" and is fatal for its VRRP side).
+#[derive(Clone, Debug, PartialEq)]
+pub struct IfRef {
+    pub name: String,
+    pub what: String,
+    pub pos: Pos,
+}
+
+/// The device word after the last of `keys` on a route/rule line.
+fn dev_ref(line: &Stmt, keys: &[&str], what: &str) -> Option<IfRef> {
+    let i = line
+        .args
+        .iter()
+        .rposition(|t| keys.contains(&t.text.as_str()))?;
+    let t = line.args.get(i + 1)?;
+    Some(IfRef {
+        name: t.text.clone(),
+        what: what.to_string(),
+        pos: t.pos.clone(),
+    })
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalDefs {
     pub router_id: Option<String>,
     pub script_user: Option<ScriptUser>,
     pub script_user_pos: Option<Pos>,
     pub enable_script_security: bool,
+    /// keepalived compat: the first global script (startup/shutdown/fifo script) read before
+    /// any `script_user` fixes the default script user at that point, and whether
+    /// enable_script_security had been read by then.
+    pub default_user_fixed_at: Option<(Pos, bool)>,
     pub set_supplementary_groups: bool,
     pub use_symlink_paths: bool,
     pub vrrp_version: Option<u8>,
@@ -178,6 +206,9 @@ pub struct VrrpInstance {
     /// `state`: Some(true) = MASTER.
     pub state_master: Option<bool>,
     pub interface: Option<(String, Pos)>,
+    /// Other interface names keepalived checks while reading the instance (earlier
+    /// `interface` lines, route and rule devices), see [`IfRef`].
+    pub if_refs: Vec<IfRef>,
     pub virtual_router_id: Option<u8>,
     pub priority: Option<u8>,
     /// Seconds, as written (validated against 0.01..255 at parse time).
@@ -294,6 +325,10 @@ pub struct Model {
     pub static_rules: Vec<RuleSpec>,
     /// Other VRRP-side blocks rkeepalived does not implement, by keyword, as raw lines.
     pub unsupported_blocks: Vec<(String, Vec<RawLine>)>,
+    /// Interface names of the static routes and rules (checked like the instances').
+    pub if_refs: Vec<IfRef>,
+    /// A top-level `net_namespace NAME` (keepalived 2.2.7's `-t` then exits 0).
+    pub net_namespace: Option<Pos>,
     /// The first MISC_CHECK misc_path inside the (otherwise skipped) LVS blocks: keepalived's
     /// checker counts it as a script for the SECURITY VIOLATION check.
     pub lvs_check_script: Option<RawCmd>,
@@ -751,7 +786,6 @@ const SKIPPED_BLOCKS: &[&str] = &[
     "virtual_server_group",
     "bfd_instance",
     "SSL",
-    "real_server",
 ];
 
 /// Top-level keywords keepalived knows that have no effect on a VRRP-only daemon.
@@ -768,94 +802,7 @@ const TOP_UNSUPPORTED: &[&str] = &[
     "garp_group",
     "linkbeat_interfaces",
     "interface_up_down_delays",
-    "track_bfd",
 ];
-
-/// The keywords that open a block, per block whose keywords we know ("" = top level).
-/// `None`: a block whose lines are data or skipped (lists, LVS): left alone.
-fn block_keywords(ctx: &str) -> Option<&'static [&'static str]> {
-    const TRACKS: [&str; 5] = [
-        "track_interface",
-        "track_script",
-        "track_file",
-        "track_process",
-        "track_bfd",
-    ];
-    match ctx {
-        "" => Some(&[
-            "global_defs",
-            "vrrp_script",
-            "vrrp_track_process",
-            "track_file",
-            "vrrp_track_file",
-            "vrrp_instance",
-            "vrrp_sync_group",
-            "static_ipaddress",
-            "static_routes",
-            "static_rules",
-            "garp_group",
-            "linkbeat_interfaces",
-            "interface_up_down_delays",
-            "track_group",
-            "virtual_server",
-            "virtual_server_group",
-            "bfd_instance",
-            "SSL",
-            "real_server",
-            "track_bfd",
-        ]),
-        "global_defs" => Some(&["notification_email"]),
-        "vrrp_instance" => Some(&[
-            TRACKS[0],
-            TRACKS[1],
-            TRACKS[2],
-            TRACKS[3],
-            TRACKS[4],
-            "authentication",
-            "virtual_ipaddress",
-            "virtual_ipaddress_excluded",
-            "virtual_routes",
-            "virtual_rules",
-            "unicast_peer",
-        ]),
-        "vrrp_sync_group" => Some(&[
-            TRACKS[0], TRACKS[1], TRACKS[2], TRACKS[3], TRACKS[4], "group",
-        ]),
-        "vrrp_script" | "vrrp_track_process" | "track_file" | "vrrp_track_file"
-        | "authentication" => Some(&[]),
-        _ => None,
-    }
-}
-
-/// keepalived compat: a keyword that takes no block but is followed by one gets "Unexpected
-/// '{' - ignoring", and the block's lines are read at the keyword's own level. Rewrites the
-/// tree that way (recursively, inside blocks whose keywords we know).
-fn stray_blocks(ctx: &str, b: &[Stmt], d: &mut Diags) -> Vec<Stmt> {
-    let Some(blocks) = block_keywords(ctx) else {
-        return b.to_vec();
-    };
-    let mut out = Vec::with_capacity(b.len());
-    for st in b {
-        let kw = st.kw.text.as_str();
-        match (&st.block, &st.open) {
-            (Some(inner), Some(open)) if !blocks.contains(&kw) => {
-                let mut head = st.clone();
-                head.block = None;
-                head.open = None;
-                out.push(head);
-                d.error(Some(open), "Unexpected '{' - ignoring");
-                out.extend(stray_blocks(ctx, inner, d));
-            }
-            (Some(inner), _) => {
-                let mut st = st.clone();
-                st.block = Some(stray_blocks(kw, inner, d));
-                out.push(st);
-            }
-            _ => out.push(st.clone()),
-        }
-    }
-    out
-}
 
 /// Turn the tree into the model, reporting what keepalived reports.
 pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
@@ -865,8 +812,7 @@ pub fn build(tree: &[Stmt], d: &mut Diags) -> Model {
     };
     let mut skipped: Vec<(String, Pos)> = Vec::new();
     let mut early: Vec<EarlyRef> = Vec::new();
-    let tree = stray_blocks("", tree, d);
-    top_level(&tree, &mut m, &mut skipped, &mut early, d);
+    top_level(tree, &mut m, &mut skipped, &mut early, d);
     // A name tracked before its definition: say where the definition is.
     for e in &early {
         let later = match e.kind {
@@ -1016,6 +962,11 @@ fn top_level(
                 let p = track_process(st, d);
                 m.vrrp_track_process.push(p);
             }
+            "vrrp_instance" if st.args.is_empty() => {
+                // keepalived 2.2.7 compat: skipped with its whole block (nothing in it is
+                // checked).
+                d.error(Some(st.pos()), "vrrp_instance must have a name");
+            }
             "vrrp_instance" => {
                 // keepalived compat: a second vrrp_instance of the same name is a config
                 // error and its whole block is skipped (nothing in it is checked).
@@ -1079,7 +1030,7 @@ fn top_level(
             // optional `track_group NAME` on each line.
             "static_ipaddress" => {
                 for line in require_block(st, d) {
-                    let (line, _) = strip_track_group(line, &m.track_groups, d);
+                    let (line, _) = strip_track_group(line, &m.track_groups, false, d);
                     if let Some(a) = vip_line(&line, false, d) {
                         m.static_ipaddress.push((a, line.pos().clone()));
                     }
@@ -1089,7 +1040,7 @@ fn top_level(
                 let b = require_block(st, d);
                 route_tracking_check(b, d);
                 for line in b {
-                    let (line, tg) = strip_track_group(line, &m.track_groups, d);
+                    let (line, tg) = strip_track_group(line, &m.track_groups, true, d);
                     let has = |k: &[&str]| line.args.iter().any(|t| k.contains(&t.text.as_str()));
                     if tg && !has(&["dev", "oif"]) {
                         d.error(
@@ -1097,12 +1048,16 @@ fn top_level(
                             "Static route cannot have track group if no oif specified",
                         );
                     }
-                    m.static_routes.extend(route_line(&line, d));
+                    if let Some(r) = route_line(&line, d) {
+                        m.static_routes.push(r);
+                        m.if_refs
+                            .extend(dev_ref(&line, &["dev", "oif"], "VROUTE nexthop"));
+                    }
                 }
             }
             "static_rules" => {
                 for line in require_block(st, d) {
-                    let (line, tg) = strip_track_group(line, &m.track_groups, d);
+                    let (line, tg) = strip_track_group(line, &m.track_groups, true, d);
                     let has = |k: &[&str]| line.args.iter().any(|t| k.contains(&t.text.as_str()));
                     if tg && !has(&["dev", "iif"]) {
                         d.error(
@@ -1110,8 +1065,11 @@ fn top_level(
                             "Static rule cannot have track_group if dev/iif not specified",
                         );
                     }
-                    m.static_rules
-                        .extend(rule_line(&line, &mut m.next_rule_pref, d));
+                    if let Some(r) = rule_line(&line, &mut m.next_rule_pref, d) {
+                        m.static_rules.push(r);
+                        m.if_refs.extend(dev_ref(&line, &["dev", "iif"], "rule"));
+                        m.if_refs.extend(dev_ref(&line, &["oif"], "rule"));
+                    }
                 }
             }
             "track_group" => {
@@ -1124,6 +1082,9 @@ fn top_level(
             }
             k if TOP_UNSUPPORTED.contains(&k) => {
                 d.unsupported(Some(st.pos()), k);
+                if k == "net_namespace" && !st.args.is_empty() && m.net_namespace.is_none() {
+                    m.net_namespace = Some(st.pos().clone());
+                }
                 let mut lines = Vec::new();
                 flatten(st.block.as_deref().unwrap_or(&[]), &mut lines);
                 m.unsupported_blocks.push((k.to_string(), lines));
@@ -1173,11 +1134,13 @@ fn newer_than_227(st: &Stmt, d: &mut Diags) {
 }
 
 fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
+    let mut fifo_seen: HashSet<&str> = HashSet::new();
     for st in b {
         let kw = st.kw.text.as_str();
         if st.block.is_none() && bare("global", st, "", d) {
             continue;
         }
+        unsupported_number_check(st, d);
         match kw {
             // keepalived compat: 2.2.7's global_defs does not know these (rc 5); say why.
             "instance" | "use_pid_dir" | "linkbeat_use_polling" => d.error(
@@ -1317,12 +1280,27 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 newer_than_227(st, d);
                 g.v3_checksum_as_v2 = read_bool(st, d).unwrap_or(true)
             }
+            // keepalived compat: a fifo or fifo script given twice keeps the first (rc 5).
+            "vrrp_notify_fifo"
+            | "notify_fifo"
+            | "vrrp_notify_fifo_script"
+            | "notify_fifo_script"
+                if !st.args.is_empty() && !fifo_seen.insert(kw) =>
+            {
+                d.error(
+                    Some(&st.args[0].pos),
+                    format!("{kw} already specified - ignoring {}", st.args[0].text),
+                )
+            }
             "vrrp_notify_fifo" | "notify_fifo" => match st.args.first() {
                 Some(t) => g.notify_fifo = Some(t.text.clone()),
                 None => d.error(Some(st.pos()), format!("No {kw} name specified")),
             },
             "vrrp_notify_fifo_script" | "notify_fifo_script" => {
-                g.notify_fifo_script = read_cmd(st, d)
+                g.notify_fifo_script = read_cmd(st, d);
+                if g.notify_fifo_script.is_some() {
+                    fix_default_user(g, st);
+                }
             }
             "vrrp_notify_priority_changes" => {
                 g.notify_priority_changes = read_bool(st, d).unwrap_or(true)
@@ -1537,8 +1515,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "enable_traps"
             | "enable_snmp_checker"
             | "enable_dbus"
-            | "startup_script"
-            | "shutdown_script"
             | "vrrp_garp_extra_if"
             | "vrrp_vmac_garp_intvl" => d.unsupported(Some(st.pos()), kw),
             // The firewall of no accept mode (sys::nftables): table name, chain priority,
@@ -1574,12 +1550,97 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 }
             }
             "nftables_counters" => g.nftables_counters = true,
+            "startup_script" | "shutdown_script" => {
+                d.unsupported(Some(st.pos()), kw);
+                if !st.args.is_empty() {
+                    fix_default_user(g, st);
+                }
+            }
             "vrrp_iptables" | "vrrp_ipsets" => d.error(
                 Some(st.pos()),
                 "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option",
             ),
             _ => unknown(st, d, |inner, d| global_defs(inner, g, d)),
         }
+    }
+}
+
+/// See [`GlobalDefs::default_user_fixed_at`].
+fn fix_default_user(g: &mut GlobalDefs, st: &Stmt) {
+    if g.script_user.is_none() && g.default_user_fixed_at.is_none() {
+        g.default_user_fixed_at = Some((st.pos().clone(), g.enable_script_security));
+    }
+}
+
+/// keepalived 2.2.7's value checks of numeric global keywords rkeepalived does not implement
+/// (a bad value is a config error, rc 5; implemented ones check their own values): (keyword, min, max, message with `{}` = value).
+const UNSUPPORTED_NUMBERS: &[(&str, i64, i64, &str)] = &[
+    (
+        "max_auto_priority",
+        -1,
+        99,
+        "max_auto_priority '{}' must be in [0, 99] (or -1 to disable) - ignoring",
+    ),
+    (
+        "min_auto_priority_delay",
+        1,
+        10_000_000,
+        "min_auto_priority_delay '{}' must be in [1, 10000000] - ignoring",
+    ),
+    (
+        "startup_script_timeout",
+        1,
+        1000,
+        "startup_script_timeout '{}' must be in [1, 1000] - ignoring",
+    ),
+    (
+        "shutdown_script_timeout",
+        1,
+        1000,
+        "shutdown_script_timeout '{}' must be in [1, 1000] - ignoring",
+    ),
+    ("random_seed", 0, u32::MAX as i64, "random_seed {} invalid"),
+    (
+        "vrrp_netlink_cmd_rcv_bufs",
+        0,
+        u32::MAX as i64,
+        "vrrp_netlink_cmd_rcv_bufs size ({}) invalid",
+    ),
+    (
+        "vrrp_netlink_monitor_rcv_bufs",
+        0,
+        u32::MAX as i64,
+        "vrrp_netlink_monitor_rcv_bufs size ({}) invalid",
+    ),
+    (
+        "vrrp_rx_bufs_multiplier",
+        0,
+        u32::MAX as i64,
+        "Invalid vrrp_rx_bufs_multiplier {}",
+    ),
+    (
+        "checker_priority",
+        -20,
+        19,
+        "Invalid checker process priority specified",
+    ),
+    (
+        "bfd_priority",
+        -20,
+        19,
+        "Invalid bfd process priority specified",
+    ),
+];
+
+fn unsupported_number_check(st: &Stmt, d: &mut Diags) {
+    let Some((_, min, max, msg)) = UNSUPPORTED_NUMBERS.iter().find(|(k, ..)| *k == st.kw.text)
+    else {
+        return;
+    };
+    if let Some(t) = st.args.first()
+        && read_int(t, *min, *max, d).is_none()
+    {
+        d.error(Some(&t.pos), msg.replacen("{}", &t.text, 1));
     }
 }
 
@@ -1732,13 +1793,30 @@ fn track_file(st: &Stmt, d: &mut Diags) -> TrackFile {
         reverse: false,
         init_file: None,
     };
+    let mut weight_seen = false;
     for k in require_block(st, d) {
         if bare("file", k, &f.name, d) {
             continue;
         }
         match k.kw.text.as_str() {
+            // keepalived compat: a second file / weight is ignored with an error (rc 5).
+            "file" if f.file.is_some() && !k.args.is_empty() => d.error(
+                Some(&k.args[0].pos),
+                format!(
+                    "File already set for track file {} - ignoring {}",
+                    f.name, k.args[0].text
+                ),
+            ),
+            "weight" if weight_seen && !k.args.is_empty() => d.error(
+                Some(&k.args[0].pos),
+                format!(
+                    "Weight already set for track file {} - ignoring {}",
+                    f.name, k.args[0].text
+                ),
+            ),
             "file" => f.file = k.args.first().map(|t| t.text.clone()),
             "weight" => {
+                weight_seen = true;
                 if let Some(t) = arg(k, 0, d) {
                     if let Some(v) = read_int(t, -i64::from(i32::MAX), i64::from(i32::MAX), d) {
                         f.weight = v as i32;
@@ -1780,12 +1858,28 @@ fn track_process(st: &Stmt, d: &mut Diags) -> TrackProcess {
         fork_delay_us: 0,
         terminate_delay_us: 0,
     };
+    let mut weight_seen = false;
     for k in require_block(st, d) {
         let kw = k.kw.text.as_str();
         if bare("process", k, &p.name, d) {
             continue;
         }
         match kw {
+            // keepalived compat: a second process / weight is ignored with an error (rc 5).
+            "process" if p.process.is_some() && !k.args.is_empty() => d.error(
+                Some(&k.args[0].pos),
+                format!(
+                    "Process already set for track process {} - ignoring {}",
+                    p.name, k.args[0].text
+                ),
+            ),
+            "weight" if weight_seen && !k.args.is_empty() => d.error(
+                Some(&k.args[0].pos),
+                format!(
+                    "Weight already set for track process {} - ignoring {}",
+                    p.name, k.args[0].text
+                ),
+            ),
             "process" => {
                 p.process = k.args.first().map(|t| t.text.clone());
                 p.params = k.args.iter().skip(1).map(|t| t.text.clone()).collect();
@@ -1820,6 +1914,7 @@ fn track_process(st: &Stmt, d: &mut Diags) -> TrackProcess {
             }
             "full_command" => p.full_command = true,
             "weight" => {
+                weight_seen = true;
                 if let Some(t) = arg(k, 0, d) {
                     if let Some(v) = read_int(t, -254, 254, d) {
                         p.weight = v as i32;
@@ -1950,32 +2045,44 @@ fn track_lines(st: &Stmt, owner: &str, wmin: i32, wmax: i32, d: &mut Diags) -> V
                 format!("({owner}) unknown {kind} option {} - ignoring", t.text),
             ),
         }
-        if kind == "track_interface" && v.iter().any(|o: &TrackLine| o.name == tl.name) {
-            d.error(
-                Some(&tl.pos),
-                format!("({owner}) duplicate track_interface {} - ignoring", tl.name),
-            );
-            continue;
-        }
         v.push(tl);
     }
     v
 }
 
-fn notify_kw(kw: &str, st: &Stmt, n: &mut Notify, d: &mut Diags) -> bool {
+/// A notify script keyword; `prefix` names the owner as keepalived does in its messages
+/// ("(VI_1) " or "vrrp group G: ").
+fn notify_kw(kw: &str, st: &Stmt, n: &mut Notify, prefix: &str, d: &mut Diags) -> bool {
+    // keepalived compat: a script given twice keeps the first, with an error (rc 5).
+    let set = |slot: &mut Option<RawCmd>, what: &str, d: &mut Diags| {
+        if slot.is_some() {
+            if let Some(t) = st.args.first() {
+                d.error(
+                    Some(&t.pos),
+                    format!("{prefix}{what} already specified - ignoring {}", t.text),
+                );
+            }
+            return;
+        }
+        *slot = read_cmd(st, d);
+    };
     match kw {
-        "notify_master" => n.master = read_cmd(st, d),
-        "notify_backup" => n.backup = read_cmd(st, d),
-        "notify_fault" => n.fault = read_cmd(st, d),
-        "notify_stop" => n.stop = read_cmd(st, d),
+        "notify_master" => set(&mut n.master, "notify_master script", d),
+        "notify_backup" => set(&mut n.backup, "notify_backup script", d),
+        "notify_fault" => set(&mut n.fault, "notify_fault script", d),
+        "notify_stop" => set(&mut n.stop, "notify_stop script", d),
         "notify_deleted" => {
             n.notify_deleted = true;
             if !st.args.is_empty() {
-                n.deleted = read_cmd(st, d);
+                set(&mut n.deleted, "notify_deleted", d);
             }
         }
-        "notify" => n.generic = read_cmd(st, d),
-        "notify_master_rx_lower_pri" => n.master_rx_lower_pri = read_cmd(st, d),
+        "notify" => set(&mut n.generic, "notify script", d),
+        "notify_master_rx_lower_pri" => set(
+            &mut n.master_rx_lower_pri,
+            "notify_master_rx_lower_pri script",
+            d,
+        ),
         "notify_priority_changes" => n.priority_changes = read_bool(st, d),
         "notify_in_order" => {
             d.note(
@@ -1989,12 +2096,34 @@ fn notify_kw(kw: &str, st: &Stmt, n: &mut Notify, d: &mut Diags) -> bool {
     true
 }
 
+/// keepalived compat: a name tracked twice by the same instance or sync group (in one block
+/// or two) is "duplicate ... - ignoring" (rc 5); the first line counts.
+fn push_tracks(
+    v: &mut Vec<TrackLine>,
+    new: Vec<TrackLine>,
+    kind: &str,
+    owner: &str,
+    d: &mut Diags,
+) {
+    for tl in new {
+        if v.iter().any(|o| o.name == tl.name) {
+            d.error(
+                Some(&tl.pos),
+                format!("({owner}) duplicate {kind} {} - ignoring", tl.name),
+            );
+            continue;
+        }
+        v.push(tl);
+    }
+}
+
 fn track_kw(kw: &str, st: &Stmt, owner: &str, t: &mut Tracks, d: &mut Diags) -> bool {
+    let lines = |d: &mut Diags| track_lines(st, owner, -254, 254, d);
     match kw {
-        "track_interface" => t.interfaces.extend(track_lines(st, owner, -254, 254, d)),
-        "track_script" => t.scripts.extend(track_lines(st, owner, -254, 254, d)),
-        "track_file" => t.files.extend(track_lines(st, owner, -254, 254, d)),
-        "track_process" => t.processes.extend(track_lines(st, owner, -254, 254, d)),
+        "track_interface" => push_tracks(&mut t.interfaces, lines(d), kw, owner, d),
+        "track_script" => push_tracks(&mut t.scripts, lines(d), kw, owner, d),
+        "track_file" => push_tracks(&mut t.files, lines(d), kw, owner, d),
+        "track_process" => push_tracks(&mut t.processes, lines(d), kw, owner, d),
         "track_bfd" => d.unsupported(Some(st.pos()), kw),
         _ => return false,
     }
@@ -2022,7 +2151,8 @@ fn sync_group(st: &Stmt, d: &mut Diags) -> VrrpSyncGroup {
             );
             continue;
         }
-        if notify_kw(kw, k, &mut g.notify, d) || track_kw(kw, k, &owner, &mut g.track, d) {
+        let prefix = format!("vrrp group {}: ", g.name);
+        if notify_kw(kw, k, &mut g.notify, &prefix, d) || track_kw(kw, k, &owner, &mut g.track, d) {
             continue;
         }
         match kw {
@@ -2100,6 +2230,7 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, next_pref: &mut u32, d: &mut Diags
         mcast_src_ip: None,
         unicast_peer: Vec::new(),
         unicast_ttl: None,
+        if_refs: Vec::new(),
         check_unicast_src: false,
         unicast_fault_no_peer: false,
         old_unicast_checksum: None,
@@ -2181,7 +2312,8 @@ fn instance_body(
         if bare("instance", k, name, d) {
             continue;
         }
-        if notify_kw(kw, k, &mut v.notify, d) || track_kw(kw, k, name, &mut v.track, d) {
+        let prefix = format!("({name}) ");
+        if notify_kw(kw, k, &mut v.notify, &prefix, d) || track_kw(kw, k, name, &mut v.track, d) {
             continue;
         }
         match kw {
@@ -2190,8 +2322,15 @@ fn instance_body(
                     match t.text.as_str() {
                         "MASTER" => v.state_master = Some(true),
                         "BACKUP" => {
-                            // keepalived compat: BACKUP after MASTER is ignored.
-                            if v.state_master != Some(true) {
+                            // keepalived compat: BACKUP after MASTER is ignored (rc 5).
+                            if v.state_master == Some(true) {
+                                d.error(
+                                    Some(&t.pos),
+                                    format!(
+                                        "({name}) state previously set as MASTER - ignoring BACKUP"
+                                    ),
+                                );
+                            } else {
                                 v.state_master = Some(false)
                             }
                         }
@@ -2220,8 +2359,22 @@ fn instance_body(
                                 "({name}) cannot use a loopback interface (lo) for vrrp - ignoring"
                             ),
                         );
-                        v.interface = None;
+                        if let Some((prev, ppos)) = v.interface.take() {
+                            v.if_refs.push(IfRef {
+                                name: prev,
+                                what: format!("vrrp_instance {name}"),
+                                pos: ppos,
+                            });
+                        }
                     } else {
+                        // keepalived compat: every `interface` line is checked as it is read.
+                        if let Some((prev, ppos)) = v.interface.take() {
+                            v.if_refs.push(IfRef {
+                                name: prev,
+                                what: format!("vrrp_instance {name}"),
+                                pos: ppos,
+                            });
+                        }
                         v.interface = Some((t.text.clone(), t.pos.clone()));
                     }
                 }
@@ -2375,7 +2528,10 @@ fn instance_body(
                                     }
                                     p.truncate(cut);
                                 }
-                                v.auth_pass = Some(p);
+                                // keepalived compat: `auth_pass ""` is no password.
+                                if !p.is_empty() {
+                                    v.auth_pass = Some(p);
+                                }
                             }
                         }
                         _ => unknown(a, d, |_, _| {}),
@@ -2400,14 +2556,25 @@ fn instance_body(
             "virtual_routes" => {
                 let b = require_block(k, d);
                 route_tracking_check(b, d);
-                v.virtual_routes = b.iter().filter_map(|l| route_line(l, d)).collect();
+                v.virtual_routes.clear();
+                for l in b {
+                    if let Some(r) = route_line(l, d) {
+                        v.virtual_routes.push(r);
+                        v.if_refs
+                            .extend(dev_ref(l, &["dev", "oif"], "VROUTE nexthop"));
+                    }
+                }
             }
             "virtual_rules" => {
                 let b = require_block(k, d);
-                v.virtual_rules = b
-                    .iter()
-                    .filter_map(|l| rule_line(l, next_pref, d))
-                    .collect();
+                v.virtual_rules.clear();
+                for l in b {
+                    if let Some(r) = rule_line(l, next_pref, d) {
+                        v.virtual_rules.push(r);
+                        v.if_refs.extend(dev_ref(l, &["dev", "iif"], "rule"));
+                        v.if_refs.extend(dev_ref(l, &["oif"], "rule"));
+                    }
+                }
             }
             "promote_secondaries" => v.promote_secondaries = true,
             "unicast_src_ip" | "mcast_src_ip" => {
@@ -2574,24 +2741,50 @@ fn raw(line: &Stmt) -> RawLine {
 
 /// A static line without its `track_group NAME` (which must name a `track_group` defined
 /// above, as in keepalived), and whether it had one.
-fn strip_track_group(line: &Stmt, known: &[String], d: &mut Diags) -> (Stmt, bool) {
-    let Some(i) = line.args.iter().position(|t| t.text == "track_group") else {
-        return (line.clone(), false);
-    };
+fn strip_track_group(
+    line: &Stmt,
+    known: &[String],
+    name_fatal: bool,
+    d: &mut Diags,
+) -> (Stmt, bool) {
     let mut out = line.clone();
-    let kw = out.args.remove(i);
-    if i < out.args.len() {
-        let name = out.args.remove(i);
-        if !known.contains(&name.text) {
+    let mut seen = false;
+    while let Some(i) = out.args.iter().position(|t| t.text == "track_group") {
+        let kw = out.args.remove(i);
+        if i < out.args.len() {
+            let name = out.args.remove(i);
+            if seen {
+                d.error(
+                    Some(&name.pos),
+                    format!("track_group {} is a duplicate", name.text),
+                );
+            } else if !known.contains(&name.text) {
+                d.error(
+                    Some(&name.pos),
+                    format!("track_group {} not found", name.text),
+                );
+            }
+        } else if name_fatal {
+            // keepalived compat: routes and rules read the name as a parameter (exit 2).
+            d.error_class(
+                Some(&kw.pos),
+                super::diag::class::MISSING_PARAMETER,
+                format!(
+                    "*** Configuration line starting `{}` is missing a parameter after keyword \
+                     `track_group` at word position {}",
+                    line.kw.text,
+                    line.args.len() + 2
+                ),
+            );
+        } else {
             d.error(
-                Some(&name.pos),
-                format!("track_group {} not found", name.text),
+                Some(&kw.pos),
+                format!("No track_group parameter specified for {}", line.kw.text),
             );
         }
-    } else {
-        d.error(Some(&kw.pos), "track_group requires a name");
+        seen = true;
     }
-    (out, true)
+    (out, seen)
 }
 
 /// keepalived's tracking check of `virtual_routes` / `static_routes` lines (a route without
