@@ -1043,6 +1043,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         s.accept = i.accept.unwrap_or(true);
         // Strict mode rewrites (reference §4.13).
         if i.strict_mode.unwrap_or(g.vrrp_strict) {
+            s.strict = true;
             // keepalived compat: an explicit state must agree with ownership both ways.
             if i.state_master.is_some_and(|m| m != owner) {
                 d.error(

@@ -1332,10 +1332,11 @@ impl Node {
             };
             let _ = write!(
                 o,
-                "{{\"data\":{{\"iname\":{},\"dont_track_primary\":{},\"skip_check_adv_addr\":{},\"strict_mode\":0,\"vmac_ifname\":{},\"ifp_ifname\":{},\"master_priority\":{},\"last_transition\":{},\"garp_delay\":{},\"garp_refresh\":{},\"garp_rep\":{},\"garp_refresh_rep\":{},\"garp_lower_prio_delay\":{},\"garp_lower_prio_rep\":{},\"lower_prio_no_advert\":{},\"higher_prio_send_advert\":{},\"vrid\":{},\"base_priority\":{},\"effective_priority\":{},\"vipset\":{},\"promote_secondaries\":{},\"adver_int\":{},\"master_adver_int\":{},\"accept\":{},\"nopreempt\":{},\"preempt_delay\":{},\"state\":{},\"wantstate\":{},\"version\":{},\"smtp_alert\":false,\"notify_deleted\":{},\"vips\":[{}]",
+                "{{\"data\":{{\"iname\":{},\"dont_track_primary\":{},\"skip_check_adv_addr\":{},\"strict_mode\":{},\"vmac_ifname\":{},\"ifp_ifname\":{},\"master_priority\":{},\"last_transition\":{},\"garp_delay\":{},\"garp_refresh\":{},\"garp_rep\":{},\"garp_refresh_rep\":{},\"garp_lower_prio_delay\":{},\"garp_lower_prio_rep\":{},\"lower_prio_no_advert\":{},\"higher_prio_send_advert\":{},\"vrid\":{},\"base_priority\":{},\"effective_priority\":{},\"vipset\":{},\"promote_secondaries\":{},\"adver_int\":{},\"master_adver_int\":{},\"accept\":{},\"nopreempt\":{},\"preempt_delay\":{},\"state\":{},\"wantstate\":{},\"version\":{},\"smtp_alert\":{},\"notify_deleted\":{},\"vips\":[{}]",
                 json_str(&s.name),
                 b(s.dont_track_primary),
                 b(s.skip_check_adv_addr),
+                u8::from(s.strict),
                 json_str(s.vmac.as_ref().map_or("", |v| v.name.as_str())),
                 json_str(&s.interface),
                 i.master_priority,
@@ -1364,6 +1365,7 @@ impl Node {
                     Version::V2 => 2,
                     Version::V3 => 3,
                 },
+                s.notify.smtp.enabled,
                 s.notify.notify_deleted,
                 vips.join(","),
             );

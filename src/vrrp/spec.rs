@@ -396,6 +396,9 @@ pub struct InstanceSpec {
     pub unicast_fault_no_peer: bool,
     /// Accept mode (keepalived default: on unless strict).
     pub accept: bool,
+    /// `vrrp_strict` / `strict_mode` applied (its rewrites are already in the other fields;
+    /// kept for the dumps).
+    pub strict: bool,
     pub promote_secondaries: bool,
     pub track_interfaces: Vec<TrackRef>,
     pub track_scripts: Vec<TrackRef>,
@@ -630,6 +633,7 @@ impl InstanceSpec {
             track_src_ip: false,
             unicast_fault_no_peer: false,
             accept: true,
+            strict: false,
             promote_secondaries: false,
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
