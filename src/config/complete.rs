@@ -345,6 +345,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             sched: g.sched.clone(),
             umask: g.umask,
             smtp: mail_config(g, host, d),
+            log_unknown_vrids: g.log_unknown_vrids,
         },
         ..Default::default()
     };

@@ -76,6 +76,8 @@ pub struct GlobalDefs {
     pub smtp_alert: Option<bool>,
     pub smtp_alert_vrrp: Option<bool>,
     pub no_email_faults: bool,
+    /// `log_unknown_vrids`: log adverts for a VRID no instance has on that interface.
+    pub log_unknown_vrids: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -1234,6 +1236,9 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 }
             }
             "vrrp_strict" => g.vrrp_strict = true,
+            // keepalived 2.2.7 compat: any argument is ignored (`log_unknown_vrids false`
+            // still enables it, and -t says nothing).
+            "log_unknown_vrids" => g.log_unknown_vrids = true,
             "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = true,
             "vrrp_skip_check_adv_addr" => {
                 g.vrrp_skip_check_adv_addr = read_bool(st, d).unwrap_or(true)
@@ -1504,7 +1509,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "tmp_config_directory"
             | "random_seed"
             | "data_use_instance"
-            | "log_unknown_vrids"
             | "max_auto_priority"
             | "min_auto_priority_delay"
             | "vrrp_rx_bufs_policy"

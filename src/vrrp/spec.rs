@@ -81,6 +81,9 @@ pub struct GlobalSpec {
     /// E-mail alerts: server, sender, recipients (None: no `smtp_server` or no
     /// `notification_email`, so no mail whatever `smtp_alert` says).
     pub smtp: Option<crate::mail::MailConfig>,
+    /// `log_unknown_vrids`: an advert for a VRID no instance has on the receiving interface
+    /// is logged (INFO) instead of only counted in debug output.
+    pub log_unknown_vrids: bool,
 }
 
 /// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_no_swap`,
