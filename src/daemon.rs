@@ -146,6 +146,11 @@ pub fn run(args: &Args, spec: NodeSpec, diags: Vec<Diagnostic>) -> i32 {
     for e in crate::sys::sched::apply(&spec.globals.sched) {
         error!("{e}");
     }
+    if let Some(name) = &spec.globals.process_name
+        && let Err(e) = crate::sys::sched::set_process_name(name)
+    {
+        error!("{e}");
+    }
     // keepalived compat: files we create (pidfiles, dumps with the VRRP password, FIFO, log)
     // get -u, else the config's umask, else IXUSR|IRWXG|IRWXO.
     let umask = match args.umask.as_deref().map(crate::config::model::parse_umask) {

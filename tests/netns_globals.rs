@@ -12,7 +12,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::daemon_ext::{Inst, conf};
+use common::daemon_ext::{Inst, children_states, conf, ns_pid};
 use common::interop_ext::KEEPALIVED;
 use common::netns::{
     Lab, daemon_bin, require_root_or_skip, require_tools_or_skip, step, wait_until,
@@ -92,5 +92,79 @@ fn log_unknown_vrids_logs_adverts_for_foreign_vrids() {
             }
             drop(d);
         }
+    }
+}
+
+// ------------------------------------------------------------------ process names
+
+fn comm(pid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim_end()
+        .to_string()
+}
+
+/// keepalived 2.2.7's (parent name, VRRP child name) for `globals`, read from /proc.
+fn keepalived_names(lab: &Lab, globals: &str) -> (String, String) {
+    let d = lab.spawn_daemon(
+        "node1",
+        std::path::Path::new(KEEPALIVED),
+        &backup_conf(globals),
+        &[],
+    );
+    d.wait_log("Entering BACKUP STATE", Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let child = children_states(d.pid())
+        .first()
+        .map(|c| c.0)
+        .unwrap_or_else(|| panic!("keepalived has no VRRP child; log:\n{}", d.log()));
+    (comm(d.pid()), comm(child))
+}
+
+/// `process_names`, `process_name`, `vrrp_process_name`: rkeepalived (one process) takes the
+/// name keepalived 2.2.7 gives its VRRP child, and `ps`/`pgrep -x` inside the node find it by
+/// that name; with none of the keywords the name stays the executable's.
+#[test]
+fn process_names_name_the_process_like_keepalived_vrrp_child() {
+    if !can_run(&[KEEPALIVED, "ps"]) {
+        return;
+    }
+    let lab = lab("pnames");
+    let cases: [(&str, &str, &str); 6] = [
+        ("", "keepalived", "rkeepalived"),
+        ("    process_names\n", "keepalived", "keepalived_vrrp"),
+        ("    process_name rk_parent\n", "rk_parent", "rk_parent"),
+        ("    vrrp_process_name rk_vrrp\n", "keepalived", "rk_vrrp"),
+        (
+            "    process_names\n    process_name rk_parent\n",
+            "rk_parent",
+            "keepalived_vrrp",
+        ),
+        (
+            "    process_name rk_parent\n    vrrp_process_name rk_vrrp_0123456789\n",
+            "rk_parent",
+            "rk_vrrp_0123456",
+        ),
+    ];
+    for (globals, ka_parent, want) in cases {
+        step(format!("globals {globals:?}"));
+        let (p, c) = keepalived_names(&lab, globals);
+        assert_eq!(p, ka_parent, "keepalived parent for {globals:?}");
+        // The default keepalived child inherits the parent's name ("keepalived").
+        let ka_child = if globals.is_empty() {
+            "rkeepalived"
+        } else {
+            &c
+        };
+        assert_eq!(want, ka_child, "keepalived VRRP child for {globals:?}");
+        let d = lab.spawn_daemon("node1", &daemon_bin(), &backup_conf(globals), &[]);
+        d.wait_log("Entering BACKUP STATE", Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(comm(d.pid()), want, "{globals:?}; log:\n{}", d.log());
+        let inner = ns_pid(d.pid()).expect("pid in the node").to_string();
+        let ps = lab.exec_ok("node1", &["ps", "-o", "comm=", "-p", &inner]);
+        assert_eq!(ps.trim(), want, "ps for {globals:?}");
+        let pg = lab.exec_ok("node1", &["pgrep", "-x", want]);
+        assert_eq!(pg.trim(), inner, "pgrep -x {want}");
     }
 }

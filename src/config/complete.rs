@@ -287,6 +287,18 @@ fn numeric_hint(u: &ScriptUser) -> &'static str {
 }
 
 /// Validate the model against the host and produce the spec.
+/// The name of the one rkeepalived process. keepalived 2.2.7 (observed): the parent is named
+/// `process_name`, else "keepalived" with `process_names`, else keeps its name; the VRRP child
+/// is named `vrrp_process_name`, else "keepalived_vrrp" with `process_names`, else inherits
+/// the parent's name. rkeepalived is keepalived's VRRP process (its log file takes the `_vrrp`
+/// suffix too), so it takes the VRRP child's name.
+pub fn process_name(g: &GlobalDefs) -> Option<String> {
+    g.vrrp_process_name
+        .clone()
+        .or_else(|| g.process_names.then(|| "keepalived_vrrp".to_string()))
+        .or_else(|| g.process_name.clone())
+}
+
 pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     let g = &m.global_defs;
     let passwd = host.passwd();
@@ -346,6 +358,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             umask: g.umask,
             smtp: mail_config(g, host, d),
             log_unknown_vrids: g.log_unknown_vrids,
+            process_name: process_name(g),
         },
         ..Default::default()
     };
@@ -1457,5 +1470,65 @@ mod mail_tests {
         );
         let s = spec("smtp_alert\nno_email_faults", "", "");
         assert!(s.instances[0].notify.smtp.no_faults);
+    }
+}
+
+#[cfg(test)]
+mod global_tests {
+    use crate::config::host::FakeHost;
+    use crate::config::{LoadOptions, load_str};
+
+    fn load(globals: &str) -> crate::config::Loaded {
+        let text = format!(
+            "global_defs {{\n{globals}\n}}\nvrrp_instance VI_1 {{\n interface eth1\n \
+             virtual_router_id 1\n virtual_ipaddress {{\n 10.0.0.1\n }}\n}}\n"
+        );
+        load_str(
+            &text,
+            "t.conf",
+            &LoadOptions::default(),
+            &FakeHost::standard(),
+        )
+    }
+
+    fn name(globals: &str) -> Option<String> {
+        load(globals).spec.globals.process_name
+    }
+
+    /// keepalived 2.2.7's VRRP child names (observed), which rkeepalived takes.
+    #[test]
+    fn process_name_is_keepalived_vrrp_childs() {
+        assert_eq!(name(""), None);
+        assert_eq!(name("process_names").as_deref(), Some("keepalived_vrrp"));
+        assert_eq!(name("process_names 1").as_deref(), Some("keepalived_vrrp"));
+        // The child inherits the parent's name when only process_name is given.
+        assert_eq!(name("process_name foo").as_deref(), Some("foo"));
+        assert_eq!(name("vrrp_process_name bar").as_deref(), Some("bar"));
+        assert_eq!(
+            name("process_names\nprocess_name foo").as_deref(),
+            Some("keepalived_vrrp")
+        );
+        assert_eq!(
+            name("process_name foo\nvrrp_process_name bar").as_deref(),
+            Some("bar")
+        );
+        let l = load("vrrp_process_name 0123456789abcdefXYZ");
+        assert_eq!(
+            l.spec.globals.process_name.as_deref(),
+            Some("0123456789abcde")
+        );
+        assert_eq!(l.exit_code, 5);
+        assert!(
+            l.diagnostics.iter().any(|d| d.message
+                == "Process name 0123456789abcdefXYZ more than 15 characters, truncating"),
+            "{:?}",
+            l.diagnostics
+        );
+        assert!(
+            !load("process_names")
+                .diagnostics
+                .iter()
+                .any(|d| d.message.contains("not supported"))
+        );
     }
 }

@@ -78,6 +78,12 @@ pub struct GlobalDefs {
     pub no_email_faults: bool,
     /// `log_unknown_vrids`: log adverts for a VRID no instance has on that interface.
     pub log_unknown_vrids: bool,
+    /// `process_names`: keepalived's default names ("keepalived", "keepalived_vrrp").
+    pub process_names: bool,
+    /// `process_name NAME` (the parent) / `vrrp_process_name NAME` (the VRRP child), at most
+    /// 15 bytes (the kernel's comm length).
+    pub process_name: Option<String>,
+    pub vrrp_process_name: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -752,6 +758,9 @@ const SKIPPED_BLOCKS: &[&str] = &[
     "real_server",
 ];
 
+/// The kernel's limit for a process name (`comm`, TASK_COMM_LEN - 1).
+const PROCESS_NAME_MAX: usize = 15;
+
 /// Top-level keywords keepalived knows that have no effect on a VRRP-only daemon.
 const TOP_IGNORED: &[&str] = &["child_wait_time"];
 
@@ -1239,6 +1248,31 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             // keepalived 2.2.7 compat: any argument is ignored (`log_unknown_vrids false`
             // still enables it, and -t says nothing).
             "log_unknown_vrids" => g.log_unknown_vrids = true,
+            // keepalived 2.2.7 compat: arguments after process_names are ignored.
+            "process_names" => g.process_names = true,
+            "process_name" | "vrrp_process_name" => {
+                if let Some(t) = arg(st, 0, d) {
+                    let mut name = t.text.clone();
+                    if name.len() > PROCESS_NAME_MAX {
+                        d.error(
+                            Some(&t.pos),
+                            format!(
+                                "Process name {name} more than {PROCESS_NAME_MAX} characters, truncating"
+                            ),
+                        );
+                        let mut cut = PROCESS_NAME_MAX;
+                        while !name.is_char_boundary(cut) {
+                            cut -= 1;
+                        }
+                        name.truncate(cut);
+                    }
+                    if kw == "process_name" {
+                        g.process_name = Some(name);
+                    } else {
+                        g.vrrp_process_name = Some(name);
+                    }
+                }
+            }
             "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = true,
             "vrrp_skip_check_adv_addr" => {
                 g.vrrp_skip_check_adv_addr = read_bool(st, d).unwrap_or(true)
@@ -1499,10 +1533,7 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                     format!("'{kw}' concerns keepalived's checker/BFD process, which rkeepalived does not have; ignored"),
                 );
             }
-            "process_names"
-            | "process_name"
-            | "vrrp_process_name"
-            | "reload_time_file"
+            "reload_time_file"
             | "reload_repeat"
             | "reload_file"
             | "config_save_dir"

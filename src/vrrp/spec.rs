@@ -84,6 +84,9 @@ pub struct GlobalSpec {
     /// `log_unknown_vrids`: an advert for a VRID no instance has on the receiving interface
     /// is logged (INFO) instead of only counted in debug output.
     pub log_unknown_vrids: bool,
+    /// The process name (`comm`) to set at start (`None`: keep the executable's name); see
+    /// `config::complete::process_name`.
+    pub process_name: Option<String>,
 }
 
 /// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_no_swap`,
