@@ -221,6 +221,103 @@ impl Resolver<'_> {
     }
 }
 
+/// `startup_script` / `shutdown_script`, checked as keepalived 2.2.7's parent does (observed):
+/// at `-t` only the user is checked ("Invalid startup script", rc 5) and, without
+/// `enable_script_security`, a script that is there gives its own SECURITY VIOLATION (rc 6,
+/// "There are insecure scripts." added when one is); a missing script, or an insecure one
+/// with script security, is reported only when the daemon starts and is then not run.
+fn global_scripts(
+    r: &mut Resolver,
+    g: &GlobalDefs,
+    d: &mut Diags,
+) -> (Option<ScriptCmd>, Option<ScriptCmd>) {
+    // These scripts have their own SECURITY VIOLATION line, not the VRRP one.
+    let vrrp_in_use = (r.scripts_in_use, r.first_script.clone());
+    let mut warned_default_user = false;
+    let mut insecure = false;
+    let mut first: Option<super::diag::Pos> = None;
+    let mut one = |raw: &Option<RawCmd>, kind: &str, r: &mut Resolver, d: &mut Diags| {
+        let raw = raw.as_ref()?;
+        let program = shell::split(&raw.text)
+            .ok()
+            .and_then(|a| a.first().cloned())
+            .unwrap_or_else(|| raw.text.clone());
+        match &raw.user {
+            Some(u) if r.user(u).is_none() => {
+                d.error(Some(&raw.pos), format!("Invalid {kind} script"));
+                return None;
+            }
+            None if r.default_user.is_none() => {
+                if !warned_default_user {
+                    warned_default_user = true;
+                    d.error(
+                        Some(&raw.pos),
+                        "Unable to set default user keepalived_script for script",
+                    );
+                }
+                d.error(
+                    Some(&raw.pos),
+                    format!("Failed to set default user for {kind} script {program} - ignoring"),
+                );
+                d.error(Some(&raw.pos), format!("Invalid {kind} script"));
+                return None;
+            }
+            _ => {}
+        }
+        // keepalived compat: these are checked when the daemon starts, not by -t: notes.
+        match r.cmd(raw, d) {
+            Ok(cmd) => {
+                if (cmd.uid == 0 || cmd.gid == 0) && !r.path_secure(&cmd.argv[0]) {
+                    insecure = true;
+                }
+                if first.is_none() {
+                    first = Some(raw.pos.clone());
+                }
+                Some(cmd)
+            }
+            Err(ScriptProblem::Insecure) => {
+                d.note(
+                    Some(&raw.pos),
+                    format!("Unsafe permissions found for script '{program}' - disabling."),
+                );
+                None
+            }
+            Err(ScriptProblem::NotExecutable) => {
+                d.note(
+                    Some(&raw.pos),
+                    format!("{kind} script {program} is not executable - it will not be run"),
+                );
+                None
+            }
+            Err(_) => {
+                d.note(
+                    Some(&raw.pos),
+                    format!("Script {program} cannot be accessed - No such file or directory"),
+                );
+                None
+            }
+        }
+    };
+    let startup = one(&g.startup_script, "startup", r, d);
+    let shutdown = one(&g.shutdown_script, "shutdown", r, d);
+    (r.scripts_in_use, r.first_script) = vrrp_in_use;
+    if let Some(p) = first.filter(|_| !g.enable_script_security) {
+        d.error_class(
+            Some(&p),
+            class::SECURITY,
+            format!(
+                "SECURITY VIOLATION - start/shutdown scripts are being executed but script_security not enabled.{}",
+                if insecure {
+                    " There are insecure scripts."
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    (startup, shutdown)
+}
+
 /// keepalived compat (2.2.7, observed): the owner's `smtp_alert`, else the global
 /// `smtp_alert_vrrp`, else the global `smtp_alert`, else no mail.
 fn mail_policy(owner: Option<bool>, g: &GlobalDefs) -> MailPolicy {
@@ -359,10 +456,18 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             smtp: mail_config(g, host, d),
             log_unknown_vrids: g.log_unknown_vrids,
             process_name: process_name(g),
+            ..Default::default()
         },
         ..Default::default()
     };
     spec.globals.notify_fifo_script = r.notify_cmd(&g.notify_fifo_script, d);
+    spec.globals.startup_script_timeout =
+        Duration::from_secs(u64::from(g.startup_script_timeout_s.unwrap_or(10)));
+    spec.globals.shutdown_script_timeout =
+        Duration::from_secs(u64::from(g.shutdown_script_timeout_s.unwrap_or(10)));
+    let (startup, shutdown) = global_scripts(&mut r, g, d);
+    spec.globals.startup_script = startup;
+    spec.globals.shutdown_script = shutdown;
 
     // Scripts that are tracked by someone.
     let mut tracked: HashSet<&str> = HashSet::new();

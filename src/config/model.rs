@@ -84,6 +84,11 @@ pub struct GlobalDefs {
     /// 15 bytes (the kernel's comm length).
     pub process_name: Option<String>,
     pub vrrp_process_name: Option<String>,
+    /// `startup_script CMD [user [group]]` / `shutdown_script ...` and their timeouts (s).
+    pub startup_script: Option<RawCmd>,
+    pub shutdown_script: Option<RawCmd>,
+    pub startup_script_timeout_s: Option<u32>,
+    pub shutdown_script_timeout_s: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -1248,6 +1253,38 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             // keepalived 2.2.7 compat: any argument is ignored (`log_unknown_vrids false`
             // still enables it, and -t says nothing).
             "log_unknown_vrids" => g.log_unknown_vrids = true,
+            "startup_script" | "shutdown_script" => {
+                let kind = &kw[..kw.len() - "_script".len()];
+                let slot = if kw == "startup_script" {
+                    &mut g.startup_script
+                } else {
+                    &mut g.shutdown_script
+                };
+                if slot.is_some() {
+                    // keepalived 2.2.7 compat: the first one stays.
+                    d.error(Some(st.pos()), format!("{kind} script already specified"));
+                } else if let Some(t) = st.args.first() {
+                    *slot = Some(RawCmd {
+                        text: t.text.clone(),
+                        pos: t.pos.clone(),
+                        user: read_user(&st.args[1..]),
+                    });
+                }
+            }
+            "startup_script_timeout" | "shutdown_script_timeout" => {
+                if let Some(t) = st.args.first() {
+                    match read_int(t, 1, 1000, d) {
+                        Some(v) if kw == "startup_script_timeout" => {
+                            g.startup_script_timeout_s = Some(v as u32)
+                        }
+                        Some(v) => g.shutdown_script_timeout_s = Some(v as u32),
+                        None => d.error(
+                            Some(&t.pos),
+                            format!("{kw} '{}' must be in [1, 1000] - ignoring", t.text),
+                        ),
+                    }
+                }
+            }
             // keepalived 2.2.7 compat: arguments after process_names are ignored.
             "process_names" => g.process_names = true,
             "process_name" | "vrrp_process_name" => {
@@ -1550,8 +1587,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "vrrp_netlink_monitor_rcv_bufs_force"
             | "vmac_prefix"
             | "vmac_addr_prefix"
-            | "startup_script_timeout"
-            | "shutdown_script_timeout"
             | "nftables_priority"
             | "nftables_counters"
             | "nftables_ifindex"
@@ -1571,8 +1606,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "enable_snmp_checker"
             | "enable_dbus"
             | "nftables"
-            | "startup_script"
-            | "shutdown_script"
             | "vrrp_garp_extra_if"
             | "vrrp_vmac_garp_intvl" => d.unsupported(Some(st.pos()), kw),
             "vrrp_iptables" | "vrrp_ipsets" => d.error(

@@ -87,6 +87,12 @@ pub struct GlobalSpec {
     /// The process name (`comm`) to set at start (`None`: keep the executable's name); see
     /// `config::complete::process_name`.
     pub process_name: Option<String>,
+    /// `startup_script`: run before VRRP starts, waited for up to `startup_script_timeout`.
+    pub startup_script: Option<ScriptCmd>,
+    pub startup_script_timeout: Duration,
+    /// `shutdown_script`: run after VRRP has stopped, waited for up to its timeout.
+    pub shutdown_script: Option<ScriptCmd>,
+    pub shutdown_script_timeout: Duration,
 }
 
 /// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_no_swap`,
