@@ -17,7 +17,8 @@ use log::{debug, error, info, warn};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use crate::check::{CheckAction, Checker, RunId};
+use crate::check::oneshot::{self, OneShot, Step};
+use crate::check::{CheckAction, Checker, KillSignal, RunId};
 use crate::cli::Args;
 use crate::config::{Diagnostic, Severity};
 use crate::sys::fifo::NotifyFifo;
@@ -119,6 +120,12 @@ struct Daemon<'a> {
     rp_filter: crate::sys::vmac::RpFilter,
     /// `smtp_alert` mails in flight.
     mailer: Mailer,
+    /// keepalived compat: `startup_script` runs before VRRP starts and VRRP waits for it (up
+    /// to its timeout): its pid and timeout policy while it runs. Meanwhile `node` and
+    /// `checker` are empty placeholders, and no VRRP socket is open.
+    startup: Option<(i32, OneShot)>,
+    /// VRRP has started (the startup script, if any, is over).
+    vrrp_started: bool,
 }
 
 /// Run the daemon until SIGTERM/SIGINT. Returns the process exit code.
@@ -144,6 +151,11 @@ pub fn run(args: &Args, spec: NodeSpec, diags: Vec<Diagnostic>) -> i32 {
         log_diagnostic(d);
     }
     for e in crate::sys::sched::apply(&spec.globals.sched) {
+        error!("{e}");
+    }
+    if let Some(name) = &spec.globals.process_name
+        && let Err(e) = crate::sys::sched::set_process_name(name)
+    {
         error!("{e}");
     }
     // keepalived compat: files we create (pidfiles, dumps with the VRRP password, FIFO, log)
@@ -360,9 +372,16 @@ impl<'a> Daemon<'a> {
             }
         };
         let now = timer::now();
-        let mut node = Node::new(spec.clone(), now);
+        // With a startup script the real core is made when it is over (so that timers such
+        // as vrrp_startup_delay count from VRRP's start); until then an empty one.
+        let waits = spec.globals.startup_script.is_some();
+        let mut node = if waits {
+            Node::new(NodeSpec::default(), now)
+        } else {
+            Node::new(spec.clone(), now)
+        };
         node.set_epoch_offset(epoch_offset_us(now));
-        let checker = Checker::new(&spec.scripts, now);
+        let checker = Checker::new(if waits { &[] } else { &spec.scripts }, now);
         let reg = poll.registry();
         let r = |fd: i32, t: Token, what: &str| {
             reg.register(&mut SourceFd(&fd), t, Interest::READABLE)
@@ -410,7 +429,35 @@ impl<'a> Daemon<'a> {
             sockets_dirty: false,
             rp_filter: Default::default(),
             mailer: Mailer::new(TOKEN_MAIL_BASE),
+            startup: None,
+            vrrp_started: false,
         };
+        if let Some(cmd) = d.spec.globals.startup_script.clone() {
+            info!("Running startup script {}", cmd.argv[0]);
+            match process::spawn(&cmd, &[]) {
+                Ok(child) => {
+                    let run = OneShot::start(now, d.spec.globals.startup_script_timeout);
+                    d.startup = Some((child.pgid, run));
+                    d.rearm();
+                    return Ok(d);
+                }
+                Err(e) => error!("startup script: {e}"),
+            }
+        }
+        d.start_vrrp(now, waits);
+        Ok(d)
+    }
+
+    /// Start VRRP: the core (made anew when `fresh_core`, i.e. after a startup script), the
+    /// notify FIFO, the trackers, the interfaces and the sockets.
+    fn start_vrrp(&mut self, now: Instant, fresh_core: bool) {
+        let d = self;
+        d.vrrp_started = true;
+        if fresh_core {
+            d.node = Node::new(d.spec.clone(), now);
+            d.node.set_epoch_offset(epoch_offset_us(now));
+            d.checker = Checker::new(&d.spec.scripts, now);
+        }
         d.open_fifo();
         // Tracker values before the interfaces, so no instance starts on a stale verdict.
         d.sync_trackers(now, false);
@@ -435,14 +482,98 @@ impl<'a> Daemon<'a> {
         d.sync_sockets();
         d.drain(now);
         d.rearm();
-        Ok(d)
     }
 
-    fn run_loop(&mut self) -> i32 {
+    /// sd_notify READY=1, once VRRP has started.
+    fn ready(&self) {
         if let Some(n) = &self.notifier
             && let Err(e) = n.ready()
         {
             warn!("{e}");
+        }
+    }
+
+    /// The startup script is over (exited or killed): VRRP starts.
+    fn startup_finished(&mut self, now: Instant) {
+        self.startup = None;
+        self.start_vrrp(now, true);
+        self.ready();
+    }
+
+    /// The startup script's timeout policy: SIGTERM at the timeout, SIGKILL 2 s later, and
+    /// then VRRP starts without waiting further.
+    fn startup_timeout(&mut self, now: Instant) {
+        let Some((pgid, run)) = &mut self.startup else {
+            return;
+        };
+        let pgid = *pgid;
+        match run.handle_timeout(now) {
+            Some(Step::TimedOut(sig)) => {
+                info!("startup script timed out");
+                let _ = process::kill_group(pgid, sig);
+            }
+            Some(Step::Killed) => {
+                let _ = process::kill_group(pgid, KillSignal::Kill);
+                self.startup_finished(now);
+            }
+            _ => {}
+        }
+    }
+
+    /// keepalived compat: `shutdown_script` runs once VRRP has stopped (VIPs removed), also
+    /// when a stop came during the startup script, and the
+    /// exit waits for it, up to its timeout (then SIGTERM, and SIGKILL 2 s later). The event
+    /// loop has ended: only the signalfd is read (SIGCHLD), so this wait is bounded and
+    /// nothing else is left to serve.
+    fn run_shutdown_script(&mut self, cmd: &ScriptCmd) {
+        info!("Running shutdown script {}", cmd.argv[0]);
+        // Signals queued so far (e.g. notify scripts' SIGCHLD) must not hide the next ones.
+        while let Ok(Some(_)) = self.sigfd.read() {}
+        let child = match process::spawn(cmd, &[]) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("shutdown script: {e}");
+                return;
+            }
+        };
+        let mut run = OneShot::start(timer::now(), self.spec.globals.shutdown_script_timeout);
+        let mut events = Events::with_capacity(8);
+        loop {
+            for (pid, status) in process::reap() {
+                if pid == child.pid
+                    && let Some(Step::Finished(st)) = run.handle_exit(status)
+                    && let Some(line) = oneshot::outcome_line("shutdown", st)
+                {
+                    info!("{line}");
+                }
+            }
+            let now = timer::now();
+            match run.handle_timeout(now) {
+                Some(Step::TimedOut(sig)) => {
+                    info!("shutdown script timed out");
+                    let _ = process::kill_group(child.pgid, sig);
+                }
+                Some(Step::Killed) => {
+                    let _ = process::kill_group(child.pgid, KillSignal::Kill);
+                }
+                _ => {}
+            }
+            let Some(deadline) = run.poll_timeout() else {
+                break;
+            };
+            // SIGCHLD wakes the poll; the cap covers a signal merged into one already read.
+            let wait = (deadline - now)
+                .to_std()
+                .min(std::time::Duration::from_millis(100));
+            let _ = self.poll.poll(&mut events, Some(wait));
+            while let Ok(Some(_)) = self.sigfd.read() {}
+        }
+        let _ = process::reap();
+    }
+
+    fn run_loop(&mut self) -> i32 {
+        if self.vrrp_started {
+            self.ready();
         }
         let mut events = Events::with_capacity(64);
         loop {
@@ -570,6 +701,7 @@ impl<'a> Daemon<'a> {
                     p.handle_timeout(now);
                 }
                 self.feed_procs(now);
+                self.startup_timeout(now);
             }
             Event::Files => {
                 let ups = self.files.as_mut().map(|f| f.read_events());
@@ -600,6 +732,7 @@ impl<'a> Daemon<'a> {
             self.checker.poll_timeout(),
             self.procs.as_ref().and_then(|p| p.poll_timeout()),
             self.mailer.poll_timeout(),
+            self.startup.as_ref().and_then(|(_, r)| r.poll_timeout()),
         ]
         .into_iter()
         .flatten()
@@ -1088,6 +1221,17 @@ impl<'a> Daemon<'a> {
 
     fn reap(&mut self, now: Instant) {
         for (pid, status) in process::reap() {
+            if let Some((spid, run)) = &mut self.startup
+                && *spid == pid
+            {
+                if let Some(Step::Finished(st)) = run.handle_exit(status) {
+                    if let Some(line) = oneshot::outcome_line("startup", st) {
+                        info!("{line}");
+                    }
+                    self.startup_finished(now);
+                }
+                continue;
+            }
             if let Some(run) = self.run_pids.remove(&pid) {
                 self.checker.handle_exit(now, run, status);
                 // Keep the group id until the actions that follow this exit are drained: the
@@ -1183,6 +1327,13 @@ impl<'a> Daemon<'a> {
                 if let Some(n) = &self.notifier {
                     let _ = n.stopping();
                 }
+                // A stop while the startup script runs ends it (SIGTERM) and VRRP never
+                // starts; the shutdown script still runs at exit. keepalived 2.2.7 (observed)
+                // runs the shutdown script alongside the startup script and, if the startup
+                // script ends first, still starts VRRP (taking the VIPs) before it exits.
+                if let Some((pgid, _)) = self.startup.take() {
+                    let _ = process::kill_group(pgid, KillSignal::Term);
+                }
                 self.checker.shutdown();
                 self.node.handle(
                     now,
@@ -1226,6 +1377,10 @@ impl<'a> Daemon<'a> {
     }
 
     fn reload(&mut self, now: Instant) {
+        if !self.vrrp_started {
+            info!("Reload ignored: VRRP has not started yet (the startup script is running)");
+            return;
+        }
         info!("Reloading");
         if let Some(n) = &self.notifier {
             let _ = n.reloading();
@@ -1297,6 +1452,9 @@ impl<'a> Daemon<'a> {
 
     /// Open the receive sockets the configuration needs and close those it no longer does.
     fn sync_sockets(&mut self) {
+        if !self.vrrp_started {
+            return;
+        }
         let mut wanted: Vec<RecvKey> = Vec::new();
         // Instances sharing a key need one socket; a key may come back after another one
         // (v4, v6, v4 on one interface), so `dedup` of neighbours is not enough.
@@ -1431,6 +1589,9 @@ impl<'a> Daemon<'a> {
             }
         }
         self.rp_filter.restore();
+        if let Some(cmd) = self.spec.globals.shutdown_script.clone() {
+            self.run_shutdown_script(&cmd);
+        }
         0
     }
 }

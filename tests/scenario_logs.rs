@@ -11,6 +11,8 @@ use rkeepalived::vrrp::sim::Lan;
 use rkeepalived::vrrp::spec::{OldUnicastChecksum, PeerSpec, Version};
 
 static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// The same lines with their level.
+static LEVELED: Mutex<Vec<(log::Level, String)>> = Mutex::new(Vec::new());
 
 struct Capture;
 
@@ -20,6 +22,10 @@ impl log::Log for Capture {
     }
     fn log(&self, r: &log::Record) {
         LINES.lock().unwrap().push(r.args().to_string());
+        LEVELED
+            .lock()
+            .unwrap()
+            .push((r.level(), r.args().to_string()));
     }
     fn flush(&self) {}
 }
@@ -27,7 +33,13 @@ impl log::Log for Capture {
 static LOGGER: Capture = Capture;
 
 fn take() -> Vec<String> {
+    LEVELED.lock().unwrap().clear();
     std::mem::take(&mut *LINES.lock().unwrap())
+}
+
+fn take_leveled() -> Vec<(log::Level, String)> {
+    LINES.lock().unwrap().clear();
+    std::mem::take(&mut *LEVELED.lock().unwrap())
 }
 
 fn has(lines: &[String], want: &str) {
@@ -161,5 +173,38 @@ fn log_lines_use_keepalived_wording() {
         lan.drive_for(secs(10));
         let l = take();
         has(&l, want);
+    }
+
+    // log_unknown_vrids: an advert for a VRID nobody here has is logged at INFO with
+    // keepalived's wording (keepalived 2.2.7 via syslog: <30>, daemon.info); without the
+    // keyword it is only a debug line.
+    for log_unknown in [false, true] {
+        let mut lan = Lan::new(6);
+        lan.use_wire = true;
+        let mut spec = node_spec(vec![inst(100)]);
+        spec.globals.log_unknown_vrids = log_unknown;
+        lan.add_node("n1", spec, eth0(1));
+        let mut other = inst(200);
+        other.vrid = 52;
+        other.name = "VI_2".into();
+        add(&mut lan, 2, other);
+        take();
+        lan.drive_for(secs(5));
+        let want = "Unknown VRID(52) received on interface(eth0). ignoring...";
+        let levels: Vec<log::Level> = take_leveled()
+            .into_iter()
+            .filter(|(_, m)| m == want)
+            .map(|(l, _)| l)
+            .collect();
+        assert!(!levels.is_empty(), "no {want:?} line at all");
+        let expect = if log_unknown {
+            log::Level::Info
+        } else {
+            log::Level::Debug
+        };
+        assert!(
+            levels.iter().all(|l| *l == expect),
+            "log_unknown_vrids={log_unknown}: {levels:?}"
+        );
     }
 }

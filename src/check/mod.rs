@@ -32,6 +32,7 @@
 //! assert_eq!(c.poll_timeout(), Some(Instant::ZERO + Duration::from_secs(2)));
 //! ```
 
+pub mod oneshot;
 mod script;
 mod track;
 pub mod track_file;

@@ -231,6 +231,103 @@ impl Resolver<'_> {
     }
 }
 
+/// `startup_script` / `shutdown_script`, checked as keepalived 2.2.7's parent does (observed):
+/// at `-t` only the user is checked ("Invalid startup script", rc 5) and, without
+/// `enable_script_security`, a script that is there gives its own SECURITY VIOLATION (rc 6,
+/// "There are insecure scripts." added when one is); a missing script, or an insecure one
+/// with script security, is reported only when the daemon starts and is then not run.
+fn global_scripts(
+    r: &mut Resolver,
+    g: &GlobalDefs,
+    d: &mut Diags,
+) -> (Option<ScriptCmd>, Option<ScriptCmd>) {
+    // These scripts have their own SECURITY VIOLATION line, not the VRRP one.
+    let vrrp_in_use = (r.scripts_in_use, r.first_script.clone());
+    let mut warned_default_user = false;
+    let mut insecure = false;
+    let mut first: Option<super::diag::Pos> = None;
+    let mut one = |raw: &Option<RawCmd>, kind: &str, r: &mut Resolver, d: &mut Diags| {
+        let raw = raw.as_ref()?;
+        let program = shell::split(&raw.text)
+            .ok()
+            .and_then(|a| a.first().cloned())
+            .unwrap_or_else(|| raw.text.clone());
+        match &raw.user {
+            Some(u) if r.user(u).is_none() => {
+                d.error(Some(&raw.pos), format!("Invalid {kind} script"));
+                return None;
+            }
+            None if r.default_user.is_none() => {
+                if !warned_default_user {
+                    warned_default_user = true;
+                    d.error(
+                        Some(&raw.pos),
+                        "Unable to set default user keepalived_script for script",
+                    );
+                }
+                d.error(
+                    Some(&raw.pos),
+                    format!("Failed to set default user for {kind} script {program} - ignoring"),
+                );
+                d.error(Some(&raw.pos), format!("Invalid {kind} script"));
+                return None;
+            }
+            _ => {}
+        }
+        // keepalived compat: these are checked when the daemon starts, not by -t: notes.
+        match r.cmd(raw, d) {
+            Ok(cmd) => {
+                if (cmd.uid == 0 || cmd.gid == 0) && !r.path_secure(&cmd.argv[0]) {
+                    insecure = true;
+                }
+                if first.is_none() {
+                    first = Some(raw.pos.clone());
+                }
+                Some(cmd)
+            }
+            Err(ScriptProblem::Insecure) => {
+                d.note(
+                    Some(&raw.pos),
+                    format!("Unsafe permissions found for script '{program}' - disabling."),
+                );
+                None
+            }
+            Err(ScriptProblem::NotExecutable) => {
+                d.note(
+                    Some(&raw.pos),
+                    format!("{kind} script {program} is not executable - it will not be run"),
+                );
+                None
+            }
+            Err(_) => {
+                d.note(
+                    Some(&raw.pos),
+                    format!("Script {program} cannot be accessed - No such file or directory"),
+                );
+                None
+            }
+        }
+    };
+    let startup = one(&g.startup_script, "startup", r, d);
+    let shutdown = one(&g.shutdown_script, "shutdown", r, d);
+    (r.scripts_in_use, r.first_script) = vrrp_in_use;
+    if let Some(p) = first.filter(|_| !g.enable_script_security) {
+        d.error_class(
+            Some(&p),
+            class::SECURITY,
+            format!(
+                "SECURITY VIOLATION - start/shutdown scripts are being executed but script_security not enabled.{}",
+                if insecure {
+                    " There are insecure scripts."
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    (startup, shutdown)
+}
+
 /// keepalived compat (2.2.7, observed): the owner's `smtp_alert`, else the global
 /// `smtp_alert_vrrp`, else the global `smtp_alert`, else no mail.
 fn mail_policy(owner: Option<bool>, g: &GlobalDefs) -> MailPolicy {
@@ -297,6 +394,18 @@ fn numeric_hint(u: &ScriptUser) -> &'static str {
 }
 
 /// Validate the model against the host and produce the spec.
+/// The name of the one rkeepalived process. keepalived 2.2.7 (observed): the parent is named
+/// `process_name`, else "keepalived" with `process_names`, else keeps its name; the VRRP child
+/// is named `vrrp_process_name`, else "keepalived_vrrp" with `process_names`, else inherits
+/// the parent's name. rkeepalived is keepalived's VRRP process (its log file takes the `_vrrp`
+/// suffix too), so it takes the VRRP child's name.
+pub fn process_name(g: &GlobalDefs) -> Option<String> {
+    g.vrrp_process_name
+        .clone()
+        .or_else(|| g.process_names.then(|| "keepalived_vrrp".to_string()))
+        .or_else(|| g.process_name.clone())
+}
+
 pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     let g = &m.global_defs;
     let passwd = host.passwd();
@@ -334,7 +443,16 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         },
     };
     let mut warned_default_user = false;
-    if let (None, Some((pos, true))) = (&default_user, &g.default_user_fixed_at) {
+    // A startup/shutdown script that fixed the default reports it itself (global_scripts).
+    let by_global_script = |pos: &super::diag::Pos| {
+        [&g.startup_script, &g.shutdown_script]
+            .into_iter()
+            .flatten()
+            .any(|c| c.pos.file == pos.file && c.pos.line == pos.line)
+    };
+    if let (None, Some((pos, true))) = (&default_user, &g.default_user_fixed_at)
+        && !by_global_script(pos)
+    {
         warned_default_user = true;
         d.error(
             Some(pos),
@@ -377,6 +495,9 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 counters: g.nftables_counters,
             },
             smtp: mail_config(g, host, d),
+            log_unknown_vrids: g.log_unknown_vrids,
+            process_name: process_name(g),
+            ..Default::default()
         },
         ..Default::default()
     };
@@ -391,6 +512,13 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     } else {
         r.notify_cmd(&g.notify_fifo_script, d)
     };
+    spec.globals.startup_script_timeout =
+        Duration::from_secs(u64::from(g.startup_script_timeout_s.unwrap_or(10)));
+    spec.globals.shutdown_script_timeout =
+        Duration::from_secs(u64::from(g.shutdown_script_timeout_s.unwrap_or(10)));
+    let (startup, shutdown) = global_scripts(&mut r, g, d);
+    spec.globals.startup_script = startup;
+    spec.globals.shutdown_script = shutdown;
 
     // Scripts that are tracked by someone.
     let mut tracked: HashSet<&str> = HashSet::new();
@@ -1529,5 +1657,65 @@ mod mail_tests {
         );
         let s = spec("smtp_alert\nno_email_faults", "", "");
         assert!(s.instances[0].notify.smtp.no_faults);
+    }
+}
+
+#[cfg(test)]
+mod global_tests {
+    use crate::config::host::FakeHost;
+    use crate::config::{LoadOptions, load_str};
+
+    fn load(globals: &str) -> crate::config::Loaded {
+        let text = format!(
+            "global_defs {{\n{globals}\n}}\nvrrp_instance VI_1 {{\n interface eth1\n \
+             virtual_router_id 1\n virtual_ipaddress {{\n 10.0.0.1\n }}\n}}\n"
+        );
+        load_str(
+            &text,
+            "t.conf",
+            &LoadOptions::default(),
+            &FakeHost::standard(),
+        )
+    }
+
+    fn name(globals: &str) -> Option<String> {
+        load(globals).spec.globals.process_name
+    }
+
+    /// keepalived 2.2.7's VRRP child names (observed), which rkeepalived takes.
+    #[test]
+    fn process_name_is_keepalived_vrrp_childs() {
+        assert_eq!(name(""), None);
+        assert_eq!(name("process_names").as_deref(), Some("keepalived_vrrp"));
+        assert_eq!(name("process_names 1").as_deref(), Some("keepalived_vrrp"));
+        // The child inherits the parent's name when only process_name is given.
+        assert_eq!(name("process_name foo").as_deref(), Some("foo"));
+        assert_eq!(name("vrrp_process_name bar").as_deref(), Some("bar"));
+        assert_eq!(
+            name("process_names\nprocess_name foo").as_deref(),
+            Some("keepalived_vrrp")
+        );
+        assert_eq!(
+            name("process_name foo\nvrrp_process_name bar").as_deref(),
+            Some("bar")
+        );
+        let l = load("vrrp_process_name 0123456789abcdefXYZ");
+        assert_eq!(
+            l.spec.globals.process_name.as_deref(),
+            Some("0123456789abcde")
+        );
+        assert_eq!(l.exit_code, 5);
+        assert!(
+            l.diagnostics.iter().any(|d| d.message
+                == "Process name 0123456789abcdefXYZ more than 15 characters, truncating"),
+            "{:?}",
+            l.diagnostics
+        );
+        assert!(
+            !load("process_names")
+                .diagnostics
+                .iter()
+                .any(|d| d.message.contains("not supported"))
+        );
     }
 }

@@ -108,6 +108,19 @@ pub struct GlobalDefs {
     pub smtp_alert: Option<bool>,
     pub smtp_alert_vrrp: Option<bool>,
     pub no_email_faults: bool,
+    /// `log_unknown_vrids`: log adverts for a VRID no instance has on that interface.
+    pub log_unknown_vrids: bool,
+    /// `process_names`: keepalived's default names ("keepalived", "keepalived_vrrp").
+    pub process_names: bool,
+    /// `process_name NAME` (the parent) / `vrrp_process_name NAME` (the VRRP child), at most
+    /// 15 bytes (the kernel's comm length).
+    pub process_name: Option<String>,
+    pub vrrp_process_name: Option<String>,
+    /// `startup_script CMD [user [group]]` / `shutdown_script ...` and their timeouts (s).
+    pub startup_script: Option<RawCmd>,
+    pub shutdown_script: Option<RawCmd>,
+    pub startup_script_timeout_s: Option<u32>,
+    pub shutdown_script_timeout_s: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -788,6 +801,9 @@ const SKIPPED_BLOCKS: &[&str] = &[
     "SSL",
 ];
 
+/// The kernel's limit for a process name (`comm`, TASK_COMM_LEN - 1).
+const PROCESS_NAME_MAX: usize = 15;
+
 /// Top-level keywords keepalived knows that have no effect on a VRRP-only daemon.
 const TOP_IGNORED: &[&str] = &["child_wait_time"];
 
@@ -1201,6 +1217,69 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 }
             }
             "vrrp_strict" => g.vrrp_strict = true,
+            // keepalived 2.2.7 compat: any argument is ignored (`log_unknown_vrids false`
+            // still enables it, and -t says nothing).
+            "log_unknown_vrids" => g.log_unknown_vrids = true,
+            "startup_script" | "shutdown_script" => {
+                let kind = &kw[..kw.len() - "_script".len()];
+                let slot = if kw == "startup_script" {
+                    &mut g.startup_script
+                } else {
+                    &mut g.shutdown_script
+                };
+                if slot.is_some() {
+                    // keepalived 2.2.7 compat: the first one stays.
+                    d.error(Some(st.pos()), format!("{kind} script already specified"));
+                } else if let Some(t) = st.args.first() {
+                    *slot = Some(RawCmd {
+                        text: t.text.clone(),
+                        pos: t.pos.clone(),
+                        user: read_user(&st.args[1..]),
+                    });
+                }
+                if !st.args.is_empty() {
+                    fix_default_user(g, st);
+                }
+            }
+            "startup_script_timeout" | "shutdown_script_timeout" => {
+                if let Some(t) = st.args.first() {
+                    match read_int(t, 1, 1000, d) {
+                        Some(v) if kw == "startup_script_timeout" => {
+                            g.startup_script_timeout_s = Some(v as u32)
+                        }
+                        Some(v) => g.shutdown_script_timeout_s = Some(v as u32),
+                        None => d.error(
+                            Some(&t.pos),
+                            format!("{kw} '{}' must be in [1, 1000] - ignoring", t.text),
+                        ),
+                    }
+                }
+            }
+            // keepalived 2.2.7 compat: arguments after process_names are ignored.
+            "process_names" => g.process_names = true,
+            "process_name" | "vrrp_process_name" => {
+                if let Some(t) = arg(st, 0, d) {
+                    let mut name = t.text.clone();
+                    if name.len() > PROCESS_NAME_MAX {
+                        d.error(
+                            Some(&t.pos),
+                            format!(
+                                "Process name {name} more than {PROCESS_NAME_MAX} characters, truncating"
+                            ),
+                        );
+                        let mut cut = PROCESS_NAME_MAX;
+                        while !name.is_char_boundary(cut) {
+                            cut -= 1;
+                        }
+                        name.truncate(cut);
+                    }
+                    if kw == "process_name" {
+                        g.process_name = Some(name);
+                    } else {
+                        g.vrrp_process_name = Some(name);
+                    }
+                }
+            }
             "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = true,
             "vrrp_skip_check_adv_addr" => {
                 g.vrrp_skip_check_adv_addr = read_bool(st, d).unwrap_or(true)
@@ -1476,17 +1555,13 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                     format!("'{kw}' concerns keepalived's checker/BFD process, which rkeepalived does not have; ignored"),
                 );
             }
-            "process_names"
-            | "process_name"
-            | "vrrp_process_name"
-            | "reload_time_file"
+            "reload_time_file"
             | "reload_repeat"
             | "reload_file"
             | "config_save_dir"
             | "tmp_config_directory"
             | "random_seed"
             | "data_use_instance"
-            | "log_unknown_vrids"
             | "max_auto_priority"
             | "min_auto_priority_delay"
             | "vrrp_rx_bufs_policy"
@@ -1497,8 +1572,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "vrrp_netlink_monitor_rcv_bufs_force"
             | "vmac_prefix"
             | "vmac_addr_prefix"
-            | "startup_script_timeout"
-            | "shutdown_script_timeout"
             | "nftables_ifindex"
             | "disable_local_igmp"
             | "snmp_socket"
@@ -1550,12 +1623,6 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
                 }
             }
             "nftables_counters" => g.nftables_counters = true,
-            "startup_script" | "shutdown_script" => {
-                d.unsupported(Some(st.pos()), kw);
-                if !st.args.is_empty() {
-                    fix_default_user(g, st);
-                }
-            }
             "vrrp_iptables" | "vrrp_ipsets" => d.error(
                 Some(st.pos()),
                 "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option",
@@ -1586,18 +1653,6 @@ const UNSUPPORTED_NUMBERS: &[(&str, i64, i64, &str)] = &[
         1,
         10_000_000,
         "min_auto_priority_delay '{}' must be in [1, 10000000] - ignoring",
-    ),
-    (
-        "startup_script_timeout",
-        1,
-        1000,
-        "startup_script_timeout '{}' must be in [1, 1000] - ignoring",
-    ),
-    (
-        "shutdown_script_timeout",
-        1,
-        1000,
-        "shutdown_script_timeout '{}' must be in [1, 1000] - ignoring",
     ),
     ("random_seed", 0, u32::MAX as i64, "random_seed {} invalid"),
     (

@@ -686,10 +686,18 @@ impl Node {
             return;
         };
         let Some(idx) = self.find_instance(&p.ifname, p.family, vrid, p.src, p.dst) else {
-            debug!(
-                "Unknown VRID({vrid}) received on interface({}). ignoring...",
-                p.ifname
-            );
+            // keepalived compat: logged (INFO, this wording) only with `log_unknown_vrids`.
+            if self.spec.globals.log_unknown_vrids {
+                info!(
+                    "Unknown VRID({vrid}) received on interface({}). ignoring...",
+                    p.ifname
+                );
+            } else {
+                debug!(
+                    "Unknown VRID({vrid}) received on interface({}). ignoring...",
+                    p.ifname
+                );
+            }
             return;
         };
         let inst = &mut self.instances[idx];

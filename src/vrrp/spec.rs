@@ -83,6 +83,18 @@ pub struct GlobalSpec {
     pub smtp: Option<crate::mail::MailConfig>,
     /// The nftables firewall of no accept mode.
     pub nftables: NftablesSpec,
+    /// `log_unknown_vrids`: an advert for a VRID no instance has on the receiving interface
+    /// is logged (INFO) instead of only counted in debug output.
+    pub log_unknown_vrids: bool,
+    /// The process name (`comm`) to set at start (`None`: keep the executable's name); see
+    /// `config::complete::process_name`.
+    pub process_name: Option<String>,
+    /// `startup_script`: run before VRRP starts, waited for up to `startup_script_timeout`.
+    pub startup_script: Option<ScriptCmd>,
+    pub startup_script_timeout: Duration,
+    /// `shutdown_script`: run after VRRP has stopped, waited for up to its timeout.
+    pub shutdown_script: Option<ScriptCmd>,
+    pub shutdown_script_timeout: Duration,
 }
 
 /// `nftables [TABLE]` (default `keepalived`), `nftables_priority` (default -1: just before

@@ -647,6 +647,18 @@ impl Lab {
         conf_text: &str,
         extra_args: &[&str],
     ) -> DaemonHandle {
+        self.spawn_daemon_with(node, bin, conf_text, true, extra_args)
+    }
+
+    /// [`Lab::spawn_daemon`] without `-D` (`detail` false): no debug/detail lines in the log.
+    pub fn spawn_daemon_with(
+        &self,
+        node: &str,
+        bin: &Path,
+        conf_text: &str,
+        detail: bool,
+        extra_args: &[&str],
+    ) -> DaemonHandle {
         let d = self.node_dir(node);
         self.install_etc_file(node, "keepalived.conf", conf_text, 0o644);
         let k = self.daemon_counter.fetch_add(1, Ordering::SeqCst);
@@ -662,18 +674,18 @@ impl Lab {
             .expect("daemon log");
         let bin_s = bin.to_string_lossy().into_owned();
         let (p1, p2) = (pid_file.to_string_lossy(), vrrp_pid.to_string_lossy());
-        let mut args = vec![
-            &*bin_s,
-            "-n",
-            "-l",
-            "-D",
+        let mut args = vec![&*bin_s, "-n", "-l"];
+        if detail {
+            args.push("-D");
+        }
+        args.extend_from_slice(&[
             "-f",
             "/etc/keepalived/keepalived.conf",
             "-p",
             &p1,
             "-r",
             &p2,
-        ];
+        ]);
         args.extend_from_slice(extra_args);
         let child = self
             .command(node, &args)
