@@ -235,7 +235,8 @@ pub fn local_date() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let t = secs as libc::time_t;
+    // time_t is i64 on x86_64 (glibc and musl >= 1.2); naming the alias warns on musl.
+    let t: i64 = secs;
     let mut tm = std::mem::MaybeUninit::<libc::tm>::zeroed();
     // SAFETY: localtime_r reads `t` and writes only into `tm`, both valid for the call.
     let r = unsafe { libc::localtime_r(&t, tm.as_mut_ptr()) };
