@@ -6,7 +6,7 @@ mod common_sim;
 use std::net::IpAddr;
 
 use common_sim::*;
-use rkeepalived::time::{Centis, Instant};
+use rkeepalived::time::{Centis, Duration, Instant};
 use rkeepalived::vrrp::action::{Action, NotifyKind, NotifyState};
 use rkeepalived::vrrp::input::{Input, LinkState, TrackerUpdate};
 use rkeepalived::vrrp::sim::{Lan, SimIf};
@@ -1120,6 +1120,18 @@ fn sync_group_goes_master_only_when_every_member_wants_it() {
     assert_eq!(lan.masters(52), vec![b]);
 }
 
+/// The GARPs / NAs `node` sent, as (instant, interface, address), in trace order.
+fn garps_of(lan: &Lan, node: usize) -> Vec<(Instant, String, IpAddr)> {
+    lan.trace
+        .iter()
+        .filter(|e| e.node == node)
+        .filter_map(|e| match &e.action {
+            Action::SendGarp { ifname, addr } => Some((e.at, ifname.clone(), *addr)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn vrrp_garp_interval_paces_announcements_per_interface() {
     let mut lan = Lan::new(44);
@@ -1128,14 +1140,10 @@ fn vrrp_garp_interval_paces_announcements_per_interface() {
     let a = lan.add_node("a", spec, eth0(1));
     lan.drive_for(secs(6));
     let t = first_master(&lan, a, "VI_1").unwrap();
-    let garps: Vec<_> = lan
-        .trace
-        .iter()
-        .filter(|e| e.node == a && matches!(e.action, Action::SendGarp { .. }))
-        .map(|e| e.at)
-        .collect();
-    let want: Vec<_> = (0..5u64).map(|k| t + us(k * 100_000)).collect();
-    assert_eq!(garps, want);
+    let garps: Vec<_> = garps_of(&lan, a).into_iter().map(|g| g.0).collect();
+    // keepalived compat (observed with 2.2.7 on the wire): the first of the 5 goes out at
+    // once, the second waits its turn, and the other 3 find the address already waiting.
+    assert_eq!(garps, vec![t, t + us(100_000)]);
     // A VIP removed while GARPs are queued: the queue is dropped with it.
     let mut lan = Lan::new(45);
     let mut spec = node_spec(vec![inst(100)]);
@@ -1160,6 +1168,69 @@ fn vrrp_garp_interval_paces_announcements_per_interface() {
         .filter(|e| e.node == a && e.at > t && matches!(e.action, Action::SendGarp { .. }))
         .count();
     assert_eq!(after, 0);
+}
+
+/// keepalived compat (keepalived 2.2.7 observed with tcpdump, same shape in
+/// tests/netns_garp.rs): a `garp_group` interface paces GARPs and unsolicited NAs on two
+/// separate timelines, sends an announcement at once when its timeline is free, marks the
+/// address waiting otherwise (a repeat for a waiting address is dropped), and serves waiting
+/// addresses one per interval in configuration order. An interface outside the group keeps
+/// the global pacing (here none).
+#[test]
+fn garp_group_paces_garps_and_nas_of_its_interface_separately() {
+    use rkeepalived::vrrp::spec::GarpDelay;
+    let v4 = |s: &str| -> IpAddr { s.parse().unwrap() };
+    let mut i = inst(100);
+    i.garp.master_delay = Duration::ZERO;
+    i.garp.master_repeat = 2;
+    for a in ["10.0.0.101", "10.0.0.102"] {
+        i.vips.push(VipSpec::new(v4(a)));
+    }
+    let mut other = VipSpec::new(v4("10.1.0.100"));
+    other.dev = Some("eth1".into());
+    i.vips.push(other);
+    for a in ["fd00::200", "fd00::201"] {
+        let mut v = VipSpec::new(v4(a));
+        v.prefix_len = 64;
+        v.dev = Some("eth0".into());
+        i.excluded_vips.push(v);
+    }
+    let mut spec = node_spec(vec![i]);
+    spec.globals.garp_groups.insert(
+        "eth0".into(),
+        GarpDelay {
+            garp_interval: us(200_000),
+            gna_interval: us(300_000),
+        },
+    );
+    let mut ifs = eth0(1);
+    ifs.push(SimIf {
+        link: LinkState::up_v4("eth1", "10.1.0.1".parse().unwrap()),
+        segment: 1,
+    });
+    let mut lan = Lan::new(46);
+    let a = lan.add_node("a", spec, ifs);
+    lan.drive_for(secs(6));
+    let t = first_master(&lan, a, "VI_1").unwrap();
+    let mut got = garps_of(&lan, a);
+    got.sort();
+    let ms = |n: u64| t + us(n * 1000);
+    let mut want: Vec<(Instant, String, IpAddr)> = [
+        (ms(0), "eth0", "10.0.0.100"),
+        (ms(200), "eth0", "10.0.0.100"),
+        (ms(400), "eth0", "10.0.0.101"),
+        (ms(600), "eth0", "10.0.0.102"),
+        (ms(0), "eth1", "10.1.0.100"),
+        (ms(0), "eth1", "10.1.0.100"),
+        (ms(0), "eth0", "fd00::200"),
+        (ms(300), "eth0", "fd00::200"),
+        (ms(600), "eth0", "fd00::201"),
+    ]
+    .into_iter()
+    .map(|(at, i, a)| (at, i.to_string(), v4(a)))
+    .collect();
+    want.sort();
+    assert_eq!(got, want);
 }
 
 #[test]

@@ -482,6 +482,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             startup_delay: Duration::from_micros(g.vrrp_startup_delay_us),
             garp_interval: Duration::from_micros(g.vrrp_garp_interval_us),
             gna_interval: Duration::from_micros(g.vrrp_gna_interval_us),
+            garp_groups: garp_groups(m, g.dynamic_interfaces, host, d),
             state_dump_file: g.state_dump_file.clone(),
             json_version: g.json_version.unwrap_or(1),
             sched: g.sched.clone(),
@@ -1365,6 +1366,38 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         );
     }
     spec
+}
+
+/// `garp_group` pacing by interface. keepalived compat: a missing interface is reported (and
+/// fatal for the VRRP side) as for the instances.
+fn garp_groups(
+    m: &Model,
+    dynamic: bool,
+    host: &dyn Host,
+    d: &mut Diags,
+) -> std::collections::BTreeMap<String, crate::vrrp::spec::GarpDelay> {
+    let mut out = std::collections::BTreeMap::new();
+    for grp in &m.garp_groups {
+        let delay = crate::vrrp::spec::GarpDelay {
+            garp_interval: Duration::from_micros(grp.garp_interval_us.unwrap_or(0)),
+            gna_interval: Duration::from_micros(grp.gna_interval_us.unwrap_or(0)),
+        };
+        for (name, pos) in &grp.interfaces {
+            if !dynamic && !host.interface_exists(name) {
+                d.error(
+                    Some(pos),
+                    format!("WARNING - interface {name} specified for garp_group doesn't exist"),
+                );
+                d.error_class(
+                    Some(pos),
+                    class::FATAL,
+                    "Non-existent interface specified in configuration",
+                );
+            }
+            out.insert(name.clone(), delay);
+        }
+    }
+    out
 }
 
 /// keepalived compat: interface names checked as they are read (see [`IfRef`]).

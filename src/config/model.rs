@@ -349,6 +349,21 @@ pub struct Model {
     pub next_rule_pref: u32,
     /// Names of the `track_group` blocks seen so far (static lines may only name those).
     pub track_groups: Vec<String>,
+    /// `garp_group` blocks kept (those with a delay set).
+    pub garp_groups: Vec<GarpGroup>,
+    /// How many `garp_group` blocks were read (keepalived numbers them in its messages).
+    pub garp_groups_seen: usize,
+}
+
+/// `garp_group { garp_interval S; gna_interval S; interface IF | interfaces { IF ... } }`:
+/// per-interface GARP / unsolicited NA pacing replacing `vrrp_garp_interval` /
+/// `vrrp_gna_interval` for its interfaces (an interval not given is 0 there: no pacing).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct GarpGroup {
+    pub garp_interval_us: Option<u64>,
+    pub gna_interval_us: Option<u64>,
+    /// Interface names, each with where it was named (checked for existence later).
+    pub interfaces: Vec<(String, Pos)>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -815,7 +830,6 @@ const TOP_UNSUPPORTED: &[&str] = &[
     "net_namespace",
     "net_namespace_ipvs",
     "namespace_with_ipsets",
-    "garp_group",
     "linkbeat_interfaces",
     "interface_up_down_delays",
 ];
@@ -1088,6 +1102,7 @@ fn top_level(
                     }
                 }
             }
+            "garp_group" => garp_group(st, m, d),
             "track_group" => {
                 // Only the name is used (by the static lines above); the effect of a track
                 // group (FAULT when a static item is lost) is not implemented.
@@ -1837,6 +1852,99 @@ fn vrrp_script(st: &Stmt, d: &mut Diags) -> VrrpScript {
         }
     }
     s
+}
+
+/// keepalived compat (observed with 2.2.7 -t): each interface may be in one group only
+/// ("garp_group already specified for IF - ignoring"), a group with neither interval is
+/// removed with an error, an empty `interfaces` block is an error, a group without
+/// interfaces is accepted silently; intervals are 0..2147.483647 s (0 = no pacing there).
+fn garp_group(st: &Stmt, m: &mut Model, d: &mut Diags) {
+    let index = m.garp_groups_seen;
+    m.garp_groups_seen += 1;
+    let mut g = GarpGroup::default();
+    let body = require_block(st, d);
+    // keepalived compat: after a missing value (fatal) the group is not reported again.
+    let mut missing = false;
+    let add_if = |t: &Tok, g: &mut GarpGroup, m: &Model, d: &mut Diags| {
+        let taken = m
+            .garp_groups
+            .iter()
+            .chain(std::iter::once(&*g))
+            .any(|x| x.interfaces.iter().any(|(n, _)| *n == t.text));
+        if taken {
+            d.error(
+                Some(&t.pos),
+                format!("garp_group already specified for {} - ignoring", t.text),
+            );
+        } else {
+            g.interfaces.push((t.text.clone(), t.pos.clone()));
+        }
+    };
+    for k in body {
+        let kw = k.kw.text.as_str();
+        match kw {
+            "garp_interval" | "gna_interval" => {
+                let Some(t) = arg(k, 0, d) else {
+                    missing = true;
+                    continue;
+                };
+                let v = if t.text.starts_with('-') {
+                    d.error(Some(&t.pos), format!("negative number '{}'", t.text));
+                    None
+                } else {
+                    let before = d.list.len();
+                    match read_decimal(t, 0.0, 2147.483647, d) {
+                        Some(v) => Some(secs_to_us(v)),
+                        // keepalived compat: a word that is no number at all only gets
+                        // "invalid number" and counts as 0.
+                        None if d.list[before..]
+                            .iter()
+                            .any(|x| x.message.starts_with("invalid number")) =>
+                        {
+                            Some(0)
+                        }
+                        None => None,
+                    }
+                };
+                match v {
+                    Some(v) if kw == "garp_interval" => g.garp_interval_us = Some(v),
+                    Some(v) => g.gna_interval_us = Some(v),
+                    None => d.error(
+                        Some(&t.pos),
+                        format!("garp_group {kw} '{}' invalid", t.text),
+                    ),
+                }
+            }
+            "interface" => {
+                if let Some(t) = arg(k, 0, d) {
+                    add_if(t, &mut g, m, d);
+                }
+            }
+            "interfaces" => {
+                let lines = k.block.as_deref().unwrap_or(&[]);
+                let words: Vec<&Tok> = lines.iter().flat_map(|l| l.words()).collect();
+                if words.is_empty() {
+                    d.error(Some(k.pos()), "Warning - empty garp_group interfaces block");
+                }
+                for t in words {
+                    add_if(t, &mut g, m, d);
+                }
+            }
+            _ => unknown(k, d, |_, _| {}),
+        }
+    }
+    if g.garp_interval_us.is_none() && g.gna_interval_us.is_none() {
+        if missing {
+            return;
+        }
+        let pos = body.last().map(|k| k.pos()).unwrap_or(st.pos());
+        d.error(
+            Some(pos),
+            format!("garp group {index} does not have any delay set - removing"),
+        );
+        return;
+    }
+    m.garp_groups.push(g);
 }
 
 fn track_file(st: &Stmt, d: &mut Diags) -> TrackFile {

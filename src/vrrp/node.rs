@@ -206,8 +206,27 @@ fn static_actions(st: &StaticSpec, add: bool, out: &mut VecDeque<Action>) {
 
 #[derive(Clone, Debug, Default)]
 struct GarpQueue {
-    pending: VecDeque<IpAddr>,
-    next_at: Instant,
+    /// Addresses waiting for their turn (each at most once).
+    pending: Vec<IpAddr>,
+    /// When the next GARP / unsolicited NA may go out on this interface.
+    garp_next: Instant,
+    gna_next: Instant,
+}
+
+impl GarpQueue {
+    /// When the earliest waiting announcement is due.
+    fn due(&self) -> Option<Instant> {
+        self.pending
+            .iter()
+            .map(|a| {
+                if a.is_ipv4() {
+                    self.garp_next
+                } else {
+                    self.gna_next
+                }
+            })
+            .min()
+    }
 }
 
 fn vip_string(v: &VipSpec, default_dev: &str, set: bool) -> String {
@@ -449,30 +468,45 @@ impl Node {
             .iter()
             .filter_map(|i| i.timers.next_timeout())
             .min();
-        let g = self
-            .garp_queues
-            .values()
-            .filter(|q| !q.pending.is_empty())
-            .map(|q| q.next_at)
-            .min();
+        let g = self.garp_queues.values().filter_map(GarpQueue::due).min();
         [t, self.startup_until, g].into_iter().flatten().min()
     }
 
-    fn garp_pacing(&self, addr: IpAddr) -> Duration {
-        if addr.is_ipv4() {
-            self.spec.globals.garp_interval
-        } else {
-            self.spec.globals.gna_interval
-        }
+    /// The pacing of announcements for `addr` on `ifname`: its `garp_group`'s interval if
+    /// the interface is in one (keepalived compat: a group replaces both global intervals
+    /// for its interfaces, an interval the group does not set is 0 there), else the global
+    /// `vrrp_garp_interval` / `vrrp_gna_interval`.
+    fn garp_pacing(&self, ifname: &str, addr: IpAddr) -> Duration {
+        let g = &self.spec.globals;
+        let (garp, gna) = match g.garp_groups.get(ifname) {
+            Some(d) => (d.garp_interval, d.gna_interval),
+            None => (g.garp_interval, g.gna_interval),
+        };
+        if addr.is_ipv4() { garp } else { gna }
     }
 
-    /// keepalived compat (`vrrp_garp_interval`, `vrrp_gna_interval`): at most one GARP / NA
-    /// per interval on each interface; the rest wait in a queue. A VIP being removed drops
-    /// its queued announcements.
+    /// Where `addr` is in the configuration (instances in order, each one's VIPs then
+    /// eVIPs): the order in which waiting announcements are served.
+    fn garp_rank(&self, addr: IpAddr) -> usize {
+        self.spec
+            .instances
+            .iter()
+            .flat_map(|i| i.vips.iter().chain(i.excluded_vips.iter()))
+            .position(|v| v.addr == addr)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// keepalived compat (`vrrp_garp_interval`, `vrrp_gna_interval`, `garp_group`; observed
+    /// with keepalived 2.2.7 on the wire): on each interface GARPs and unsolicited NAs each
+    /// have their own timeline. An announcement is sent at once if its family's interval has
+    /// passed since the last one there, else the address is marked waiting (once: a repeat
+    /// for an address already waiting is dropped). Waiting addresses are served one per
+    /// interval, in configuration order. A VIP being removed drops its waiting mark.
     fn pace_garps(&mut self, now: Instant) {
         let g = &self.spec.globals;
         if g.garp_interval == Duration::ZERO
             && g.gna_interval == Duration::ZERO
+            && g.garp_groups.is_empty()
             && self.garp_queues.is_empty()
         {
             return;
@@ -481,12 +515,27 @@ impl Node {
         let actions = std::mem::take(&mut self.actions);
         for a in actions {
             match a {
-                Action::SendGarp { ifname, addr } if self.garp_pacing(addr) > Duration::ZERO => {
-                    self.garp_queues
-                        .entry(ifname)
-                        .or_default()
-                        .pending
-                        .push_back(addr);
+                Action::SendGarp { ifname, addr } => {
+                    let gap = self.garp_pacing(&ifname, addr);
+                    if gap == Duration::ZERO {
+                        kept.push_back(Action::SendGarp { ifname, addr });
+                        continue;
+                    }
+                    let q = self.garp_queues.entry(ifname.clone()).or_default();
+                    if q.pending.contains(&addr) {
+                        continue;
+                    }
+                    let next = if addr.is_ipv4() {
+                        &mut q.garp_next
+                    } else {
+                        &mut q.gna_next
+                    };
+                    if *next <= now {
+                        *next = now + gap;
+                        kept.push_back(Action::SendGarp { ifname, addr });
+                    } else {
+                        q.pending.push(addr);
+                    }
                 }
                 Action::DelVip {
                     ref ifname,
@@ -504,27 +553,32 @@ impl Node {
         self.actions = kept;
         let names: Vec<String> = self.garp_queues.keys().cloned().collect();
         for ifname in names {
-            let Some(q) = self.garp_queues.get_mut(&ifname) else {
+            let Some(mut q) = self.garp_queues.remove(&ifname) else {
                 continue;
             };
-            // One per interval; everything at once if the interval is (now) zero.
-            while q.next_at <= now
-                && let Some(addr) = q.pending.pop_front()
-            {
-                let gap = if addr.is_ipv4() {
-                    self.spec.globals.garp_interval
+            let mut order = std::mem::take(&mut q.pending);
+            order.sort_by_key(|a| self.garp_rank(*a));
+            for addr in order {
+                let gap = self.garp_pacing(&ifname, addr);
+                let next = if addr.is_ipv4() {
+                    &mut q.garp_next
                 } else {
-                    self.spec.globals.gna_interval
+                    &mut q.gna_next
                 };
-                q.next_at = now + gap;
-                self.actions.push_back(Action::SendGarp {
-                    ifname: ifname.clone(),
-                    addr,
-                });
+                if *next <= now || gap == Duration::ZERO {
+                    *next = now + gap;
+                    self.actions.push_back(Action::SendGarp {
+                        ifname: ifname.clone(),
+                        addr,
+                    });
+                } else {
+                    q.pending.push(addr);
+                }
+            }
+            if !q.pending.is_empty() || q.garp_next > now || q.gna_next > now {
+                self.garp_queues.insert(ifname, q);
             }
         }
-        self.garp_queues
-            .retain(|_, q| !q.pending.is_empty() || q.next_at > now);
     }
 
     /// `use_vmac`: ask the daemon for the VMAC of `s` (once, until it is known to be gone).

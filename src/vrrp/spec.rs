@@ -57,6 +57,13 @@ impl StaticSpec {
     }
 }
 
+/// Pacing of GARPs (IPv4) and unsolicited NAs (IPv6) on one interface (0 = none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct GarpDelay {
+    pub garp_interval: Duration,
+    pub gna_interval: Duration,
+}
+
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct GlobalSpec {
     pub router_id: Option<String>,
@@ -70,6 +77,8 @@ pub struct GlobalSpec {
     /// `vrrp_garp_interval` / `vrrp_gna_interval` pacing (0 = none).
     pub garp_interval: Duration,
     pub gna_interval: Duration,
+    /// `garp_group`: interfaces with their own pacing (replacing both global intervals).
+    pub garp_groups: std::collections::BTreeMap<String, GarpDelay>,
     /// `state_dump_file` directory/file override for SIGUSR1 dumps.
     pub state_dump_file: Option<String>,
     pub json_version: u8,
