@@ -41,7 +41,7 @@ pub struct Args {
     /// pidfile of the parent process (default /run/keepalived.pid)
     #[argh(option, short = 'p')]
     pub pid: Option<String>,
-    /// pidfile of the VRRP process (default /run/keepalived_vrrp.pid)
+    /// pidfile of the VRRP process (default /run/vrrp.pid)
     #[argh(option, short = 'r')]
     pub vrrp_pid: Option<String>,
     /// only run the VRRP subsystem (always the case: accepted as a no-op)

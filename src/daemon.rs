@@ -147,6 +147,36 @@ pub fn run(args: &Args, spec: NodeSpec, diags: Vec<Diagnostic>) -> i32 {
         "Starting rkeepalived {} (keepalived-compatible VRRP daemon)",
         env!("CARGO_PKG_VERSION")
     );
+    // keepalived compat: `net_namespace NAME` is entered before anything else touches the
+    // network, and the configuration is read again inside (its interface checks).
+    let (spec, diags) = match spec.globals.net_namespace.clone() {
+        None => (spec, diags),
+        Some(ns) => match crate::sys::netns::enter(&ns) {
+            Err(e) => {
+                error!("{e}");
+                error!("Unable to set network namespace {ns} - exiting");
+                log::logger().flush();
+                // keepalived 2.2.7 compat (observed): this exit status is 0.
+                return 0;
+            }
+            Ok(warnings) => {
+                for w in warnings {
+                    warn!("{w}");
+                }
+                info!("Running in network namespace {ns}");
+                match crate::cli::load_config(args) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        for d in &e.diagnostics {
+                            log_diagnostic(d);
+                        }
+                        error!("{e}");
+                        return e.exit_code;
+                    }
+                }
+            }
+        },
+    };
     for d in &diags {
         log_diagnostic(d);
     }
@@ -169,12 +199,21 @@ pub fn run(args: &Args, spec: NodeSpec, diags: Vec<Diagnostic>) -> i32 {
         None => spec.globals.umask.unwrap_or(DEFAULT_UMASK),
     };
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask as _));
-    let pid_path = PathBuf::from(args.pid.as_deref().unwrap_or("/run/keepalived.pid"));
-    let vrrp_pid_path = PathBuf::from(
-        args.vrrp_pid
-            .as_deref()
-            .unwrap_or("/run/keepalived_vrrp.pid"),
-    );
+    let paths = spec
+        .globals
+        .pid_paths(args.pid.as_deref(), args.vrrp_pid.as_deref());
+    let pid_path = PathBuf::from(&paths.parent);
+    let vrrp_pid_path = PathBuf::from(&paths.vrrp);
+    let remove_dirs = || {
+        for dir in paths.dirs.iter().rev() {
+            pidfile::remove_dir_if_empty(Path::new(dir));
+        }
+    };
+    for dir in &paths.dirs {
+        if let Err(e) = pidfile::make_dir(Path::new(dir)) {
+            error!("{e}");
+        }
+    }
     for p in [&pid_path, &vrrp_pid_path] {
         if let Some(other) = pidfile::running_pid(p)
             && other != std::process::id() as i32
@@ -183,6 +222,7 @@ pub fn run(args: &Args, spec: NodeSpec, diags: Vec<Diagnostic>) -> i32 {
                 "daemon is already running (pid {other} in {}); not starting",
                 p.display()
             );
+            remove_dirs();
             return 1;
         }
     }
@@ -194,6 +234,7 @@ pub fn run(args: &Args, spec: NodeSpec, diags: Vec<Diagnostic>) -> i32 {
         Ok(v) => v,
         Err(e) => {
             error!("{e}");
+            remove_dirs();
             return 1;
         }
     };
@@ -209,6 +250,7 @@ pub fn run(args: &Args, spec: NodeSpec, diags: Vec<Diagnostic>) -> i32 {
             warn!("{e}");
         }
     }
+    remove_dirs();
     info!("Stopped");
     log::logger().flush();
     code
@@ -1414,6 +1456,12 @@ impl<'a> Daemon<'a> {
                         log_diagnostic(d);
                     }
                     self.config_errors = errors;
+                    // keepalived 2.2.7 (observed): the namespace stays; the rest reloads.
+                    if spec.globals.net_namespace != self.spec.globals.net_namespace {
+                        error!(
+                            "Cannot change network namespace at a reload - please restart keepalived"
+                        );
+                    }
                     if spec.globals.sched != self.spec.globals.sched {
                         for e in crate::sys::sched::apply(&spec.globals.sched) {
                             error!("{e}");

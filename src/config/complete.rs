@@ -498,6 +498,9 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             smtp: mail_config(g, host, d),
             log_unknown_vrids: g.log_unknown_vrids,
             process_name: process_name(g),
+            net_namespace: m.net_namespace.as_ref().map(|(n, _)| n.clone()),
+            instance: m.instance.clone(),
+            use_pid_dir: m.use_pid_dir,
             ..Default::default()
         },
         ..Default::default()
@@ -1713,6 +1716,101 @@ mod global_tests {
 
     fn name(globals: &str) -> Option<String> {
         load(globals).spec.globals.process_name
+    }
+
+    fn top(lines: &str) -> crate::config::Loaded {
+        let text = format!(
+            "{lines}\nvrrp_instance VI_1 {{\n interface eth1\n \
+             virtual_router_id 1\n virtual_ipaddress {{\n 10.0.0.1\n }}\n}}\n"
+        );
+        load_str(
+            &text,
+            "t.conf",
+            &LoadOptions::default(),
+            &FakeHost::standard(),
+        )
+    }
+
+    fn pids(lines: &str, p: Option<&str>, r: Option<&str>) -> (Vec<String>, String, String) {
+        let x = top(lines).spec.globals.pid_paths(p, r);
+        (x.dirs, x.parent, x.vrrp)
+    }
+
+    /// keepalived 2.2.7's pidfile names (observed in namespaces without -p / -r).
+    #[test]
+    fn pidfile_names_follow_instance_use_pid_dir_and_net_namespace() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let run = "/run/keepalived".to_string();
+        assert_eq!(
+            pids("", None, None),
+            (vec![], "/run/keepalived.pid".into(), "/run/vrrp.pid".into())
+        );
+        assert_eq!(
+            pids("use_pid_dir", None, None),
+            (
+                vec![run.clone()],
+                "/run/keepalived/keepalived.pid".into(),
+                "/run/keepalived/vrrp.pid".into()
+            )
+        );
+        for l in ["instance foo", "instance foo\nuse_pid_dir"] {
+            assert_eq!(
+                pids(l, None, None),
+                (
+                    vec![run.clone()],
+                    "/run/keepalived/keepalived_foo.pid".into(),
+                    "/run/keepalived/vrrp_foo.pid".into()
+                )
+            );
+        }
+        assert_eq!(
+            pids("net_namespace blue\ninstance foo", None, None),
+            (
+                s(&["/run/keepalived", "/run/keepalived/blue"]),
+                "/run/keepalived/blue/keepalived_foo.pid".into(),
+                "/run/keepalived/blue/vrrp_foo.pid".into()
+            )
+        );
+        // -p / -r win; the other file keeps its default.
+        assert_eq!(
+            pids("instance foo", Some("/x/p.pid"), None),
+            (
+                vec![run.clone()],
+                "/x/p.pid".into(),
+                "/run/keepalived/vrrp_foo.pid".into()
+            )
+        );
+        assert_eq!(
+            pids("instance foo", Some("/x/p"), Some("/x/r")),
+            (vec![], "/x/p".into(), "/x/r".into())
+        );
+        assert_eq!(
+            pids("net_namespace blue", Some("/x/p"), Some("/x/r")).0,
+            s(&["/run/keepalived", "/run/keepalived/blue"])
+        );
+    }
+
+    /// keepalived 2.2.7 -t: the first `net_namespace` / `instance` counts, a second one is an
+    /// error; arguments after the name are ignored.
+    #[test]
+    fn net_namespace_and_instance_first_definition_counts() {
+        let l = top("net_namespace a x\nnet_namespace b\ninstance i y\ninstance j\nuse_pid_dir z");
+        assert_eq!(l.spec.globals.net_namespace.as_deref(), Some("a"));
+        assert_eq!(l.spec.globals.instance.as_deref(), Some("i"));
+        assert!(l.spec.globals.use_pid_dir);
+        let msgs: Vec<&str> = l.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            msgs.contains(&"Duplicate net_namespace definition b - ignoring"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.contains(&"Duplicate instance definition j - ignoring"),
+            "{msgs:?}"
+        );
+        assert!(
+            !msgs.iter().any(|m| m.contains("not supported")),
+            "{msgs:?}"
+        );
     }
 
     /// keepalived 2.2.7's VRRP child names (observed), which rkeepalived takes.

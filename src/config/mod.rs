@@ -148,7 +148,7 @@ fn finish(
     let mut exit_code = diag::exit_code(&d.list);
     // keepalived 2.2.7 compat: with a top-level `net_namespace NAME`, its -t exits 0 whatever
     // it reported (the VRRP side is not even read).
-    if let Some(p) = &model.net_namespace
+    if let Some((_, p)) = &model.net_namespace
         && exit_code != 0
     {
         d.note(

@@ -340,8 +340,13 @@ pub struct Model {
     pub unsupported_blocks: Vec<(String, Vec<RawLine>)>,
     /// Interface names of the static routes and rules (checked like the instances').
     pub if_refs: Vec<IfRef>,
-    /// A top-level `net_namespace NAME` (keepalived 2.2.7's `-t` then exits 0).
-    pub net_namespace: Option<Pos>,
+    /// A top-level `net_namespace NAME`: the name and where (keepalived 2.2.7's `-t` then
+    /// exits 0). The first one counts.
+    pub net_namespace: Option<(String, Pos)>,
+    /// A top-level `instance NAME` (pidfile names; the first one counts).
+    pub instance: Option<String>,
+    /// A top-level `use_pid_dir` (pidfiles in /run/keepalived/).
+    pub use_pid_dir: bool,
     /// The first MISC_CHECK misc_path inside the (otherwise skipped) LVS blocks: keepalived's
     /// checker counts it as a script for the SECURITY VIOLATION check.
     pub lvs_check_script: Option<RawCmd>,
@@ -824,10 +829,7 @@ const TOP_IGNORED: &[&str] = &["child_wait_time"];
 
 /// Top-level keywords for features rkeepalived does not implement.
 const TOP_UNSUPPORTED: &[&str] = &[
-    "use_pid_dir",
-    "instance",
     "linkbeat_use_polling",
-    "net_namespace",
     "net_namespace_ipvs",
     "namespace_with_ipsets",
     "linkbeat_interfaces",
@@ -1111,11 +1113,30 @@ fn top_level(
                     m.track_groups.push(name.text.clone());
                 }
             }
+            // keepalived 2.2.7 (observed): the first definition counts, a later one is an
+            // error; any further argument is ignored.
+            k @ ("net_namespace" | "instance") => {
+                if let Some(t) = st.args.first() {
+                    let taken = if k == "net_namespace" {
+                        m.net_namespace.is_some()
+                    } else {
+                        m.instance.is_some()
+                    };
+                    if taken {
+                        d.error(
+                            Some(&t.pos),
+                            format!("Duplicate {k} definition {} - ignoring", t.text),
+                        );
+                    } else if k == "net_namespace" {
+                        m.net_namespace = Some((t.text.clone(), st.pos().clone()));
+                    } else {
+                        m.instance = Some(t.text.clone());
+                    }
+                }
+            }
+            "use_pid_dir" => m.use_pid_dir = true,
             k if TOP_UNSUPPORTED.contains(&k) => {
                 d.unsupported(Some(st.pos()), k);
-                if k == "net_namespace" && !st.args.is_empty() && m.net_namespace.is_none() {
-                    m.net_namespace = Some(st.pos().clone());
-                }
                 let mut lines = Vec::new();
                 flatten(st.block.as_deref().unwrap_or(&[]), &mut lines);
                 m.unsupported_blocks.push((k.to_string(), lines));

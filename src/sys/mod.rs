@@ -16,7 +16,8 @@
 //! | [`process`] | script children: spawn, kill_group, reap (owned by the process helper) |
 //! | [`signal`] | `block_all_before_threads()`, `SignalFd::read() -> Signal`, `reset_for_child()`, `signum(name)` |
 //! | [`notify`] | `Notifier::from_env()`, `ready` / `reloading` / `stopping` / `status` |
-//! | [`pidfile`] | `PidFile::create(path)` / `remove`, `running_pid(path)` |
+//! | [`pidfile`] | `PidFile::create(path)` / `remove`, `running_pid(path)`, `make_dir` / `remove_dir_if_empty` |
+//! | [`netns`] | `enter(name)`: `net_namespace` (setns into /run/netns/NAME, own mount namespace with a fresh /sys) |
 //! | [`daemonize`] | `daemonize()` (without `-n`, before any thread) |
 //! | [`fifo`] | `NotifyFifo::open(path, before_open)` / `write_line` (notify FIFO, created if missing) |
 //! | [`inotify`] | `TrackFiles::start(&specs)` / `read_events()` / `reload(&specs)` → `TrackerUpdate::File` |
@@ -32,6 +33,7 @@ pub mod fifo;
 pub mod inotify;
 pub mod link;
 pub mod netlink;
+pub mod netns;
 pub mod nftables;
 pub mod notify;
 pub mod pidfile;

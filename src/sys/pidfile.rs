@@ -54,6 +54,24 @@ impl PidFile {
     }
 }
 
+/// keepalived compat: the pidfile directory (`use_pid_dir`, `instance`, `net_namespace`) is
+/// made mode 0755 whatever the umask; an existing one is left as it is.
+pub fn make_dir(path: &Path) -> Result<(), SysError> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::create_dir(path) {
+        Ok(()) => std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| SysError::from_io("chmod", obj(path), &e)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(SysError::from_io("mkdir", obj(path), &e)),
+    }
+}
+
+/// At exit: remove the pidfile directory if nothing else is in it (keepalived 2.2.7 removes
+/// it even when it existed before, if empty).
+pub fn remove_dir_if_empty(path: &Path) {
+    let _ = std::fs::remove_dir(path);
+}
+
 /// The pid recorded in `path` if that process is alive (for "already running" checks).
 pub fn running_pid(path: &Path) -> Option<i32> {
     let text = std::fs::read_to_string(path).ok()?;

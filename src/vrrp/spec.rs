@@ -104,6 +104,57 @@ pub struct GlobalSpec {
     /// `shutdown_script`: run after VRRP has stopped, waited for up to its timeout.
     pub shutdown_script: Option<ScriptCmd>,
     pub shutdown_script_timeout: Duration,
+    /// Top-level `net_namespace NAME`: the daemon runs in network namespace
+    /// /run/netns/NAME (entered before any socket is opened).
+    pub net_namespace: Option<String>,
+    /// Top-level `instance NAME` and `use_pid_dir`: the default pidfile names (see
+    /// [`PidPaths`]).
+    pub instance: Option<String>,
+    pub use_pid_dir: bool,
+}
+
+/// keepalived 2.2.7's default pidfiles (observed): `/run/keepalived.pid` and
+/// `/run/vrrp.pid` (Debian's 2.2.7, observed; not `keepalived_vrrp.pid`); with `use_pid_dir`, `instance NAME` or `net_namespace NS` they
+/// move into `/run/keepalived/` (`/run/keepalived/NS/` with a namespace) and are named
+/// `keepalived.pid` and `vrrp.pid`, with `_NAME` before `.pid` for an instance. `-p` / `-r`
+/// override each one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PidPaths {
+    /// The directories to create (outermost first) and remove at exit when empty.
+    pub dirs: Vec<String>,
+    pub parent: String,
+    pub vrrp: String,
+}
+
+impl GlobalSpec {
+    pub fn pid_paths(&self, pid: Option<&str>, vrrp_pid: Option<&str>) -> PidPaths {
+        let in_dir = self.use_pid_dir || self.instance.is_some() || self.net_namespace.is_some();
+        if !in_dir {
+            return PidPaths {
+                dirs: Vec::new(),
+                parent: pid.unwrap_or("/run/keepalived.pid").to_string(),
+                vrrp: vrrp_pid.unwrap_or("/run/vrrp.pid").to_string(),
+            };
+        }
+        let mut dirs = vec!["/run/keepalived".to_string()];
+        if let Some(ns) = &self.net_namespace {
+            dirs.push(format!("/run/keepalived/{ns}"));
+        }
+        let dir = dirs.last().cloned().unwrap_or_default();
+        let suffix = self
+            .instance
+            .as_ref()
+            .map(|i| format!("_{i}"))
+            .unwrap_or_default();
+        let parent = pid.map_or_else(|| format!("{dir}/keepalived{suffix}.pid"), String::from);
+        let vrrp = vrrp_pid.map_or_else(|| format!("{dir}/vrrp{suffix}.pid"), String::from);
+        // keepalived 2.2.7 makes the namespace's directory even when -p and -r name both
+        // files elsewhere (it is mounted over /run/keepalived in keepalived's mount namespace).
+        if pid.is_some() && vrrp_pid.is_some() && self.net_namespace.is_none() {
+            dirs.clear();
+        }
+        PidPaths { dirs, parent, vrrp }
+    }
 }
 
 /// `nftables [TABLE]` (default `keepalived`), `nftables_priority` (default -1: just before

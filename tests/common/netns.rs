@@ -659,6 +659,20 @@ impl Lab {
         detail: bool,
         extra_args: &[&str],
     ) -> DaemonHandle {
+        self.spawn_daemon_pidfiles(node, bin, conf_text, detail, true, extra_args)
+    }
+
+    /// [`Lab::spawn_daemon_with`]; without `-p` / `-r` when `pid_args` is false (the daemon
+    /// then writes its default pidfiles under /run: give the node its own /run first).
+    pub fn spawn_daemon_pidfiles(
+        &self,
+        node: &str,
+        bin: &Path,
+        conf_text: &str,
+        detail: bool,
+        pid_args: bool,
+        extra_args: &[&str],
+    ) -> DaemonHandle {
         let d = self.node_dir(node);
         self.install_etc_file(node, "keepalived.conf", conf_text, 0o644);
         let k = self.daemon_counter.fetch_add(1, Ordering::SeqCst);
@@ -678,14 +692,10 @@ impl Lab {
         if detail {
             args.push("-D");
         }
-        args.extend_from_slice(&[
-            "-f",
-            "/etc/keepalived/keepalived.conf",
-            "-p",
-            &p1,
-            "-r",
-            &p2,
-        ]);
+        args.extend_from_slice(&["-f", "/etc/keepalived/keepalived.conf"]);
+        if pid_args {
+            args.extend_from_slice(&["-p", &p1, "-r", &p2]);
+        }
         args.extend_from_slice(extra_args);
         let child = self
             .command(node, &args)
