@@ -74,3 +74,15 @@ for rcpts in range(4):
 put('smtp_replies', 'multiline', bytes([1, 3]) + b'220-a\r\n220-b\r\n220 c\r\n250-x\n250 y\n' +
     b'250 OK\r\n250 OK\r\n354\r\n250\r\n')
 print(f'smtp_replies: {n + 1} seeds')
+
+# config_parse dictionary: every keyword (first word of a line) in the seeds, for -dict=.
+words = set()
+for f in glob.glob('../config/**/*.conf', recursive=True) + glob.glob('../tests/configs/*.conf'):
+    for line in open(f, 'rb'):
+        w = line.split()
+        if w and w[0].isascii() and w[0][:1].isalpha() and w[0].replace(b'_', b'').isalnum():
+            words.add(w[0].decode())
+with open('corpus/config_parse.dict', 'w') as out:
+    for w in sorted(words):
+        out.write(f'"{w}"\n')
+print(f'config_parse.dict: {len(words)} keywords')
