@@ -61,9 +61,14 @@ fn lab() -> Lab {
     lab
 }
 
-/// Start `bin` on node1 with `conf`, wait until both instances are MASTER and return the
-/// ruleset then.
-fn start_masters(lab: &Lab, bin: &Path, conf: &str) -> (common::netns::DaemonHandle, String) {
+/// Start `bin` on node1 with `conf`, wait until both instances are MASTER and the ruleset
+/// satisfies `ready`, and return the ruleset then.
+fn start_masters_until(
+    lab: &Lab,
+    bin: &Path,
+    conf: &str,
+    ready: impl Fn(&str) -> bool,
+) -> (common::netns::DaemonHandle, String) {
     let d = lab.spawn_daemon("node1", bin, conf, &[]);
     for i in ["VI_1", "VI_6"] {
         d.wait_log(
@@ -76,10 +81,17 @@ fn start_masters(lab: &Lab, bin: &Path, conf: &str) -> (common::netns::DaemonHan
     let mut text = String::new();
     wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
         text = ruleset(lab, "node1");
-        text.contains("10.16.200.201") && text.contains("fe80::200")
+        ready(&text)
     })
-    .unwrap_or_else(|| panic!("VIPs not in the ruleset:\n{text}\n{}", d.log()));
+    .unwrap_or_else(|| panic!("ruleset not complete:\n{text}\n{}", d.log()));
     (d, text)
+}
+
+/// [`start_masters_until`] every VIP of [`strict_conf`] is in the sets.
+fn start_masters(lab: &Lab, bin: &Path, conf: &str) -> (common::netns::DaemonHandle, String) {
+    start_masters_until(lab, bin, conf, |t| {
+        t.contains("10.16.200.201") && t.contains("fe80::200")
+    })
 }
 
 #[test]
@@ -246,22 +258,10 @@ fn vmac_rules_match_keepalived_with_and_without_strict_mode() {
         let mut rules = vec![];
         for bin in [Path::new(KEEPALIVED).to_path_buf(), daemon_bin()] {
             let lab = lab();
-            let d = lab.spawn_daemon("node1", &bin, &conf, &[]);
-            for i in ["VI_1", "VI_6"] {
-                d.wait_log(
-                    &format!("({i}) Entering MASTER STATE"),
-                    Duration::from_secs(10),
-                )
-                .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
-            }
-            let mut text = String::new();
             let want = if strict { "10.16.200.201" } else { "vrrp.52" };
-            wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
-                text = ruleset(&lab, "node1");
-                text.contains(want) && text.contains("fe80::200") == strict
-            })
-            .unwrap_or_else(|| panic!("ruleset not complete:\n{text}\n{}", d.log()));
-            let mut d = d;
+            let (mut d, text) = start_masters_until(&lab, &bin, &conf, |t| {
+                t.contains(want) && t.contains("fe80::200") == strict
+            });
             d.signal(Signal::SIGTERM);
             d.wait_exit(Duration::from_secs(10));
             assert_eq!(ruleset(&lab, "node1").trim(), "", "tables left behind");

@@ -46,6 +46,22 @@ struct Resolver<'a> {
     first_script: Option<super::diag::Pos>,
     /// The first script checked as a non-root uid/gid (keepalived 2.2.7's -t dies there).
     nonroot_script: Option<super::diag::Pos>,
+    /// keepalived compat: "Unable to set default user keepalived_script" is said once, the
+    /// first time the default is needed.
+    warned_default_user: bool,
+}
+
+impl Resolver<'_> {
+    /// The default script user is needed but there is none: say so the first time.
+    fn no_default_user(&mut self, pos: &super::diag::Pos, d: &mut Diags) {
+        if !self.warned_default_user {
+            self.warned_default_user = true;
+            d.error(
+                Some(pos),
+                "Unable to set default user keepalived_script for script",
+            );
+        }
+    }
 }
 
 impl Resolver<'_> {
@@ -243,7 +259,6 @@ fn global_scripts(
 ) -> (Option<ScriptCmd>, Option<ScriptCmd>) {
     // These scripts have their own SECURITY VIOLATION line, not the VRRP one.
     let vrrp_in_use = (r.scripts_in_use, r.first_script.clone());
-    let mut warned_default_user = false;
     let mut insecure = false;
     let mut first: Option<super::diag::Pos> = None;
     let mut one = |raw: &Option<RawCmd>, kind: &str, r: &mut Resolver, d: &mut Diags| {
@@ -258,13 +273,7 @@ fn global_scripts(
                 return None;
             }
             None if r.default_user.is_none() => {
-                if !warned_default_user {
-                    warned_default_user = true;
-                    d.error(
-                        Some(&raw.pos),
-                        "Unable to set default user keepalived_script for script",
-                    );
-                }
+                r.no_default_user(&raw.pos, d);
                 d.error(
                     Some(&raw.pos),
                     format!("Failed to set default user for {kind} script {program} - ignoring"),
@@ -442,7 +451,6 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             },
         },
     };
-    let mut warned_default_user = false;
     // A startup/shutdown script that fixed the default reports it itself (global_scripts).
     let by_global_script = |pos: &super::diag::Pos| {
         [&g.startup_script, &g.shutdown_script]
@@ -450,15 +458,10 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             .flatten()
             .any(|c| c.pos.file == pos.file && c.pos.line == pos.line)
     };
-    if let (None, Some((pos, true))) = (&default_user, &g.default_user_fixed_at)
-        && !by_global_script(pos)
-    {
-        warned_default_user = true;
-        d.error(
-            Some(pos),
-            "Unable to set default user keepalived_script for script",
-        );
-    }
+    let early_warning = match (&default_user, &g.default_user_fixed_at) {
+        (None, Some((pos, true))) if !by_global_script(pos) => Some(pos.clone()),
+        _ => None,
+    };
     let mut r = Resolver {
         host,
         passwd,
@@ -470,7 +473,11 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         scripts_in_use: false,
         first_script: None,
         nonroot_script: None,
+        warned_default_user: false,
     };
+    if let Some(pos) = &early_warning {
+        r.no_default_user(pos, d);
+    }
 
     let mut spec = NodeSpec {
         globals: GlobalSpec {
@@ -610,13 +617,8 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 removed.insert(s.name.clone());
             }
             Err(ScriptProblem::NoUser) => {
-                if g.script_user.is_none() && !warned_default_user {
-                    // keepalived compat: said once, the first time the default is needed.
-                    warned_default_user = true;
-                    d.error(
-                        Some(&raw.pos),
-                        "Unable to set default user keepalived_script for script",
-                    );
+                if g.script_user.is_none() {
+                    r.no_default_user(&raw.pos, d);
                 }
                 d.error(
                     Some(&s.pos),
