@@ -340,15 +340,47 @@ fn mail_policy(owner: Option<bool>, g: &GlobalDefs) -> MailPolicy {
     }
 }
 
+/// Whether `name` has the shape of a host name DNS could answer for: dot-separated labels
+/// of letters, digits, '-' and '_' (1..=63 bytes, no '-' at either end), at most 253 bytes,
+/// the last label starting with a letter (top-level domains do) unless it is the only one.
+fn could_be_dns_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let labels: Vec<&str> = name.split('.').collect();
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    name.len() <= 253
+        && labels.iter().all(|l| label_ok(l))
+        && (labels.len() == 1
+            || labels
+                .last()
+                .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_alphabetic())))
+}
+
 /// The e-mail settings with keepalived's defaults (port 25, timeout 30 s, HELO name and
 /// router_id = the host name, sender `root@` + the host name), or None without a server or
 /// recipients. A server name must be an IP address or be found in /etc/hosts.
 fn mail_config(g: &GlobalDefs, host: &dyn Host, d: &mut Diags) -> Option<MailConfig> {
     let (name, port, pos) = g.smtp_server.as_ref()?;
-    let addr = match name.parse::<IpAddr>() {
+    // An IPv6 address may carry a %scope (keepalived resolves it; the scope is not used).
+    let literal = match name.split_once('%') {
+        Some((a, _)) => a.parse::<std::net::Ipv6Addr>().map(IpAddr::V6).ok(),
+        None => name.parse::<IpAddr>().ok(),
+    };
+    let addr = match literal.ok_or(()) {
         Ok(a) => a,
-        Err(_) => match host.hosts_lookup(name) {
+        Err(()) => match host.hosts_lookup(name) {
             Some(a) => a,
+            None if !could_be_dns_name(name) => {
+                // keepalived 2.2.7 compat (observed): a server that does not resolve is a
+                // configuration error; this one cannot be a DNS name either.
+                d.error(Some(pos), format!("Invalid smtp server {name} {port}"));
+                return None;
+            }
             None => {
                 // Deliberate difference: keepalived resolves with DNS at config load (a
                 // blocking call); we never block, so only /etc/hosts names are known.
@@ -827,14 +859,18 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 format!("({name}) the virtual router id must be set"),
             ),
         }
-        // Family from the first VIP (else source / peers).
-        let fam_addr = i
-            .virtual_ipaddress
-            .first()
-            .map(|(v, _)| v.addr)
-            .or(i.unicast_src_ip)
-            .or(i.unicast_peer.first().map(|p| p.addr))
-            .or(i.mcast_dst_ip);
+        // Family: keepalived 2.2.7 compat (observed): fixed by the first address read in
+        // file order among the VIPs, unicast_src_ip / mcast_src_ip, the unicast peers and
+        // mcast_dst_ip (excluded VIPs do not count); later ones of the other family are
+        // dropped with an error.
+        let fam_addr = i.keyword_pos.iter().find_map(|(k, _)| match k.as_str() {
+            "virtual_ipaddress" => i.virtual_ipaddress.first().map(|(v, _)| v.addr),
+            "unicast_src_ip" => i.unicast_src_ip,
+            "mcast_src_ip" => i.mcast_src_ip,
+            "unicast_peer" => i.unicast_peer.first().map(|p| p.addr),
+            "mcast_dst_ip" => i.mcast_dst_ip,
+            _ => None,
+        });
         s.family = if i.native_ipv6 || fam_addr.is_some_and(|a| a.is_ipv6()) {
             Family::V6
         } else {
@@ -1045,6 +1081,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             s.unicast_src = None;
         }
         s.mcast_src = i.mcast_src_ip;
+        if let Some(src) = i.mcast_src_ip.filter(|a| !fam_ok(a)) {
+            d.error(
+                Some(i.pos_of("mcast_src_ip")),
+                format!(
+                    "Configuration error: VRRP instance[{name}] and src address[{src}] MUST be of the same family !!! Skipping..."
+                ),
+            );
+            s.mcast_src = None;
+        }
         for p in &i.unicast_peer {
             if !fam_ok(&p.addr) {
                 d.error(
@@ -1085,7 +1130,19 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 format!("({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."),
             );
         }
-        s.mcast_dst = i.mcast_dst_ip.unwrap_or(match s.family {
+        let mcast_dst_ip = match i.mcast_dst_ip {
+            Some(a) if !fam_ok(&a) => {
+                d.error(
+                    Some(i.pos_of("mcast_dst_ip")),
+                    format!(
+                        "({name}) mcast dest address {a} MUST match VRRP instance family. Skipping..."
+                    ),
+                );
+                None
+            }
+            x => x,
+        };
+        s.mcast_dst = mcast_dst_ip.unwrap_or(match s.family {
             Family::V4 => g
                 .vrrp_mcast_group4
                 .unwrap_or(IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18))),

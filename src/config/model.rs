@@ -1201,9 +1201,18 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             }
             "vrrp_mcast_group4" | "vrrp_mcast_group6" => {
                 if let Some(t) = arg(st, 0, d) {
-                    match t.text.parse::<IpAddr>() {
-                        Ok(a) if a.is_multicast() => {
-                            if kw.ends_with('4') {
+                    let v4 = kw.ends_with('4');
+                    match parse_addr_drop_prefix(t, d) {
+                        Some(a) if a.is_ipv4() != v4 => d.error(
+                            Some(&t.pos),
+                            format!(
+                                "{kw} [{}] is not {}. Skipping",
+                                t.text,
+                                if v4 { "IPv4" } else { "IPv6" }
+                            ),
+                        ),
+                        Some(a) if a.is_multicast() => {
+                            if v4 {
                                 g.vrrp_mcast_group4 = Some(a)
                             } else {
                                 g.vrrp_mcast_group6 = Some(a)
@@ -2241,17 +2250,55 @@ fn parse_addr(t: &Tok) -> Option<IpAddr> {
     t.text.parse().ok()
 }
 
-/// unicast_src_ip / mcast_src_ip / unicast_peer: keepalived 2.2.7 compat: anything from a
-/// '/' on is ignored there ("192.168.0.11/24" is taken as 192.168.0.11, rc 0), so it is
-/// here, with a note that the prefix means nothing.
+/// The prefix length after a '/' in a virtual/static address, route or rule (keepalived
+/// 2.2.7 compat, observed): decimal with an optional '+', leading zeros allowed, no '-';
+/// an empty one ("10.0.0.1/") is taken as 0 without a word. `None` is out of range or not
+/// a number.
+fn prefix_len(p: &str, max: u8) -> Option<u8> {
+    if p.is_empty() {
+        return Some(0);
+    }
+    if p.starts_with('-') {
+        return None;
+    }
+    p.parse::<u32>()
+        .ok()
+        .filter(|&v| v <= u32::from(max))
+        .map(|v| v as u8)
+}
+
+/// Note for the silent keepalived reading of an empty prefix length.
+fn note_empty_prefix(t: &Tok, p: Option<&str>, d: &mut Diags) {
+    if p == Some("") {
+        d.note(
+            Some(&t.pos),
+            format!(
+                "'{}': an empty prefix length is taken as /0 (as keepalived does)",
+                t.text
+            ),
+        );
+    }
+}
+
+/// unicast_src_ip / mcast_src_ip / unicast_peer: keepalived 2.2.7 compat (observed): the
+/// address ends at the first '-' if there is one (a range end, ignored: "10.0.0.1-5" is the
+/// one peer 10.0.0.1, and "10.0.0.1/-" is malformed), else at the first '/' (a prefix,
+/// ignored: "192.168.0.11/24" is 192.168.0.11); what is after is never checked. Noted here.
 fn parse_addr_drop_prefix(t: &Tok, d: &mut Diags) -> Option<IpAddr> {
-    match t.text.split_once('/') {
+    let cut = t.text.find('-').or_else(|| t.text.find('/'));
+    match cut {
         None => parse_addr(t),
-        Some((a, _)) => {
+        Some(i) => {
+            let a = &t.text[..i];
             let ip = a.parse().ok()?;
+            let what = if t.text[i..].starts_with('-') {
+                "the range end"
+            } else {
+                "the prefix length"
+            };
             d.note(
                 Some(&t.pos),
-                format!("'{}': the prefix length is ignored (taken as {a})", t.text),
+                format!("'{}': {what} is ignored (taken as {a})", t.text),
             );
             Some(ip)
         }
@@ -2714,7 +2761,7 @@ fn instance_body(
             }
             "mcast_dst_ip" => {
                 if let Some(t) = arg(k, 0, d) {
-                    match parse_addr(t) {
+                    match parse_addr_drop_prefix(t, d) {
                         Some(a) if a.is_multicast() => v.mcast_dst_ip = Some(a),
                         _ => d.error(
                             Some(&t.pos),
@@ -3146,17 +3193,17 @@ fn parse_dst<'a>(t: &'a Tok, d: &mut Diags) -> Option<(Option<IpAddr>, Option<u8
         );
         return None;
     };
-    let plen = match p.map(str::parse::<u8>) {
+    let plen = match p {
         None => None,
-        Some(Ok(p)) => Some(p),
-        Some(Err(_)) => {
-            d.error(
-                Some(&t.pos),
-                format!("invalid number '{}'", p.unwrap_or("")),
-            );
-            return None;
-        }
+        Some(p) => match prefix_len(p, u8::MAX) {
+            Some(l) => Some(l),
+            None => {
+                d.error(Some(&t.pos), format!("invalid number '{p}'"));
+                return None;
+            }
+        },
     };
+    note_empty_prefix(t, p, d);
     Some((Some(addr), plen, t))
 }
 
@@ -3251,14 +3298,15 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
                         return None;
                     };
                     let max: u8 = if addr.is_ipv6() { 128 } else { 32 };
-                    let len = match p.map(str::parse::<u8>) {
+                    let len = match p.map(|p| prefix_len(p, max)) {
                         None => max,
-                        Some(Ok(l)) if l <= max => l,
-                        Some(_) => {
+                        Some(Some(l)) => l,
+                        Some(None) => {
                             d.error(Some(&n.pos), format!("Invalid rule {x} address {}", n.text));
                             return None;
                         }
                     };
+                    note_empty_prefix(n, p, d);
                     if !check_fam(addr.is_ipv6(), n, d) {
                         return None;
                     }
@@ -3411,7 +3459,15 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
             text: p.to_string(),
             pos: first.pos.clone(),
         };
-        match read_int(&t, 0, maxp, d) {
+        let len = if p.is_empty() {
+            Some(0)
+        } else if p.starts_with('-') {
+            d.error(Some(&first.pos), format!("negative number '{p}'"));
+            None
+        } else {
+            read_int(&t, 0, maxp, d)
+        };
+        match len {
             Some(x) => vip.prefix_len = x as u8,
             None => d.error(
                 Some(&first.pos),
@@ -3421,6 +3477,7 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
                 ),
             ),
         }
+        note_empty_prefix(first, prefix_s, d);
     }
     let args = &line.args;
     let mut i = 0;
