@@ -1337,6 +1337,32 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     }
 
     check_if_refs(&m.if_refs, g.dynamic_interfaces, host, d);
+    for r in m.known_if_refs.iter().filter(|_| !g.dynamic_interfaces) {
+        if !host.interface_exists(&r.name) {
+            d.error_class(
+                Some(&r.pos),
+                class::FATAL,
+                format!("unknown interface {} specified for {}", r.name, r.what),
+            );
+        }
+    }
+    // keepalived 2.2.7 compat (observed): a garp_group interface must exist.
+    for r in m.garp_interfaces.iter().filter(|_| !g.dynamic_interfaces) {
+        if !host.interface_exists(&r.name) {
+            d.error(
+                Some(&r.pos),
+                format!(
+                    "WARNING - interface {} specified for {} doesn't exist",
+                    r.name, r.what
+                ),
+            );
+            d.error_class(
+                Some(&r.pos),
+                class::FATAL,
+                "Non-existent interface specified in configuration",
+            );
+        }
+    }
     spec.statics.routes = m.static_routes.clone();
     spec.statics.rules = m.static_rules.clone();
 

@@ -349,6 +349,12 @@ pub struct Model {
     pub next_rule_pref: u32,
     /// Names of the `track_group` blocks seen so far (static lines may only name those).
     pub track_groups: Vec<String>,
+    /// The interfaces of the `garp_group` blocks (keepalived checks they exist: "specified
+    /// for garp_group").
+    pub garp_interfaces: Vec<IfRef>,
+    /// The interfaces of `linkbeat_interfaces` / `interface_up_down_delays` (keepalived
+    /// checks they exist: "unknown interface NAME specified for WHAT", exit 4).
+    pub known_if_refs: Vec<IfRef>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -815,9 +821,6 @@ const TOP_UNSUPPORTED: &[&str] = &[
     "net_namespace",
     "net_namespace_ipvs",
     "namespace_with_ipsets",
-    "garp_group",
-    "linkbeat_interfaces",
-    "interface_up_down_delays",
 ];
 
 /// Turn the tree into the model, reporting what keepalived reports.
@@ -1096,6 +1099,14 @@ fn top_level(
                     m.track_groups.push(name.text.clone());
                 }
             }
+            "linkbeat_interfaces" | "interface_up_down_delays" => {
+                if_list(st, m, d);
+                d.unsupported(Some(st.pos()), &st.kw.text);
+            }
+            "garp_group" => {
+                garp_group(st, m, d);
+                d.unsupported(Some(st.pos()), "garp_group");
+            }
             k if TOP_UNSUPPORTED.contains(&k) => {
                 d.unsupported(Some(st.pos()), k);
                 if k == "net_namespace" && !st.args.is_empty() && m.net_namespace.is_none() {
@@ -1107,6 +1118,118 @@ fn top_level(
             }
             _ => unknown(st, d, |inner, d| top_level(inner, m, skipped, early, d)),
         }
+    }
+}
+
+/// `linkbeat_interfaces` (`NAME [MII|ETHTOOL|IOCTL]`) and `interface_up_down_delays`
+/// (`NAME [UP_DELAY [DOWN_DELAY]]`, seconds in [0, 255], more words ignored), checked as
+/// keepalived 2.2.7 checks them (observed).
+fn if_list(st: &Stmt, m: &mut Model, d: &mut Diags) {
+    let linkbeat = st.kw.text == "linkbeat_interfaces";
+    for l in require_block(st, d) {
+        m.known_if_refs.push(IfRef {
+            name: l.kw.text.clone(),
+            what: if linkbeat {
+                "linkbeat interface".into()
+            } else {
+                "up/down delay".into()
+            },
+            pos: l.kw.pos.clone(),
+        });
+        if linkbeat {
+            let ok = match l.args.as_slice() {
+                [] => true,
+                [t] => matches!(t.text.as_str(), "MII" | "ETHTOOL" | "IOCTL"),
+                _ => false,
+            };
+            if !ok {
+                // keepalived 2.2.7 names the first extra word even when it is a valid method.
+                d.error(
+                    Some(&l.args[0].pos),
+                    format!("extra characters {} in linkbeat interface", l.args[0].text),
+                );
+            }
+        } else {
+            for t in l.args.iter().take(2) {
+                if t.text.starts_with('-') {
+                    d.error(Some(&t.pos), format!("negative number '{}'", t.text));
+                } else {
+                    read_decimal(t, 0.0, 255.0, d);
+                }
+            }
+        }
+    }
+}
+
+/// A `garp_group` block, checked as keepalived 2.2.7 checks it (observed): garp_interval /
+/// gna_interval are seconds in [0, 2147.483647] and at least one of them must be read well
+/// ("does not have any delay set - removing"); an interface may be in one group only
+/// ("already specified"; keepalived 2.2.7 words a repeat inside an `interfaces` block as a
+/// missing parameter, exit 2); unknown keywords are reported.
+fn garp_group(st: &Stmt, m: &mut Model, d: &mut Diags) {
+    let mut delay = false;
+    let add = |name: &Tok, listed: bool, m: &mut Model, d: &mut Diags| {
+        if m.garp_interfaces.iter().any(|r| r.name == name.text) {
+            if listed {
+                d.error_class(
+                    Some(&name.pos),
+                    super::diag::class::MISSING_PARAMETER,
+                    format!(
+                        "*** Configuration line starting `{0}` is missing a parameter after keyword `{0}` at word position 2",
+                        name.text
+                    ),
+                );
+            } else {
+                d.error(
+                    Some(&name.pos),
+                    format!("garp_group already specified for {} - ignoring", name.text),
+                );
+            }
+            return;
+        }
+        m.garp_interfaces.push(IfRef {
+            name: name.text.clone(),
+            what: "garp_group".into(),
+            pos: name.pos.clone(),
+        });
+    };
+    for k in require_block(st, d) {
+        let kw = k.kw.text.as_str();
+        match kw {
+            "garp_interval" | "gna_interval" => {
+                let Some(t) = arg(k, 0, d) else { continue };
+                if t.text.starts_with('-') {
+                    d.error(Some(&t.pos), format!("negative number '{}'", t.text));
+                    d.error(
+                        Some(&t.pos),
+                        format!("garp_group {kw} '{}' invalid", t.text),
+                    );
+                } else if read_decimal(t, 0.0, 2147.483647, d).is_some() {
+                    delay = true;
+                }
+            }
+            "interface" => {
+                if let Some(t) = arg(k, 0, d) {
+                    add(t, false, m, d);
+                }
+            }
+            "interfaces" => {
+                let b = k.block.as_deref().unwrap_or(&[]);
+                if b.is_empty() {
+                    d.error(Some(k.pos()), "Warning - empty garp_group interfaces block");
+                }
+                for l in b {
+                    add(&l.kw, true, m, d);
+                }
+            }
+            _ => unknown(k, d, |_, _| {}),
+        }
+    }
+    if !delay {
+        d.error(
+            Some(st.pos()),
+            "garp group 0 does not have any delay set - removing",
+        );
     }
 }
 
