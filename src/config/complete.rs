@@ -573,16 +573,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 .as_ref()
                 .is_some_and(|(n, _)| !host.interface_exists(n))
         });
-    let vrrp_scripts: &[_] = if m.vrrp_instance.is_empty() || fatal_interface {
-        &[]
-    } else {
-        &m.vrrp_script
-    };
-    for s in vrrp_scripts {
+    // What keepalived 2.2.7 checks while reading a vrrp_script block (no script or an empty
+    // or unterminated one, a `user` that does not resolve) is reported in every case; the
+    // rest (program found, secure, default user) only when its VRRP side goes on.
+    let active = !(m.vrrp_instance.is_empty() || fatal_interface);
+    for s in &m.vrrp_script {
         // keepalived 2.2.7 compat: a vrrp_script nobody tracks is still checked (missing,
         // insecure, bad user: rc 5) and still counts for the SECURITY VIOLATION (rc 6).
         let is_tracked = tracked.contains(s.name.as_str());
-        if !is_tracked {
+        if !is_tracked && active {
             d.note(
                 Some(&s.pos),
                 format!(
@@ -613,6 +612,24 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 removed.insert(s.name.clone());
                 continue;
             }
+        }
+        if !active {
+            match shell::split(&raw.text) {
+                Ok(a) if !a.is_empty() => {}
+                res => {
+                    if let Err(shell::ShellError::UnterminatedQuote(q)) = res {
+                        d.error(
+                            Some(&raw.pos),
+                            format!("String '{}': missing terminating {q}", raw.text),
+                        );
+                    }
+                    d.error(
+                        Some(&s.pos),
+                        format!("No script set for vrrp_script {} - removing", s.name),
+                    );
+                }
+            }
+            continue;
         }
         match r.cmd(&raw, d) {
             Ok(_) if !is_tracked => {}

@@ -1657,7 +1657,15 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             }
             "no_email_faults" => g.no_email_faults = true,
             "dynamic_interfaces" => {
+                // keepalived 2.2.7 compat (observed): only the first word is checked, and a
+                // bad one still enables dynamic interfaces.
                 g.dynamic_interfaces = true;
+                if let Some(t) = st.args.first().filter(|t| t.text != "allow_if_changes") {
+                    d.error(
+                        Some(&t.pos),
+                        format!("Unknown dynamic_interfaces option '{}'", t.text),
+                    );
+                }
                 d.unsupported(Some(st.pos()), kw);
             }
             "checker_process_name"
@@ -1681,6 +1689,12 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "lvs_notify_fifo_script"
             | "smtp_alert_checker"
             | "no_checker_emails" => {
+                if kw == "smtp_alert_checker" {
+                    // keepalived 2.2.7 compat: the value is still checked (rc 5).
+                    read_bool_msg(st, d, |v| {
+                        format!("Invalid value '{v}' for global {kw} specified")
+                    });
+                }
                 // keepalived's checker (LVS) and BFD processes; rkeepalived has neither.
                 d.note(
                     Some(st.pos()),
