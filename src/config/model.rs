@@ -342,6 +342,9 @@ pub struct Model {
     pub if_refs: Vec<IfRef>,
     /// A top-level `net_namespace NAME` (keepalived 2.2.7's `-t` then exits 0).
     pub net_namespace: Option<Pos>,
+    /// A keyword of `global_defs` missed its parameter: keepalived's parent process stops
+    /// there (exit 2), which `net_namespace` does not turn into 0.
+    pub global_missing_parameter: bool,
     /// The first MISC_CHECK misc_path inside the (otherwise skipped) LVS blocks: keepalived's
     /// checker counts it as a script for the SECURITY VIOLATION check.
     pub lvs_check_script: Option<RawCmd>,
@@ -967,7 +970,17 @@ fn top_level(
         match st.kw.text.as_str() {
             "global_defs" => {
                 let b = require_block(st, d);
+                let missing = |d: &Diags| {
+                    d.list
+                        .iter()
+                        .filter(|x| x.rc == super::diag::class::MISSING_PARAMETER)
+                        .count()
+                };
+                let before = missing(d);
                 global_defs(b, &mut m.global_defs, d);
+                if missing(d) > before {
+                    m.global_missing_parameter = true;
+                }
             }
             "vrrp_script" => {
                 let s = vrrp_script(st, d);
