@@ -1109,7 +1109,33 @@ fn top_level(
                 // group (FAULT when a static item is lost) is not implemented.
                 d.unsupported(Some(st.pos()), "track_group");
                 if let Some(name) = st.args.first() {
-                    m.track_groups.push(name.text.clone());
+                    // keepalived 2.2.7 compat (observed): a second block of the same name is
+                    // an error, an empty `group` block is reported, unknown keywords too; a
+                    // group member that names no instance is not checked.
+                    if m.track_groups.contains(&name.text) {
+                        d.error(
+                            Some(st.pos()),
+                            format!("track_group {} already defined", name.text),
+                        );
+                    } else {
+                        m.track_groups.push(name.text.clone());
+                    }
+                    for k in st.block.as_deref().unwrap_or(&[]) {
+                        match k.kw.text.as_str() {
+                            "group" => {
+                                if k.block.as_ref().is_none_or(|b| b.is_empty()) {
+                                    d.error(
+                                        Some(k.pos()),
+                                        format!(
+                                            "Warning - track group {} has empty group block",
+                                            name.text
+                                        ),
+                                    );
+                                }
+                            }
+                            _ => unknown(k, d, |_, _| {}),
+                        }
+                    }
                 }
             }
             "linkbeat_interfaces" | "interface_up_down_delays" => {
@@ -3374,6 +3400,10 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
     let mut r = RuleSpec::new(0);
     let mut pref: Option<u32> = None;
     let mut fam: Option<bool> = None;
+    // keepalived 2.2.7 compat (observed): a rule needs exactly one action (table/lookup,
+    // goto, blackhole, prohibit, unreachable, nop, l3mdev, or `type` + one of those); a keyword rkeepalived cannot install still lets the line be checked in full.
+    let mut actions = 0;
+    let mut unsupported: Option<&Tok> = None;
     let mut i = 0;
     if matches!(first.text.as_str(), "inet" | "inet6") {
         // keepalived compat: 2.2.7 swallows the word after a leading family keyword.
@@ -3406,6 +3436,16 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
                 | "tos"
                 | "dsfield"
                 | "goto"
+                | "type"
+                | "realms"
+                | "uidrange"
+                | "protocol"
+                | "ipproto"
+                | "ip_proto"
+                | "sport"
+                | "dport"
+                | "suppress_prefixlength"
+                | "suppress_ifgroup"
         );
         let next = w.get(i + 1).copied();
         if takes_value && next.is_none() {
@@ -3468,12 +3508,16 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
                 }
             }
             "table" | "lookup" => {
+                actions += 1;
                 r.table = match n.text.as_str() {
                     "default" => Some(253),
                     "main" => Some(254),
                     "local" => Some(255),
                     s => match s.parse::<u32>() {
-                        Ok(0) => None,
+                        Ok(0) => {
+                            d.error(Some(&n.pos), "Table 0 is not valid");
+                            return None;
+                        }
                         Ok(v) => Some(v),
                         Err(_) => {
                             d.error(
@@ -3528,8 +3572,38 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
                     return None;
                 }
             },
+            "type" => match n.text.as_str() {
+                "blackhole" | "unreachable" | "prohibit" | "nop" | "goto" => {
+                    // `type X` is the action X.
+                    i += 1;
+                    continue;
+                }
+                "unicast" | "nat" => {
+                    d.error(Some(&n.pos), format!("Invalid rule action {}", n.text));
+                    return None;
+                }
+                other => {
+                    d.error(Some(&n.pos), format!("Unknown rule option {other}"));
+                    return None;
+                }
+            },
+            "nat" => {
+                d.error(Some(&t.pos), "Invalid rule action nat");
+                return None;
+            }
+            "nop" => {
+                actions += 1;
+                unsupported.get_or_insert(t);
+            }
+            "l3mdev" => {
+                actions += 1;
+                unsupported.get_or_insert(t);
+            }
             "goto" => match n.text.parse::<u32>() {
-                Ok(g) => r.action = RuleAction::Goto(g),
+                Ok(g) => {
+                    actions += 1;
+                    r.action = RuleAction::Goto(g)
+                }
                 Err(_) => {
                     d.error(
                         Some(&n.pos),
@@ -3538,30 +3612,30 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
                     return None;
                 }
             },
-            "blackhole" => r.action = RuleAction::Blackhole,
-            "unreachable" => r.action = RuleAction::Unreachable,
-            "prohibit" => r.action = RuleAction::Prohibit,
+            "blackhole" => {
+                actions += 1;
+                r.action = RuleAction::Blackhole
+            }
+            "unreachable" => {
+                actions += 1;
+                r.action = RuleAction::Unreachable
+            }
+            "prohibit" => {
+                actions += 1;
+                r.action = RuleAction::Prohibit
+            }
             "not" => r.invert = true,
             "no_track" => r.no_track = true,
             "realms"
             | "uidrange"
-            | "l3mdev"
             | "protocol"
             | "ipproto"
             | "ip_proto"
             | "sport"
             | "dport"
             | "suppress_prefixlength"
-            | "suppress_ifgroup"
-            | "tun_id"
-            | "nat"
-            | "map-to"
-            | "type" => {
-                d.warning(
-                    Some(&t.pos),
-                    format!("rule keyword '{x}' is not supported by rkeepalived; rule ignored"),
-                );
-                return None;
+            | "suppress_ifgroup" => {
+                unsupported.get_or_insert(t);
             }
             _ => {
                 d.error(Some(&t.pos), format!("Unknown rule option {x}"));
@@ -3569,6 +3643,17 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
             }
         }
         i += if takes_value { 2 } else { 1 };
+    }
+    if actions > 1 {
+        d.error(
+            Some(line.pos()),
+            "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable for rule",
+        );
+        return None;
+    }
+    if actions == 0 {
+        d.error(Some(line.pos()), "No action specified for rule - ignoring");
+        return None;
     }
     r.v6 = fam.unwrap_or(false);
     r.priority = match pref {
@@ -3585,6 +3670,16 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
             p
         }
     };
+    if let Some(t) = unsupported {
+        d.warning(
+            Some(&t.pos),
+            format!(
+                "rule keyword '{}' is not supported by rkeepalived; rule ignored",
+                t.text
+            ),
+        );
+        return None;
+    }
     Some(r)
 }
 
