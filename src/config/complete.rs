@@ -850,13 +850,21 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 format!("({name}) Cannot specify VRF interface and interface - ignoring"),
             );
         }
-        if i.vmac_xmit_base && !i.use_vmac && !i.use_ipvlan {
-            d.error(
-                Some(i.pos_of("vmac_xmit_base")),
-                format!("({name}) vmac_xmit_base is only valid with a vmac"),
-            );
-        }
-        if (i.use_vmac || i.use_ipvlan) && !i.unicast_peer.is_empty() && !i.vmac_xmit_base {
+        // keepalived 2.2.7 compat (observed): these keywords make an instance unicast (the
+        // "without any unicast peers" check, the VMAC transmit base), unicast_fault_no_peer
+        // included.
+        let unicast_kw = i.unicast_src_ip.is_some()
+            || i.keyword_pos.iter().any(|(k, _)| {
+                matches!(
+                    k.as_str(),
+                    "unicast_peer"
+                        | "check_unicast_src"
+                        | "old_unicast_checksum"
+                        | "unicast_fault_no_peer"
+                )
+            });
+        let auto_xmit_base = (i.use_vmac || i.use_ipvlan) && unicast_kw && !i.vmac_xmit_base;
+        if auto_xmit_base {
             d.error(
                 Some(i.pos_of(if i.use_vmac { "use_vmac" } else { "use_ipvlan" })),
                 format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
@@ -886,6 +894,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             "mcast_src_ip" => i.mcast_src_ip,
             "unicast_peer" => i.unicast_peer.first().map(|p| p.addr),
             "mcast_dst_ip" => i.mcast_dst_ip,
+            "use_ipvlan" => i.use_ipvlan_addr,
             _ => None,
         });
         s.family = if i.native_ipv6 || fam_addr.is_some_and(|a| a.is_ipv6()) {
@@ -893,6 +902,21 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
         } else {
             Family::V4
         };
+        // keepalived 2.2.7 compat (observed): an IPv4 ipvlan needs its own address, else it
+        // is dropped, and a transmit base (given or set above) then has no VMAC.
+        let ipvlan_ok = i.use_ipvlan && (s.family == Family::V6 || i.use_ipvlan_addr.is_some());
+        if i.use_ipvlan && !ipvlan_ok {
+            d.error(
+                Some(i.pos_of("use_ipvlan")),
+                format!("({name}) IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state"),
+            );
+        }
+        if (i.vmac_xmit_base || auto_xmit_base) && !i.use_vmac && !ipvlan_ok {
+            d.error(
+                Some(i.pos_of("vmac_xmit_base")),
+                format!("({name}) vmac_xmit_base is only valid with a vmac"),
+            );
+        }
         let version = i.version.or(g.vrrp_version).unwrap_or(2);
         if s.family == Family::V6 && version == 2 {
             d.note(
@@ -1063,7 +1087,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                     .clone()
                     .unwrap_or_else(|| crate::vrrp::spec::default_vmac_name(s.vrid)),
                 // keepalived compat: "unicast with use_vmac requires vmac_xmit_base - setting".
-                xmit_base: i.vmac_xmit_base || !i.unicast_peer.is_empty(),
+                xmit_base: i.vmac_xmit_base || unicast_kw,
             });
         }
         if s.vips.is_empty() && !i.no_virtual_ipaddress {
@@ -1134,13 +1158,20 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 max_ttl: p.max_ttl,
             });
         }
-        let unicast_kw =
-            i.unicast_src_ip.is_some() || i.keyword_pos.iter().any(|(k, _)| k == "unicast_peer");
         if unicast_kw && s.unicast_peers.is_empty() && !i.unicast_fault_no_peer {
             let at = if i.unicast_src_ip.is_some() {
                 "unicast_src_ip"
             } else {
-                "unicast_peer"
+                i.keyword_pos
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .find(|k| {
+                        matches!(
+                            *k,
+                            "unicast_peer" | "check_unicast_src" | "old_unicast_checksum"
+                        )
+                    })
+                    .unwrap_or("unicast_peer")
             };
             d.error(
                 Some(i.pos_of(at)),

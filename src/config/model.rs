@@ -275,6 +275,8 @@ pub struct VrrpInstance {
     pub vmac_name: Option<String>,
     /// `use_ipvlan` (unsupported; kept for the VMAC cross-checks).
     pub use_ipvlan: bool,
+    /// The address given to `use_ipvlan` (it counts for the instance family).
+    pub use_ipvlan_addr: Option<IpAddr>,
     pub vmac_xmit_base: bool,
     /// `smtp_alert [BOOL]` (None = the global default).
     pub smtp_alert: Option<bool>,
@@ -2536,6 +2538,7 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, next_pref: &mut u32, d: &mut Diags
         use_vmac: false,
         vmac_name: None,
         use_ipvlan: false,
+        use_ipvlan_addr: None,
         vmac_xmit_base: false,
         smtp_alert: None,
     };
@@ -2684,6 +2687,10 @@ fn instance_body(
             "use_ipvlan" => {
                 d.unsupported(Some(k.pos()), kw);
                 v.use_ipvlan = true;
+                v.use_ipvlan_addr = k.args.iter().find_map(|t| {
+                    let a = t.text.split_once('/').map_or(t.text.as_str(), |x| x.0);
+                    a.parse().ok()
+                });
             }
             "vmac_xmit_base" => v.vmac_xmit_base = true,
             "smtp_alert" => {
