@@ -1385,8 +1385,10 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     }
 
     check_if_refs(&m.if_refs, g.dynamic_interfaces, host, d);
-    for r in m.known_if_refs.iter().filter(|_| !g.dynamic_interfaces) {
-        if !host.interface_exists(&r.name) {
+    for (r, args) in &m.known_if_refs {
+        if g.dynamic_interfaces || host.interface_exists(&r.name) {
+            super::model::if_list_values(r, args, d);
+        } else {
             d.error_class(
                 Some(&r.pos),
                 class::FATAL,

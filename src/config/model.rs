@@ -359,7 +359,8 @@ pub struct Model {
     pub garp_interfaces: Vec<IfRef>,
     /// The interfaces of `linkbeat_interfaces` / `interface_up_down_delays` (keepalived
     /// checks they exist: "unknown interface NAME specified for WHAT", exit 4).
-    pub known_if_refs: Vec<IfRef>,
+    /// The words after each name are checked only for an interface that exists.
+    pub known_if_refs: Vec<(IfRef, Vec<Tok>)>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1168,7 +1169,7 @@ fn top_level(
 fn if_list(st: &Stmt, m: &mut Model, d: &mut Diags) {
     let linkbeat = st.kw.text == "linkbeat_interfaces";
     for l in require_block(st, d) {
-        m.known_if_refs.push(IfRef {
+        let r = IfRef {
             name: l.kw.text.clone(),
             what: if linkbeat {
                 "linkbeat interface".into()
@@ -1176,27 +1177,33 @@ fn if_list(st: &Stmt, m: &mut Model, d: &mut Diags) {
                 "up/down delay".into()
             },
             pos: l.kw.pos.clone(),
-        });
-        if linkbeat {
-            let ok = match l.args.as_slice() {
-                [] => true,
-                [t] => matches!(t.text.as_str(), "MII" | "ETHTOOL" | "IOCTL"),
-                _ => false,
-            };
-            if !ok {
-                // keepalived 2.2.7 names the first extra word even when it is a valid method.
-                d.error(
-                    Some(&l.args[0].pos),
-                    format!("extra characters {} in linkbeat interface", l.args[0].text),
-                );
-            }
-        } else {
-            for t in l.args.iter().take(2) {
-                if t.text.starts_with('-') {
-                    d.error(Some(&t.pos), format!("negative number '{}'", t.text));
-                } else {
-                    read_decimal(t, 0.0, 255.0, d);
-                }
+        };
+        m.known_if_refs.push((r, l.args.clone()));
+    }
+}
+
+/// The words after an existing interface's name in `linkbeat_interfaces` /
+/// `interface_up_down_delays` (keepalived 2.2.7 checks them only then).
+pub fn if_list_values(r: &IfRef, args: &[Tok], d: &mut Diags) {
+    if r.what == "linkbeat interface" {
+        let ok = match args {
+            [] => true,
+            [t] => matches!(t.text.as_str(), "MII" | "ETHTOOL" | "IOCTL"),
+            _ => false,
+        };
+        if !ok {
+            // keepalived 2.2.7 names the first extra word even when it is a valid method.
+            d.error(
+                Some(&args[0].pos),
+                format!("extra characters {} in linkbeat interface", args[0].text),
+            );
+        }
+    } else {
+        for t in args.iter().take(2) {
+            if t.text.starts_with('-') {
+                d.error(Some(&t.pos), format!("negative number '{}'", t.text));
+            } else {
+                read_decimal(t, 0.0, 255.0, d);
             }
         }
     }
@@ -1209,9 +1216,16 @@ fn if_list(st: &Stmt, m: &mut Model, d: &mut Diags) {
 /// missing parameter, exit 2); unknown keywords are reported.
 fn garp_group(st: &Stmt, m: &mut Model, d: &mut Diags) {
     let mut delay = false;
-    let add = |name: &Tok, listed: bool, m: &mut Model, d: &mut Diags| {
+    // `second`: the word after the name on an `interfaces` line (keepalived 2.2.7 names that
+    // one in its "already specified" message, and misses it when there is none).
+    let add = |name: &Tok, listed: bool, second: Option<&Tok>, m: &mut Model, d: &mut Diags| {
         if m.garp_interfaces.iter().any(|r| r.name == name.text) {
-            if listed {
+            if let Some(w) = second {
+                d.error(
+                    Some(&name.pos),
+                    format!("garp_group already specified for {} - ignoring", w.text),
+                );
+            } else if listed {
                 d.error_class(
                     Some(&name.pos),
                     super::diag::class::MISSING_PARAMETER,
@@ -1251,7 +1265,7 @@ fn garp_group(st: &Stmt, m: &mut Model, d: &mut Diags) {
             }
             "interface" => {
                 if let Some(t) = arg(k, 0, d) {
-                    add(t, false, m, d);
+                    add(t, false, None, m, d);
                 }
             }
             "interfaces" => {
@@ -1260,7 +1274,7 @@ fn garp_group(st: &Stmt, m: &mut Model, d: &mut Diags) {
                     d.error(Some(k.pos()), "Warning - empty garp_group interfaces block");
                 }
                 for l in b {
-                    add(&l.kw, true, m, d);
+                    add(&l.kw, true, l.args.first(), m, d);
                 }
             }
             _ => unknown(k, d, |_, _| {}),
