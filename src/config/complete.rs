@@ -349,15 +349,47 @@ fn mail_policy(owner: Option<bool>, g: &GlobalDefs) -> MailPolicy {
     }
 }
 
+/// Whether `name` has the shape of a host name DNS could answer for: dot-separated labels
+/// of letters, digits, '-' and '_' (1..=63 bytes, no '-' at either end), at most 253 bytes,
+/// the last label starting with a letter (top-level domains do) unless it is the only one.
+fn could_be_dns_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let labels: Vec<&str> = name.split('.').collect();
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    name.len() <= 253
+        && labels.iter().all(|l| label_ok(l))
+        && (labels.len() == 1
+            || labels
+                .last()
+                .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_alphabetic())))
+}
+
 /// The e-mail settings with keepalived's defaults (port 25, timeout 30 s, HELO name and
 /// router_id = the host name, sender `root@` + the host name), or None without a server or
 /// recipients. A server name must be an IP address or be found in /etc/hosts.
 fn mail_config(g: &GlobalDefs, host: &dyn Host, d: &mut Diags) -> Option<MailConfig> {
     let (name, port, pos) = g.smtp_server.as_ref()?;
-    let addr = match name.parse::<IpAddr>() {
+    // An IPv6 address may carry a %scope (keepalived resolves it; the scope is not used).
+    let literal = match name.split_once('%') {
+        Some((a, _)) => a.parse::<std::net::Ipv6Addr>().map(IpAddr::V6).ok(),
+        None => name.parse::<IpAddr>().ok(),
+    };
+    let addr = match literal.ok_or(()) {
         Ok(a) => a,
-        Err(_) => match host.hosts_lookup(name) {
+        Err(()) => match host.hosts_lookup(name) {
             Some(a) => a,
+            None if !could_be_dns_name(name) => {
+                // keepalived 2.2.7 compat (observed): a server that does not resolve is a
+                // configuration error; this one cannot be a DNS name either.
+                d.error(Some(pos), format!("Invalid smtp server {name} {port}"));
+                return None;
+            }
             None => {
                 // Deliberate difference: keepalived resolves with DNS at config load (a
                 // blocking call); we never block, so only /etc/hosts names are known.
@@ -552,16 +584,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 .as_ref()
                 .is_some_and(|(n, _)| !host.interface_exists(n))
         });
-    let vrrp_scripts: &[_] = if m.vrrp_instance.is_empty() || fatal_interface {
-        &[]
-    } else {
-        &m.vrrp_script
-    };
-    for s in vrrp_scripts {
+    // What keepalived 2.2.7 checks while reading a vrrp_script block (no script or an empty
+    // or unterminated one, a `user` that does not resolve) is reported in every case; the
+    // rest (program found, secure, default user) only when its VRRP side goes on.
+    let active = !(m.vrrp_instance.is_empty() || fatal_interface);
+    for s in &m.vrrp_script {
         // keepalived 2.2.7 compat: a vrrp_script nobody tracks is still checked (missing,
         // insecure, bad user: rc 5) and still counts for the SECURITY VIOLATION (rc 6).
         let is_tracked = tracked.contains(s.name.as_str());
-        if !is_tracked {
+        if !is_tracked && active {
             d.note(
                 Some(&s.pos),
                 format!(
@@ -592,6 +623,24 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 removed.insert(s.name.clone());
                 continue;
             }
+        }
+        if !active {
+            match shell::split(&raw.text) {
+                Ok(a) if !a.is_empty() => {}
+                res => {
+                    if let Err(shell::ShellError::UnterminatedQuote(q)) = res {
+                        d.error(
+                            Some(&raw.pos),
+                            format!("String '{}': missing terminating {q}", raw.text),
+                        );
+                    }
+                    d.error(
+                        Some(&s.pos),
+                        format!("No script set for vrrp_script {} - removing", s.name),
+                    );
+                }
+            }
+            continue;
         }
         match r.cmd(&raw, d) {
             Ok(_) if !is_tracked => {}
@@ -807,13 +856,21 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 format!("({name}) Cannot specify VRF interface and interface - ignoring"),
             );
         }
-        if i.vmac_xmit_base && !i.use_vmac && !i.use_ipvlan {
-            d.error(
-                Some(i.pos_of("vmac_xmit_base")),
-                format!("({name}) vmac_xmit_base is only valid with a vmac"),
-            );
-        }
-        if (i.use_vmac || i.use_ipvlan) && !i.unicast_peer.is_empty() && !i.vmac_xmit_base {
+        // keepalived 2.2.7 compat (observed): these keywords make an instance unicast (the
+        // "without any unicast peers" check, the VMAC transmit base), unicast_fault_no_peer
+        // included.
+        let unicast_kw = i.unicast_src_ip.is_some()
+            || i.keyword_pos.iter().any(|(k, _)| {
+                matches!(
+                    k.as_str(),
+                    "unicast_peer"
+                        | "check_unicast_src"
+                        | "old_unicast_checksum"
+                        | "unicast_fault_no_peer"
+                )
+            });
+        let auto_xmit_base = (i.use_vmac || i.use_ipvlan) && unicast_kw && !i.vmac_xmit_base;
+        if auto_xmit_base {
             d.error(
                 Some(i.pos_of(if i.use_vmac { "use_vmac" } else { "use_ipvlan" })),
                 format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
@@ -833,19 +890,39 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 format!("({name}) the virtual router id must be set"),
             ),
         }
-        // Family from the first VIP (else source / peers).
-        let fam_addr = i
-            .virtual_ipaddress
-            .first()
-            .map(|(v, _)| v.addr)
-            .or(i.unicast_src_ip)
-            .or(i.unicast_peer.first().map(|p| p.addr))
-            .or(i.mcast_dst_ip);
+        // Family: keepalived 2.2.7 compat (observed): fixed by the first address read in
+        // file order among the VIPs, unicast_src_ip / mcast_src_ip, the unicast peers and
+        // mcast_dst_ip (excluded VIPs do not count); later ones of the other family are
+        // dropped with an error.
+        let fam_addr = i.keyword_pos.iter().find_map(|(k, _)| match k.as_str() {
+            "virtual_ipaddress" => i.virtual_ipaddress.first().map(|(v, _)| v.addr),
+            "unicast_src_ip" => i.unicast_src_ip,
+            "mcast_src_ip" => i.mcast_src_ip,
+            "unicast_peer" => i.unicast_peer.first().map(|p| p.addr),
+            "mcast_dst_ip" => i.mcast_dst_ip,
+            "use_ipvlan" => i.use_ipvlan_addr,
+            _ => None,
+        });
         s.family = if i.native_ipv6 || fam_addr.is_some_and(|a| a.is_ipv6()) {
             Family::V6
         } else {
             Family::V4
         };
+        // keepalived 2.2.7 compat (observed): an IPv4 ipvlan needs its own address, else it
+        // is dropped, and a transmit base (given or set above) then has no VMAC.
+        let ipvlan_ok = i.use_ipvlan && (s.family == Family::V6 || i.use_ipvlan_addr.is_some());
+        if i.use_ipvlan && !ipvlan_ok {
+            d.error(
+                Some(i.pos_of("use_ipvlan")),
+                format!("({name}) IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state"),
+            );
+        }
+        if (i.vmac_xmit_base || auto_xmit_base) && !i.use_vmac && !ipvlan_ok {
+            d.error(
+                Some(i.pos_of("vmac_xmit_base")),
+                format!("({name}) vmac_xmit_base is only valid with a vmac"),
+            );
+        }
         let version = i.version.or(g.vrrp_version).unwrap_or(2);
         if s.family == Family::V6 && version == 2 {
             d.note(
@@ -1016,7 +1093,7 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                     .clone()
                     .unwrap_or_else(|| crate::vrrp::spec::default_vmac_name(s.vrid)),
                 // keepalived compat: "unicast with use_vmac requires vmac_xmit_base - setting".
-                xmit_base: i.vmac_xmit_base || !i.unicast_peer.is_empty(),
+                xmit_base: i.vmac_xmit_base || unicast_kw,
             });
         }
         if s.vips.is_empty() && !i.no_virtual_ipaddress {
@@ -1051,6 +1128,15 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             s.unicast_src = None;
         }
         s.mcast_src = i.mcast_src_ip;
+        if let Some(src) = i.mcast_src_ip.filter(|a| !fam_ok(a)) {
+            d.error(
+                Some(i.pos_of("mcast_src_ip")),
+                format!(
+                    "Configuration error: VRRP instance[{name}] and src address[{src}] MUST be of the same family !!! Skipping..."
+                ),
+            );
+            s.mcast_src = None;
+        }
         for p in &i.unicast_peer {
             if !fam_ok(&p.addr) {
                 d.error(
@@ -1078,20 +1164,39 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
                 max_ttl: p.max_ttl,
             });
         }
-        let unicast_kw =
-            i.unicast_src_ip.is_some() || i.keyword_pos.iter().any(|(k, _)| k == "unicast_peer");
         if unicast_kw && s.unicast_peers.is_empty() && !i.unicast_fault_no_peer {
             let at = if i.unicast_src_ip.is_some() {
                 "unicast_src_ip"
             } else {
-                "unicast_peer"
+                i.keyword_pos
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .find(|k| {
+                        matches!(
+                            *k,
+                            "unicast_peer" | "check_unicast_src" | "old_unicast_checksum"
+                        )
+                    })
+                    .unwrap_or("unicast_peer")
             };
             d.error(
                 Some(i.pos_of(at)),
                 format!("({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."),
             );
         }
-        s.mcast_dst = i.mcast_dst_ip.unwrap_or(match s.family {
+        let mcast_dst_ip = match i.mcast_dst_ip {
+            Some(a) if !fam_ok(&a) => {
+                d.error(
+                    Some(i.pos_of("mcast_dst_ip")),
+                    format!(
+                        "({name}) mcast dest address {a} MUST match VRRP instance family. Skipping..."
+                    ),
+                );
+                None
+            }
+            x => x,
+        };
+        s.mcast_dst = mcast_dst_ip.unwrap_or(match s.family {
             Family::V4 => g
                 .vrrp_mcast_group4
                 .unwrap_or(IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18))),
@@ -1286,6 +1391,17 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
     }
 
     check_if_refs(&m.if_refs, g.dynamic_interfaces, host, d);
+    for (r, args) in &m.known_if_refs {
+        if g.dynamic_interfaces || host.interface_exists(&r.name) {
+            super::model::if_list_values(r, args, d);
+        } else {
+            d.error_class(
+                Some(&r.pos),
+                class::FATAL,
+                format!("unknown interface {} specified for {}", r.name, r.what),
+            );
+        }
+    }
     spec.statics.routes = m.static_routes.clone();
     spec.statics.rules = m.static_rules.clone();
 

@@ -27,7 +27,8 @@
 //!   notify scripts dropped, IPv6 forcing VRRPv3, BOM, long lines.
 //!
 //! As keepalived: a missing `-f` file, a directory or an executable file exits 0, so does any
-//! config with a top-level `net_namespace NAME`; a missing parameter exits 2; `include_check`
+//! config with a top-level `net_namespace NAME` (unless a `global_defs` keyword misses its
+//! parameter: 2); a missing parameter exits 2; `include_check`
 //! is an unknown keyword (2.2.7).
 
 pub mod complete;
@@ -147,9 +148,11 @@ fn finish(
     let spec = complete::to_spec(&model, host, &mut d);
     let mut exit_code = diag::exit_code(&d.list);
     // keepalived 2.2.7 compat: with a top-level `net_namespace NAME`, its -t exits 0 whatever
-    // it reported (the VRRP side is not even read).
+    // it reported (the VRRP side is not even read), unless its parent's own read of
+    // global_defs stopped at a missing parameter (exit 2).
     if let Some((_, p)) = &model.net_namespace
         && exit_code != 0
+        && !model.global_missing_parameter
     {
         d.note(
             Some(p),

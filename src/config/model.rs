@@ -275,6 +275,8 @@ pub struct VrrpInstance {
     pub vmac_name: Option<String>,
     /// `use_ipvlan` (unsupported; kept for the VMAC cross-checks).
     pub use_ipvlan: bool,
+    /// The address given to `use_ipvlan` (it counts for the instance family).
+    pub use_ipvlan_addr: Option<IpAddr>,
     pub vmac_xmit_base: bool,
     /// `smtp_alert [BOOL]` (None = the global default).
     pub smtp_alert: Option<bool>,
@@ -347,6 +349,9 @@ pub struct Model {
     pub instance: Option<String>,
     /// A top-level `use_pid_dir` (pidfiles in /run/keepalived/).
     pub use_pid_dir: bool,
+    /// A keyword of `global_defs` missed its parameter: keepalived's parent process stops
+    /// there (exit 2), which `net_namespace` does not turn into 0.
+    pub global_missing_parameter: bool,
     /// The first MISC_CHECK misc_path inside the (otherwise skipped) LVS blocks: keepalived's
     /// checker counts it as a script for the SECURITY VIOLATION check.
     pub lvs_check_script: Option<RawCmd>,
@@ -358,6 +363,10 @@ pub struct Model {
     pub garp_groups: Vec<GarpGroup>,
     /// How many `garp_group` blocks were read (keepalived numbers them in its messages).
     pub garp_groups_seen: usize,
+    /// The interfaces of `linkbeat_interfaces` / `interface_up_down_delays` (keepalived
+    /// checks they exist: "unknown interface NAME specified for WHAT", exit 4).
+    /// The words after each name are checked only for an interface that exists.
+    pub known_if_refs: Vec<(IfRef, Vec<Tok>)>,
 }
 
 /// `garp_group { garp_interval S; gna_interval S; interface IF | interfaces { IF ... } }`:
@@ -832,8 +841,6 @@ const TOP_UNSUPPORTED: &[&str] = &[
     "linkbeat_use_polling",
     "net_namespace_ipvs",
     "namespace_with_ipsets",
-    "linkbeat_interfaces",
-    "interface_up_down_delays",
 ];
 
 /// Turn the tree into the model, reporting what keepalived reports.
@@ -980,7 +987,17 @@ fn top_level(
         match st.kw.text.as_str() {
             "global_defs" => {
                 let b = require_block(st, d);
+                let missing = |d: &Diags| {
+                    d.list
+                        .iter()
+                        .filter(|x| x.rc == super::diag::class::MISSING_PARAMETER)
+                        .count()
+                };
+                let before = missing(d);
                 global_defs(b, &mut m.global_defs, d);
+                if missing(d) > before {
+                    m.global_missing_parameter = true;
+                }
             }
             "vrrp_script" => {
                 let s = vrrp_script(st, d);
@@ -1110,7 +1127,33 @@ fn top_level(
                 // group (FAULT when a static item is lost) is not implemented.
                 d.unsupported(Some(st.pos()), "track_group");
                 if let Some(name) = st.args.first() {
-                    m.track_groups.push(name.text.clone());
+                    // keepalived 2.2.7 compat (observed): a second block of the same name is
+                    // an error, an empty `group` block is reported, unknown keywords too; a
+                    // group member that names no instance is not checked.
+                    if m.track_groups.contains(&name.text) {
+                        d.error(
+                            Some(st.pos()),
+                            format!("track_group {} already defined", name.text),
+                        );
+                    } else {
+                        m.track_groups.push(name.text.clone());
+                    }
+                    for k in st.block.as_deref().unwrap_or(&[]) {
+                        match k.kw.text.as_str() {
+                            "group" => {
+                                if k.block.as_ref().is_none_or(|b| b.is_empty()) {
+                                    d.error(
+                                        Some(k.pos()),
+                                        format!(
+                                            "Warning - track group {} has empty group block",
+                                            name.text
+                                        ),
+                                    );
+                                }
+                            }
+                            _ => unknown(k, d, |_, _| {}),
+                        }
+                    }
                 }
             }
             // keepalived 2.2.7 (observed): the first definition counts, a later one is an
@@ -1135,6 +1178,10 @@ fn top_level(
                 }
             }
             "use_pid_dir" => m.use_pid_dir = true,
+            "linkbeat_interfaces" | "interface_up_down_delays" => {
+                if_list(st, m, d);
+                d.unsupported(Some(st.pos()), &st.kw.text);
+            }
             k if TOP_UNSUPPORTED.contains(&k) => {
                 d.unsupported(Some(st.pos()), k);
                 let mut lines = Vec::new();
@@ -1142,6 +1189,52 @@ fn top_level(
                 m.unsupported_blocks.push((k.to_string(), lines));
             }
             _ => unknown(st, d, |inner, d| top_level(inner, m, skipped, early, d)),
+        }
+    }
+}
+
+/// `linkbeat_interfaces` (`NAME [MII|ETHTOOL|IOCTL]`) and `interface_up_down_delays`
+/// (`NAME [UP_DELAY [DOWN_DELAY]]`, seconds in [0, 255], more words ignored), checked as
+/// keepalived 2.2.7 checks them (observed).
+fn if_list(st: &Stmt, m: &mut Model, d: &mut Diags) {
+    let linkbeat = st.kw.text == "linkbeat_interfaces";
+    for l in require_block(st, d) {
+        let r = IfRef {
+            name: l.kw.text.clone(),
+            what: if linkbeat {
+                "linkbeat interface".into()
+            } else {
+                "up/down delay".into()
+            },
+            pos: l.kw.pos.clone(),
+        };
+        m.known_if_refs.push((r, l.args.clone()));
+    }
+}
+
+/// The words after an existing interface's name in `linkbeat_interfaces` /
+/// `interface_up_down_delays` (keepalived 2.2.7 checks them only then).
+pub fn if_list_values(r: &IfRef, args: &[Tok], d: &mut Diags) {
+    if r.what == "linkbeat interface" {
+        let ok = match args {
+            [] => true,
+            [t] => matches!(t.text.as_str(), "MII" | "ETHTOOL" | "IOCTL"),
+            _ => false,
+        };
+        if !ok {
+            // keepalived 2.2.7 names the first extra word even when it is a valid method.
+            d.error(
+                Some(&args[0].pos),
+                format!("extra characters {} in linkbeat interface", args[0].text),
+            );
+        }
+    } else {
+        for t in args.iter().take(2) {
+            if t.text.starts_with('-') {
+                d.error(Some(&t.pos), format!("negative number '{}'", t.text));
+            } else {
+                read_decimal(t, 0.0, 255.0, d);
+            }
         }
     }
 }
@@ -1237,9 +1330,18 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             }
             "vrrp_mcast_group4" | "vrrp_mcast_group6" => {
                 if let Some(t) = arg(st, 0, d) {
-                    match t.text.parse::<IpAddr>() {
-                        Ok(a) if a.is_multicast() => {
-                            if kw.ends_with('4') {
+                    let v4 = kw.ends_with('4');
+                    match parse_addr_drop_prefix(t, d) {
+                        Some(a) if a.is_ipv4() != v4 => d.error(
+                            Some(&t.pos),
+                            format!(
+                                "{kw} [{}] is not {}. Skipping",
+                                t.text,
+                                if v4 { "IPv4" } else { "IPv6" }
+                            ),
+                        ),
+                        Some(a) if a.is_multicast() => {
+                            if v4 {
                                 g.vrrp_mcast_group4 = Some(a)
                             } else {
                                 g.vrrp_mcast_group6 = Some(a)
@@ -1561,7 +1663,15 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             }
             "no_email_faults" => g.no_email_faults = true,
             "dynamic_interfaces" => {
+                // keepalived 2.2.7 compat (observed): only the first word is checked, and a
+                // bad one still enables dynamic interfaces.
                 g.dynamic_interfaces = true;
+                if let Some(t) = st.args.first().filter(|t| t.text != "allow_if_changes") {
+                    d.error(
+                        Some(&t.pos),
+                        format!("Unknown dynamic_interfaces option '{}'", t.text),
+                    );
+                }
                 d.unsupported(Some(st.pos()), kw);
             }
             "checker_process_name"
@@ -1585,6 +1695,12 @@ fn global_defs(b: &[Stmt], g: &mut GlobalDefs, d: &mut Diags) {
             | "lvs_notify_fifo_script"
             | "smtp_alert_checker"
             | "no_checker_emails" => {
+                if kw == "smtp_alert_checker" {
+                    // keepalived 2.2.7 compat: the value is still checked (rc 5).
+                    read_bool_msg(st, d, |v| {
+                        format!("Invalid value '{v}' for global {kw} specified")
+                    });
+                }
                 // keepalived's checker (LVS) and BFD processes; rkeepalived has neither.
                 d.note(
                     Some(st.pos()),
@@ -1943,12 +2059,35 @@ fn garp_group(st: &Stmt, m: &mut Model, d: &mut Diags) {
             }
             "interfaces" => {
                 let lines = k.block.as_deref().unwrap_or(&[]);
-                let words: Vec<&Tok> = lines.iter().flat_map(|l| l.words()).collect();
-                if words.is_empty() {
+                if lines.is_empty() {
                     d.error(Some(k.pos()), "Warning - empty garp_group interfaces block");
                 }
-                for t in words {
-                    add_if(t, &mut g, m, d);
+                // keepalived 2.2.7 compat (observed): every word is an interface; a repeated
+                // one is reported with the line's second word (whichever word repeated), or as
+                // a missing parameter (exit 2) when the line has no second word.
+                for l in lines {
+                    for t in l.words() {
+                        let taken = m
+                            .garp_groups
+                            .iter()
+                            .chain(std::iter::once(&g))
+                            .any(|x| x.interfaces.iter().any(|(n, _)| *n == t.text));
+                        match (taken, l.args.first()) {
+                            (false, _) => add_if(t, &mut g, m, d),
+                            (true, Some(w)) => d.error(
+                                Some(&t.pos),
+                                format!("garp_group already specified for {} - ignoring", w.text),
+                            ),
+                            (true, None) => d.error_class(
+                                Some(&t.pos),
+                                super::diag::class::MISSING_PARAMETER,
+                                format!(
+                                    "*** Configuration line starting `{0}` is missing a parameter after keyword `{0}` at word position 2",
+                                    l.kw.text
+                                ),
+                            ),
+                        }
+                    }
                 }
             }
             _ => unknown(k, d, |_, _| {}),
@@ -2370,17 +2509,55 @@ fn parse_addr(t: &Tok) -> Option<IpAddr> {
     t.text.parse().ok()
 }
 
-/// unicast_src_ip / mcast_src_ip / unicast_peer: keepalived 2.2.7 compat: anything from a
-/// '/' on is ignored there ("192.168.0.11/24" is taken as 192.168.0.11, rc 0), so it is
-/// here, with a note that the prefix means nothing.
+/// The prefix length after a '/' in a virtual/static address, route or rule (keepalived
+/// 2.2.7 compat, observed): decimal with an optional '+', leading zeros allowed, no '-';
+/// an empty one ("10.0.0.1/") is taken as 0 without a word. `None` is out of range or not
+/// a number.
+fn prefix_len(p: &str, max: u8) -> Option<u8> {
+    if p.is_empty() {
+        return Some(0);
+    }
+    if p.starts_with('-') {
+        return None;
+    }
+    p.parse::<u32>()
+        .ok()
+        .filter(|&v| v <= u32::from(max))
+        .map(|v| v as u8)
+}
+
+/// Note for the silent keepalived reading of an empty prefix length.
+fn note_empty_prefix(t: &Tok, p: Option<&str>, d: &mut Diags) {
+    if p == Some("") {
+        d.note(
+            Some(&t.pos),
+            format!(
+                "'{}': an empty prefix length is taken as /0 (as keepalived does)",
+                t.text
+            ),
+        );
+    }
+}
+
+/// unicast_src_ip / mcast_src_ip / unicast_peer: keepalived 2.2.7 compat (observed): the
+/// address ends at the first '-' if there is one (a range end, ignored: "10.0.0.1-5" is the
+/// one peer 10.0.0.1, and "10.0.0.1/-" is malformed), else at the first '/' (a prefix,
+/// ignored: "192.168.0.11/24" is 192.168.0.11); what is after is never checked. Noted here.
 fn parse_addr_drop_prefix(t: &Tok, d: &mut Diags) -> Option<IpAddr> {
-    match t.text.split_once('/') {
+    let cut = t.text.find('-').or_else(|| t.text.find('/'));
+    match cut {
         None => parse_addr(t),
-        Some((a, _)) => {
+        Some(i) => {
+            let a = &t.text[..i];
             let ip = a.parse().ok()?;
+            let what = if t.text[i..].starts_with('-') {
+                "the range end"
+            } else {
+                "the prefix length"
+            };
             d.note(
                 Some(&t.pos),
-                format!("'{}': the prefix length is ignored (taken as {a})", t.text),
+                format!("'{}': {what} is ignored (taken as {a})", t.text),
             );
             Some(ip)
         }
@@ -2442,6 +2619,7 @@ fn vrrp_instance(st: &Stmt, dynamic_if: bool, next_pref: &mut u32, d: &mut Diags
         use_vmac: false,
         vmac_name: None,
         use_ipvlan: false,
+        use_ipvlan_addr: None,
         vmac_xmit_base: false,
         smtp_alert: None,
     };
@@ -2590,6 +2768,10 @@ fn instance_body(
             "use_ipvlan" => {
                 d.unsupported(Some(k.pos()), kw);
                 v.use_ipvlan = true;
+                v.use_ipvlan_addr = k.args.iter().find_map(|t| {
+                    let a = t.text.split_once('/').map_or(t.text.as_str(), |x| x.0);
+                    a.parse().ok()
+                });
             }
             "vmac_xmit_base" => v.vmac_xmit_base = true,
             "smtp_alert" => {
@@ -2843,7 +3025,7 @@ fn instance_body(
             }
             "mcast_dst_ip" => {
                 if let Some(t) = arg(k, 0, d) {
-                    match parse_addr(t) {
+                    match parse_addr_drop_prefix(t, d) {
                         Some(a) if a.is_multicast() => v.mcast_dst_ip = Some(a),
                         _ => d.error(
                             Some(&t.pos),
@@ -3275,17 +3457,17 @@ fn parse_dst<'a>(t: &'a Tok, d: &mut Diags) -> Option<(Option<IpAddr>, Option<u8
         );
         return None;
     };
-    let plen = match p.map(str::parse::<u8>) {
+    let plen = match p {
         None => None,
-        Some(Ok(p)) => Some(p),
-        Some(Err(_)) => {
-            d.error(
-                Some(&t.pos),
-                format!("invalid number '{}'", p.unwrap_or("")),
-            );
-            return None;
-        }
+        Some(p) => match prefix_len(p, u8::MAX) {
+            Some(l) => Some(l),
+            None => {
+                d.error(Some(&t.pos), format!("invalid number '{p}'"));
+                return None;
+            }
+        },
     };
+    note_empty_prefix(t, p, d);
     Some((Some(addr), plen, t))
 }
 
@@ -3306,6 +3488,10 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
     let mut r = RuleSpec::new(0);
     let mut pref: Option<u32> = None;
     let mut fam: Option<bool> = None;
+    // keepalived 2.2.7 compat (observed): a rule needs exactly one action (table/lookup,
+    // goto, blackhole, prohibit, unreachable, nop, l3mdev, or `type` + one of those); a keyword rkeepalived cannot install still lets the line be checked in full.
+    let mut actions = 0;
+    let mut unsupported: Option<&Tok> = None;
     let mut i = 0;
     if matches!(first.text.as_str(), "inet" | "inet6") {
         // keepalived compat: 2.2.7 swallows the word after a leading family keyword.
@@ -3338,6 +3524,16 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
                 | "tos"
                 | "dsfield"
                 | "goto"
+                | "type"
+                | "realms"
+                | "uidrange"
+                | "protocol"
+                | "ipproto"
+                | "ip_proto"
+                | "sport"
+                | "dport"
+                | "suppress_prefixlength"
+                | "suppress_ifgroup"
         );
         let next = w.get(i + 1).copied();
         if takes_value && next.is_none() {
@@ -3380,14 +3576,15 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
                         return None;
                     };
                     let max: u8 = if addr.is_ipv6() { 128 } else { 32 };
-                    let len = match p.map(str::parse::<u8>) {
+                    let len = match p.map(|p| prefix_len(p, max)) {
                         None => max,
-                        Some(Ok(l)) if l <= max => l,
-                        Some(_) => {
+                        Some(Some(l)) => l,
+                        Some(None) => {
                             d.error(Some(&n.pos), format!("Invalid rule {x} address {}", n.text));
                             return None;
                         }
                     };
+                    note_empty_prefix(n, p, d);
                     if !check_fam(addr.is_ipv6(), n, d) {
                         return None;
                     }
@@ -3399,12 +3596,16 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
                 }
             }
             "table" | "lookup" => {
+                actions += 1;
                 r.table = match n.text.as_str() {
                     "default" => Some(253),
                     "main" => Some(254),
                     "local" => Some(255),
                     s => match s.parse::<u32>() {
-                        Ok(0) => None,
+                        Ok(0) => {
+                            d.error(Some(&n.pos), "Table 0 is not valid");
+                            return None;
+                        }
                         Ok(v) => Some(v),
                         Err(_) => {
                             d.error(
@@ -3459,8 +3660,38 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
                     return None;
                 }
             },
+            "type" => match n.text.as_str() {
+                "blackhole" | "unreachable" | "prohibit" | "nop" | "goto" => {
+                    // `type X` is the action X.
+                    i += 1;
+                    continue;
+                }
+                "unicast" | "nat" => {
+                    d.error(Some(&n.pos), format!("Invalid rule action {}", n.text));
+                    return None;
+                }
+                other => {
+                    d.error(Some(&n.pos), format!("Unknown rule option {other}"));
+                    return None;
+                }
+            },
+            "nat" => {
+                d.error(Some(&t.pos), "Invalid rule action nat");
+                return None;
+            }
+            "nop" => {
+                actions += 1;
+                unsupported.get_or_insert(t);
+            }
+            "l3mdev" => {
+                actions += 1;
+                unsupported.get_or_insert(t);
+            }
             "goto" => match n.text.parse::<u32>() {
-                Ok(g) => r.action = RuleAction::Goto(g),
+                Ok(g) => {
+                    actions += 1;
+                    r.action = RuleAction::Goto(g)
+                }
                 Err(_) => {
                     d.error(
                         Some(&n.pos),
@@ -3469,30 +3700,30 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
                     return None;
                 }
             },
-            "blackhole" => r.action = RuleAction::Blackhole,
-            "unreachable" => r.action = RuleAction::Unreachable,
-            "prohibit" => r.action = RuleAction::Prohibit,
+            "blackhole" => {
+                actions += 1;
+                r.action = RuleAction::Blackhole
+            }
+            "unreachable" => {
+                actions += 1;
+                r.action = RuleAction::Unreachable
+            }
+            "prohibit" => {
+                actions += 1;
+                r.action = RuleAction::Prohibit
+            }
             "not" => r.invert = true,
             "no_track" => r.no_track = true,
             "realms"
             | "uidrange"
-            | "l3mdev"
             | "protocol"
             | "ipproto"
             | "ip_proto"
             | "sport"
             | "dport"
             | "suppress_prefixlength"
-            | "suppress_ifgroup"
-            | "tun_id"
-            | "nat"
-            | "map-to"
-            | "type" => {
-                d.warning(
-                    Some(&t.pos),
-                    format!("rule keyword '{x}' is not supported by rkeepalived; rule ignored"),
-                );
-                return None;
+            | "suppress_ifgroup" => {
+                unsupported.get_or_insert(t);
             }
             _ => {
                 d.error(Some(&t.pos), format!("Unknown rule option {x}"));
@@ -3500,6 +3731,17 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
             }
         }
         i += if takes_value { 2 } else { 1 };
+    }
+    if actions > 1 {
+        d.error(
+            Some(line.pos()),
+            "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable for rule",
+        );
+        return None;
+    }
+    if actions == 0 {
+        d.error(Some(line.pos()), "No action specified for rule - ignoring");
+        return None;
     }
     r.v6 = fam.unwrap_or(false);
     r.priority = match pref {
@@ -3516,6 +3758,16 @@ pub fn rule_line(line: &Stmt, next_pref: &mut u32, d: &mut Diags) -> Option<Rule
             p
         }
     };
+    if let Some(t) = unsupported {
+        d.warning(
+            Some(&t.pos),
+            format!(
+                "rule keyword '{}' is not supported by rkeepalived; rule ignored",
+                t.text
+            ),
+        );
+        return None;
+    }
     Some(r)
 }
 
@@ -3540,7 +3792,15 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
             text: p.to_string(),
             pos: first.pos.clone(),
         };
-        match read_int(&t, 0, maxp, d) {
+        let len = if p.is_empty() {
+            Some(0)
+        } else if p.starts_with('-') {
+            d.error(Some(&first.pos), format!("negative number '{p}'"));
+            None
+        } else {
+            read_int(&t, 0, maxp, d)
+        };
+        match len {
             Some(x) => vip.prefix_len = x as u8,
             None => d.error(
                 Some(&first.pos),
@@ -3550,6 +3810,7 @@ pub fn vip_line(line: &Stmt, _dynamic_if: bool, d: &mut Diags) -> Option<VipSpec
                 ),
             ),
         }
+        note_empty_prefix(first, prefix_s, d);
     }
     let args = &line.args;
     let mut i = 0;
