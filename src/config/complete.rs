@@ -1117,26 +1117,21 @@ pub fn to_spec(m: &Model, host: &dyn Host, d: &mut Diags) -> NodeSpec {
             s.excluded_vips.extend(excess);
         }
         // Unicast / multicast.
-        s.unicast_src = i.unicast_src_ip;
-        if let Some(src) = i.unicast_src_ip.filter(|a| !fam_ok(a)) {
-            d.error(
-                Some(i.pos_of("unicast_src_ip")),
-                format!(
-                    "Configuration error: VRRP instance[{name}] and src address[{src}] MUST be of the same family !!! Skipping..."
-                ),
-            );
-            s.unicast_src = None;
-        }
-        s.mcast_src = i.mcast_src_ip;
-        if let Some(src) = i.mcast_src_ip.filter(|a| !fam_ok(a)) {
-            d.error(
-                Some(i.pos_of("mcast_src_ip")),
-                format!(
-                    "Configuration error: VRRP instance[{name}] and src address[{src}] MUST be of the same family !!! Skipping..."
-                ),
-            );
-            s.mcast_src = None;
-        }
+        // A source address of the other family is an error and dropped.
+        let mut src_of = |kw: &str, a: Option<IpAddr>| match a {
+            Some(src) if !fam_ok(&src) => {
+                d.error(
+                    Some(i.pos_of(kw)),
+                    format!(
+                        "Configuration error: VRRP instance[{name}] and src address[{src}] MUST be of the same family !!! Skipping..."
+                    ),
+                );
+                None
+            }
+            a => a,
+        };
+        s.unicast_src = src_of("unicast_src_ip", i.unicast_src_ip);
+        s.mcast_src = src_of("mcast_src_ip", i.mcast_src_ip);
         for p in &i.unicast_peer {
             if !fam_ok(&p.addr) {
                 d.error(

@@ -30,6 +30,16 @@ pub struct Stmt {
 }
 
 impl Stmt {
+    /// A statement of one line's words (never empty), before any block is attached.
+    fn words_only(w: &[Tok]) -> Stmt {
+        Stmt {
+            kw: w[0].clone(),
+            args: w[1..].to_vec(),
+            block: None,
+            open: None,
+        }
+    }
+
     pub fn pos(&self) -> &Pos {
         &self.kw.pos
     }
@@ -213,12 +223,7 @@ impl Reader<'_> {
                     self.d.error(Some(p), "Unknown keyword '}'");
                 }
                 Item::Words(w) => {
-                    let mut st = Stmt {
-                        kw: w[0].clone(),
-                        args: w[1..].to_vec(),
-                        block: None,
-                        open: None,
-                    };
+                    let mut st = Stmt::words_only(w);
                     match kind(self.pass, ctx, &st.kw.text) {
                         Kind::Plain => {}
                         Kind::Inactive => {
@@ -292,12 +297,7 @@ impl Reader<'_> {
                     block: None,
                     open: None,
                 }),
-                Item::Words(w) => out.push(Stmt {
-                    kw: w[0].clone(),
-                    args: w[1..].to_vec(),
-                    block: None,
-                    open: None,
-                }),
+                Item::Words(w) => out.push(Stmt::words_only(w)),
             }
         }
         out
@@ -310,12 +310,7 @@ impl Reader<'_> {
             self.i += 1;
             match it {
                 Item::Words(w) => {
-                    let mut st = Stmt {
-                        kw: w[0].clone(),
-                        args: w[1..].to_vec(),
-                        block: None,
-                        open: None,
-                    };
+                    let mut st = Stmt::words_only(w);
                     if let Some(Item::Open(p)) = self.items.get(self.i) {
                         st.open = Some(p.clone());
                         if depth >= MAX_DEPTH {
